@@ -129,6 +129,14 @@ void plt__log(const char *who, int level, const char *fmt, ...)
 void plt__log_set_clock(int64_t (*now)(void *), void *arg);
 /* Lines dropped because the writer could not keep up. */
 uint64_t plt__log_dropped(void);
+/* Flush queued lines (used before exit and by tests). */
+void plt__log_flush(void);
+/* An extra receiver of every line that passes the level filter (the fake
+ * host records lines with it). Called on the logging thread, i.e. the
+ * caller of plt__logv. NULL removes it. */
+typedef void (*plt__log_sink_fn)(void *arg, const char *who, int level,
+                                 const char *msg);
+void plt__log_set_sink(plt__log_sink_fn sink, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Errors (sdk/src/error.c, shared with the fake host). */
@@ -260,9 +268,10 @@ typedef struct plt__post {
 } plt__post;
 
 int plt__post_init(plt__post *p, uv_loop_t *loop);
-int plt__post(plt__post *p, plt_fn fn, void *arg);
+int plt__post_send(plt__post *p, plt_fn fn, void *arg);
 void plt__post_work_begin(plt__post *p);
 void plt__post_work_end(plt__post *p); /* any thread */
+void plt__post_work_end_loop(plt__post *p); /* loop thread */
 /* Run whatever is queued now (shutdown). */
 void plt__post_drain(plt__post *p);
 void plt__post_stop_accepting(plt__post *p);
@@ -389,6 +398,80 @@ int plt__graph_order(plt_plugin *const *plugins, size_t n,
 plt_plugin *plt__graph_provider(plt_plugin *const *plugins, size_t n,
                                 const plt__registry *bindings,
                                 const char *svc);
+
+/* ------------------------------------------------------------------ */
+/* The core (core.c, reload.c, cli.c): load, order, run, stop, reload. */
+
+typedef struct plt__core_opts {
+    /* Directories searched after core.plugin_path; NULL = the default
+     * (<exe>/../lib/plateau/plugins). */
+    const char *plugin_dir;
+    /* Log level to use instead of core.log_level (0 = from config). */
+    int log_level;
+    /* Write logs on the calling thread instead of a writer thread. */
+    bool sync_log;
+} plt__core_opts;
+
+typedef struct plt__core {
+    plt__core_opts opts;
+    uv_loop_t loop;
+    bool loop_ready;
+    plt__ctx ctx;
+    bool ctx_ready;
+    char *config_path;
+    plt__doc **docs;   /* every parsed doc still referenced by a cfg */
+    size_t ndocs;
+    plt_cfg *core_cfg;
+    plt_plugin **plugins; /* as listed in the config */
+    size_t n;
+    size_t *order;        /* start order: indexes into plugins */
+    bool *active;         /* plugins taking part in this run */
+    char **dirs;          /* plugin search path */
+    size_t ndirs;
+    int64_t stop_timeout_ms;
+    uv_signal_t sig[3];
+    bool signals_on;
+    plt__registry binds;    /* services: bindings, until the ctx exists */
+    uv_timer_t stop_timer;  /* real-time deadline for an asynchronous stop */
+    uv_timer_t step_timer;  /* runs the next stop step outside callbacks */
+    bool timers_on;
+    bool stopping;
+    bool stopped_all;
+    size_t stop_pos;        /* next position in reverse order to stop */
+    plt_plugin *waiting;    /* plugin whose asynchronous stop we await */
+    int exit_code;
+    /* command mode */
+    plt_plugin *cmd_plugin;
+    bool cmd_done;
+} plt__core;
+
+int plt__core_init(plt__core *c, const plt__core_opts *opts);
+/* Parse and validate the config, open the enabled plugins, check their
+ * config sections and order them. Every problem goes to @p d. */
+int plt__core_load(plt__core *c, const char *config_path, plt__diags *d);
+/* Limit the run to @p p and what it depends on (commands). */
+void plt__core_select(plt__core *c, plt_plugin *p);
+/* Create the runtime, init and start the active plugins in order. On a
+ * failure, what was started is stopped, everything is finalised, and the
+ * error is logged with the plugin's name. */
+int plt__core_start(plt__core *c);
+/* Run the loop until the core stops; returns the exit code. */
+int plt__core_run(plt__core *c);
+/* Begin a graceful stop (reverse order, with the deadline). */
+void plt__core_request_stop(plt__core *c, int exit_code);
+/* Re-read the config file; all or nothing. 0 = applied (or nothing to
+ * do), <0 = rejected and the running config kept. */
+int plt__core_reload(plt__core *c);
+void plt__core_free(plt__core *c);
+plt_plugin *plt__core_find(plt__core *c, const char *name);
+/* The schema of the `core:` section. */
+extern const plt_cfg_key plt__core_schema[];
+/* PLT_LOG_* level for "error" ... "debug". */
+int plt__log_level_from_name(const char *s);
+/* Default plugin directory derived from the executable's location. */
+char *plt__default_plugin_dir(void);
+/* Entry point of the command line (cli.c). */
+int plt__cli_main(int argc, char **argv);
 
 /* ------------------------------------------------------------------ */
 /* Utilities (util.c). */
