@@ -197,7 +197,7 @@ cmd_check(plt__core *c, bool dump)
     printf("plugins in start order:");
     for (size_t k = 0; k < c->n; k++) {
         plt_plugin *p = c->plugins[c->order[k]];
-        printf(" %s%s", k ? ", " : "", p->name);
+        printf("%s%s", k ? ", " : " ", p->name);
     }
     printf("\n");
     if (dump) {

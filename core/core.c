@@ -305,6 +305,16 @@ plt__core_load(plt__core *c, const char *config_path, plt__diags *d)
         if (strcmp(k, "core") == 0 || strcmp(k, "plugins") == 0 ||
             strcmp(k, "services") == 0 || plt__core_find(c, k))
             continue;
+        /* A listed plugin that failed to open was reported already. */
+        bool listed = false;
+        for (size_t j = 0; plist && plt__node_kind(plist) == PLT__N_SEQ &&
+                           j < plt__node_len(plist) && !listed;
+             j++) {
+            const char *s = plt__node_scalar(plt__node_at(plist, j));
+            listed = s && strcmp(s, k) == 0;
+        }
+        if (listed)
+            continue;
         plt__log("core", PLT_LOG_WARN,
                  "%s:%d: section '%s' is ignored: no enabled plugin has that "
                  "name",
