@@ -342,6 +342,14 @@ plt__cli_main(int argc, char **argv)
         goto out;
     }
     if (!strcmp(cmd, "check")) {
+        /* Plugins look deeper than their schema (a database reachable,
+         * migrations pending) once initialised; nothing is started. */
+        if (plt__core_check(&core) != 0) {
+            fprintf(stderr, "plateau: %s: a plugin's check failed (see "
+                            "above), nothing started\n", config);
+            status = 1;
+            goto out;
+        }
         status = cmd_check(&core, dump);
         goto out;
     }

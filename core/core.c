@@ -614,7 +614,8 @@ plt__core_start(plt__core *c)
     plt__cfg_get(c->core_cfg, "data_dir", PLT_CFG_PATH, &data_dir);
     plt__cfg_get(c->core_cfg, "clock", PLT_CFG_STR, &clock);
     plt__cfg_get(c->core_cfg, "sim_start", PLT_CFG_STR, &sim_start);
-    if (plt__cfg_get(c->core_cfg, "log_file", PLT_CFG_PATH, &log_file) == 0) {
+    if (!c->check_only &&
+        plt__cfg_get(c->core_cfg, "log_file", PLT_CFG_PATH, &log_file) == 0) {
         int rc = plt__log_open(log_file, plt__log_level());
         if (rc != 0) {
             plt__log("core", PLT_LOG_ERROR, "cannot open log file %s: %s",
@@ -622,7 +623,7 @@ plt__core_start(plt__core *c)
             return rc;
         }
     }
-    int rc = plt__mkdir_p(data_dir, 0750);
+    int rc = c->check_only ? 0 : plt__mkdir_p(data_dir, 0750);
     if (rc != 0) {
         plt__log("core", PLT_LOG_ERROR, "cannot create data directory %s: %s",
                  data_dir, plt__strerror(rc));
@@ -692,6 +693,20 @@ plt__core_start(plt__core *c)
         unwind(c);
         return rc;
     }
+    if (c->check_only) {
+        for (size_t k = 0; k < c->n; k++) {
+            plt_plugin *p = c->plugins[c->order[k]];
+            if (!c->active[c->order[k]] || !p->desc->check)
+                continue;
+            int r = p->desc->check(p);
+            if (r != 0) {
+                report_failure(p, "check", r < 0 ? r : PLT_EINVAL);
+                rc = r < 0 ? r : PLT_EINVAL;
+            }
+        }
+        unwind(c);
+        return rc;
+    }
     for (size_t k = 0; k < c->n; k++) {
         size_t idx = c->order[k];
         plt_plugin *p = c->plugins[idx];
@@ -720,6 +735,13 @@ plt__core_start(plt__core *c)
     signal(SIGPIPE, SIG_IGN);
     plt__bus_set_delivering(&c->ctx.bus, true);
     return 0;
+}
+
+int
+plt__core_check(plt__core *c)
+{
+    c->check_only = true;
+    return plt__core_start(c);
 }
 
 int

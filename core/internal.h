@@ -440,6 +440,7 @@ typedef struct plt__core {
     size_t stop_pos;        /* next position in reverse order to stop */
     plt_plugin *waiting;    /* plugin whose asynchronous stop we await */
     int exit_code;
+    bool check_only;        /* init + check hooks, no start (plateau check) */
     /* command mode */
     plt_plugin *cmd_plugin;
     bool cmd_done;
@@ -455,6 +456,9 @@ void plt__core_select(plt__core *c, plt_plugin *p);
  * failure, what was started is stopped, everything is finalised, and the
  * error is logged with the plugin's name. */
 int plt__core_start(plt__core *c);
+/* `plateau check`: init every plugin, run their check hooks, finalise.
+ * Returns 0 if every hook passed. */
+int plt__core_check(plt__core *c);
 /* Run the loop until the core stops; returns the exit code. */
 int plt__core_run(plt__core *c);
 /* Begin a graceful stop (reverse order, with the deadline). */

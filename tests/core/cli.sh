@@ -41,6 +41,12 @@ expect "check prints the start order" "$tmp/out" "plugins in start order: fx_a, 
 expect "dump masks secrets" "$tmp/out" "secret: \"?\*\*\*\*\*\*\*\*"
 if grep -q hunter2 "$tmp/out"; then failt "secret never printed"; else pass "secret never printed"; fi
 
+# 2b. Plugins' own checks run (after init, nothing started).
+conf "$tmp/chk.yaml" $'plugins: [fx_a]\nfx_a:\n  check_fails: true\n'
+"$bin" check -c "$tmp/chk.yaml" > "$tmp/out" 2> "$tmp/err" && failt "a failing plugin check fails check" || pass "a failing plugin check fails check"
+expect "plugin check explains" "$tmp/err" "\[fx_a\] the thing this plugin needs is not there"
+if grep -q "trace start" "$tmp/err"; then failt "check starts nothing"; else pass "check starts nothing"; fi
+
 # 3. Incompatible plugins are refused with the reason.
 conf "$tmp/abi.yaml" $'plugins: [fx_major, fx_minor, fx_garbage]\n'
 "$bin" check -c "$tmp/abi.yaml" > "$tmp/out" 2> "$tmp/err" && failt "check refuses incompatible plugins" || pass "check refuses incompatible plugins"

@@ -42,6 +42,7 @@
  *    subscription the plugin left behind, and logs them as leaks.
  *  - reconfigure(self, cfg, phase): on reload, CHECK every changed plugin,
  *    and APPLY only if all accepted (all or nothing).
+ *  - check(self): only for `plateau check`, after init(): deeper checks.
  * A failing init or start returns a negative code and may explain with
  * plt_set_error(); the core prints "plugin NAME: start failed: MESSAGE".
  */
@@ -152,6 +153,11 @@ typedef struct plt_plugin_desc {
     void (*fini)(plt_plugin *self);
     int (*reconfigure)(plt_plugin *self, const plt_cfg *cfg,
                        plt_reconf_phase phase);
+    /* `plateau check`: after every plugin's init() (no start), look deeper
+     * than the schema can (a database reachable, migrations pending, a
+     * file readable) and report problems with plt_log(); return < 0 if
+     * the configuration cannot work. May block: nothing is serving. */
+    int (*check)(plt_plugin *self);
 
     /* Members added in 1.1+ are appended here, never inserted. */
 } plt_plugin_desc;

@@ -5,9 +5,12 @@
  *
  * A service is a named, versioned vtable ("storage" 1.0, "telephony" 1.2).
  * Its provider registers it in init(); a consumer declares it in its
- * descriptor's `needs` and acquires it in start(). The core orders plugins
- * so that every mandatory provider is initialised and started before its
- * consumers, and stopped after them.
+ * descriptor's `needs` and acquires it from its own init() on. The core
+ * orders plugins so that every mandatory provider is initialised before
+ * its consumers are, started before they are, and stopped after them. In
+ * a consumer's init() a provider is initialised but not started: only
+ * calls its contract allows before start (e.g. declaring storage
+ * migrations) may be made then.
  *
  * Versions: a consumer needing major M, minor >= N gets a provider of
  * exactly major M and minor >= N. Vtables start with a `uint32_t size`
