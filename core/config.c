@@ -28,10 +28,6 @@
 
 #include "internal.h"
 
-/* From config_doc.c: whether a node is a YAML null. It belongs with the
- * node accessors in internal.h; until it moves there it is declared in
- * both files. */
-bool plt__node_is_null(const plt__node *n);
 
 /* Schemas deeper than this are almost certainly a .sub cycle. */
 #define CFG_MAX_DEPTH 16
@@ -45,7 +41,7 @@ typedef struct cfg_val {
     const char *file; /* where it was set (the doc's string) */
     int line;         /* line of its key; 0 when not set */
     union {
-        char *s; /* STR, PATH (absolute) */
+        char *s;   /* STR, PATH (absolute) */
         int64_t i; /* INT, DURATION (ms) */
         bool b;
         double d;
@@ -153,14 +149,16 @@ parse_i64(const char *s, int64_t *out)
     return PV_OK;
 }
 
+/* Duration units, largest first (fmt_duration relies on the order). */
+static const struct {
+    const char *unit;
+    int64_t ms;
+} dur_units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
+                 {"s", 1000},     {"ms", 1},      {NULL, 0}};
+
 static pv_err
 parse_duration(const char *s, int64_t *out)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1},       {"s", 1000},        {"m", 60000},
-                 {"h", 3600000}, {"d", 86400000},    {NULL, 0}};
     if (!strcmp(s, "0")) {
         *out = 0;
         return PV_OK;
@@ -179,12 +177,12 @@ parse_duration(const char *s, int64_t *out)
     }
     if (p == s)
         return PV_TYPE;
-    for (size_t i = 0; units[i].unit; i++) {
-        if (strcmp(p, units[i].unit) != 0)
+    for (size_t i = 0; dur_units[i].unit; i++) {
+        if (strcmp(p, dur_units[i].unit) != 0)
             continue;
-        if (big || v > INT64_MAX / units[i].ms)
+        if (big || v > INT64_MAX / dur_units[i].ms)
             return PV_BIG;
-        *out = v * units[i].ms;
+        *out = v * dur_units[i].ms;
         return PV_OK;
     }
     return PV_TYPE;
@@ -300,47 +298,29 @@ parse_value(const plt_cfg_key *k, const char *text, const char *base,
 static const char *
 type_what(int type)
 {
-    switch (type) {
-    case PLT_CFG_STR:
-        return "a string";
-    case PLT_CFG_INT:
-        return "an integer";
-    case PLT_CFG_BOOL:
-        return "true or false";
-    case PLT_CFG_DOUBLE:
-        return "a number";
-    case PLT_CFG_DURATION:
-        return "a duration such as 30s or 500ms";
-    case PLT_CFG_PATH:
-        return "a path";
-    case PLT_CFG_LIST:
-        return "a list of strings";
-    case PLT_CFG_SECTION:
-        return "a mapping";
-    case PLT_CFG_TABLE:
-        return "a list of mappings";
-    default:
-        return "a value";
-    }
+    static const char *const what[] = {[PLT_CFG_STR] = "a string",
+                                       [PLT_CFG_INT] = "an integer",
+                                       [PLT_CFG_BOOL] = "true or false",
+                                       [PLT_CFG_DOUBLE] = "a number",
+                                       [PLT_CFG_DURATION] =
+                                           "a duration such as 30s or 500ms",
+                                       [PLT_CFG_PATH] = "a path",
+                                       [PLT_CFG_LIST] = "a list of strings",
+                                       [PLT_CFG_SECTION] = "a mapping",
+                                       [PLT_CFG_TABLE] = "a list of mappings"};
+    return type >= PLT_CFG_STR && type <= PLT_CFG_TABLE ? what[type]
+                                                        : "a value";
 }
 
 /* "30s", "1500ms": the largest unit that divides the value exactly. */
 static void
 fmt_duration(int64_t ms, char *buf, size_t len)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
-                 {"s", 1000},     {"ms", 1}};
-    if (ms == 0) {
-        snprintf(buf, len, "0s");
-        return;
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (ms % units[i].ms == 0) {
-            snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms),
-                     units[i].unit);
+    snprintf(buf, len, "0s");
+    for (size_t i = 0; ms && dur_units[i].unit; i++) {
+        if (ms % dur_units[i].ms == 0) {
+            snprintf(buf, len, "%lld%s", (long long)(ms / dur_units[i].ms),
+                     dur_units[i].unit);
             return;
         }
     }
@@ -385,12 +365,11 @@ pv_message(const plt_cfg_key *k, const char *text, pv_err e, bool is_default)
     if (is_default) {
         switch (e) {
         case PV_RANGE:
-            m = plt__asprintf("default '%s' is out of range [%s, %s]", text,
-                              lo, hi);
+            m = plt__asprintf("default '%s' is out of range [%s, %s]", text, lo,
+                              hi);
             break;
         case PV_CHOICE:
-            m = plt__asprintf("default '%s' is not one of: %s", text,
-                              choices);
+            m = plt__asprintf("default '%s' is not one of: %s", text, choices);
             break;
         case PV_BIG:
             m = plt__asprintf("default '%s' is too large", text);
@@ -410,8 +389,8 @@ pv_message(const plt_cfg_key *k, const char *text, pv_err e, bool is_default)
                      : plt__asprintf("must be between %s and %s", lo, hi);
             break;
         case PV_CHOICE:
-            m = echo ? plt__asprintf("expected one of: %s; got \"%s\"",
-                                     choices, text)
+            m = echo ? plt__asprintf("expected one of: %s; got \"%s\"", choices,
+                                     text)
                      : plt__asprintf("expected one of: %s", choices);
             break;
         case PV_BIG:
@@ -496,11 +475,9 @@ expand_env(const char *in, char **out, char **why)
         }
         const char *val = ok ? getenv(var) : NULL;
         if (!ok)
-            *why = plt__asprintf("invalid environment variable name '%s'",
-                                 var);
+            *why = plt__asprintf("invalid environment variable name '%s'", var);
         else if (!val)
-            *why = plt__asprintf("environment variable '%s' is not set",
-                                 var);
+            *why = plt__asprintf("environment variable '%s' is not set", var);
         free(var);
         if (!val)
             goto fail;
@@ -832,8 +809,8 @@ build_table(bctx *c, const plt_cfg_key *k, const plt__node *node,
         if (!ipath)
             break;
         if (plt__node_kind(item) != PLT__N_MAP)
-            berr(c, plt__node_line(item), ipath,
-                 "expected a mapping, got %s", node_shape(item));
+            berr(c, plt__node_line(item), ipath, "expected a mapping, got %s",
+                 node_shape(item));
         else
             v->u.tab.v[v->u.tab.n++] = build_map(
                 c, item, k->sub, ipath, plt__node_line(item), depth + 1);
@@ -935,6 +912,7 @@ build_map(bctx *c, const plt__node *map, const plt_cfg_key *schema,
         nodes = calloc(cfg->n, sizeof(*nodes));
         lines = calloc(cfg->n, sizeof(*lines));
         if (!cfg->v || !nodes || !lines) {
+            cfg->n = 0; /* plt__cfg_free() must not walk a missing array */
             c->nomem = true;
             goto done;
         }
@@ -986,6 +964,24 @@ abs_dir(const char *file)
     return abs;
 }
 
+/* Keys are checked in schema order, but a reader fixes a file top to
+ * bottom: order this build's messages by line (stable; those without a
+ * line last). */
+static void
+sort_by_line(plt__diags *d, size_t from)
+{
+    for (size_t i = from + 1; d && i < d->n; i++) {
+        plt__diag g = d->v[i];
+        unsigned key = (unsigned)g.line - 1; /* 0 wraps to the end */
+        size_t j = i;
+        while (j > from && (unsigned)d->v[j - 1].line - 1 > key) {
+            d->v[j] = d->v[j - 1];
+            j--;
+        }
+        d->v[j] = g;
+    }
+}
+
 int
 plt__cfg_build(const plt__doc *doc, const plt__node *node,
                const plt_cfg_key *schema, const char *where, plt_cfg **out,
@@ -1000,6 +996,7 @@ plt__cfg_build(const plt__doc *doc, const plt__node *node,
         return PLT_ENOMEM;
     if (plt__node_is_null(node))
         node = NULL;
+    size_t from = d ? d->n : 0;
     plt_cfg *cfg = NULL;
     if (node && plt__node_kind(node) != PLT__N_MAP)
         berr(&c, plt__node_line(node), where, "expected a mapping, got %s",
@@ -1007,6 +1004,7 @@ plt__cfg_build(const plt__doc *doc, const plt__node *node,
     else
         cfg = build_map(&c, node, schema, where ? where : "", 0, 0);
     free(c.base);
+    sort_by_line(d, from);
     if (c.nomem || c.errors) {
         plt__cfg_free(cfg);
         return c.nomem ? PLT_ENOMEM : PLT_ECONFIG;
@@ -1072,8 +1070,7 @@ plt__cfg_get(const plt_cfg *cfg, const char *key, int type, void *out)
         *(bool *)out = v->u.b;
         break;
     case PLT_CFG_DOUBLE:
-        *(double *)out =
-            k->type == PLT_CFG_INT ? (double)v->u.i : v->u.d;
+        *(double *)out = k->type == PLT_CFG_INT ? (double)v->u.i : v->u.d;
         break;
     }
     return 0;
@@ -1177,9 +1174,8 @@ plt__cfg_where(const plt_cfg *cfg, const char *key, const char **file,
 static bool
 needs_quotes(const char *s)
 {
-    static const char *const special[] = {"null", "true", "false", "yes",
-                                          "no",   "on",   "off",   "y",
-                                          "n",    NULL};
+    static const char *const special[] = {"null", "true", "false", "yes", "no",
+                                          "on",   "off",  "y",     "n",   NULL};
     if (!*s || strchr("-?:,[]{}#&*!|>'\"%@`~+. \t", s[0]) ||
         isdigit((unsigned char)s[0]))
         return true;
@@ -1444,8 +1440,8 @@ serr(sctx *s, const char *key, const char *fmt, ...)
         plt__diags_add(s->d, NULL, 0, "plugin %s: config key '%s': %s",
                        s->plugin, key, msg);
     else
-        plt__diags_add(s->d, NULL, 0, "plugin %s: config schema: %s",
-                       s->plugin, msg);
+        plt__diags_add(s->d, NULL, 0, "plugin %s: config schema: %s", s->plugin,
+                       msg);
     free(msg);
 }
 
@@ -1455,8 +1451,9 @@ check_default(sctx *s, const plt_cfg_key *k, const char *name)
     if (!k->def)
         return;
     if (k->type == PLT_CFG_SECTION || k->type == PLT_CFG_TABLE) {
-        serr(s, name, "a %s cannot have a default (give its members "
-                      "defaults instead)",
+        serr(s, name,
+             "a %s cannot have a default (give its members "
+             "defaults instead)",
              k->type == PLT_CFG_SECTION ? "SECTION" : "TABLE");
         return;
     }
@@ -1475,8 +1472,7 @@ check_default(sctx *s, const plt_cfg_key *k, const char *name)
 }
 
 static void
-check_schema(sctx *s, const plt_cfg_key *schema, const char *prefix,
-             int depth)
+check_schema(sctx *s, const plt_cfg_key *schema, const char *prefix, int depth)
 {
     if (depth > CFG_MAX_DEPTH) {
         serr(s, prefix, "sub-schemas nest too deeply (a .sub cycle?)");
@@ -1491,8 +1487,9 @@ check_schema(sctx *s, const plt_cfg_key *schema, const char *prefix,
             return;
         }
         if (!plt__name_valid(k->name))
-            serr(s, name, "invalid name (use [a-z][a-z0-9_]*, at most 63 "
-                          "characters)");
+            serr(s, name,
+                 "invalid name (use [a-z][a-z0-9_]*, at most 63 "
+                 "characters)");
         for (size_t j = 0; j < i; j++) {
             if (!strcmp(schema[j].name, k->name)) {
                 serr(s, name, "declared twice");
@@ -1505,8 +1502,8 @@ check_schema(sctx *s, const plt_cfg_key *schema, const char *prefix,
             free(name);
             continue;
         }
-        if (k->flags & ~(uint32_t)(PLT_CFG_REQUIRED | PLT_CFG_RELOADABLE |
-                                   PLT_CFG_SECRET))
+        if (k->flags &
+            ~(uint32_t)(PLT_CFG_REQUIRED | PLT_CFG_RELOADABLE | PLT_CFG_SECRET))
             serr(s, name, "unknown flags 0x%x", (unsigned)k->flags);
         if (k->reserved[0] || k->reserved[1])
             serr(s, name, "reserved fields must be zero");
@@ -1533,8 +1530,7 @@ check_schema(sctx *s, const plt_cfg_key *schema, const char *prefix,
 }
 
 int
-plt__schema_check(const plt_cfg_key *schema, const char *plugin,
-                  plt__diags *d)
+plt__schema_check(const plt_cfg_key *schema, const char *plugin, plt__diags *d)
 {
     if (!schema)
         return 0;

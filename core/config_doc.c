@@ -23,10 +23,6 @@
 
 #include "internal.h"
 
-/* Whether @p n is a YAML null (`key:` with nothing, `~`, `null`). Used by
- * config.c to treat such keys as unset. It belongs with the node accessors
- * in internal.h; until it moves there, config.c repeats this prototype. */
-bool plt__node_is_null(const plt__node *n);
 
 /* Deeper nesting than this is certainly a mistake (or an attack on the
  * recursive descent below); real configuration files nest 4 or 5 levels. */
@@ -56,6 +52,8 @@ struct plt__doc {
 typedef struct doc_parser {
     yaml_parser_t yp;
     const char *file;
+    const char *text; /* the input, to place reader errors */
+    size_t len;
     plt__diags *d;
     int rc; /* first error: PLT_ECONFIG or PLT_ENOMEM */
 } doc_parser;
@@ -108,9 +106,13 @@ fail_yaml(doc_parser *p)
     p->rc = PLT_ECONFIG;
     const char *problem = y->problem ? y->problem : "invalid YAML";
     if (y->error == YAML_READER_ERROR) {
-        /* Reader errors (bad encoding) carry a byte offset, not a mark. */
-        plt__diags_add(p->d, p->file, mark_line(y->mark),
-                       "%s (byte %zu)", problem, y->problem_offset);
+        /* Reader errors (bad encoding) carry a byte offset, not a mark:
+         * count the lines before it. */
+        int line = 1;
+        for (size_t i = 0; i < y->problem_offset && i < p->len; i++)
+            line += p->text[i] == '\n';
+        plt__diags_add(p->d, p->file, line, "%s (byte %zu)", problem,
+                       y->problem_offset);
     } else if (y->context) {
         plt__diags_add(p->d, p->file, mark_line(y->problem_mark),
                        "%s (%s at line %d)", problem, y->context,
@@ -175,12 +177,11 @@ node_push(doc_parser *p, plt__node *parent, plt__node *kid, plt__node *val)
 static bool
 scalar_is_null(const yaml_event_t *ev)
 {
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-        ev->data.scalar.tag)
+    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || ev->data.scalar.tag)
         return false;
     const char *v = (const char *)ev->data.scalar.value;
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-           !strcmp(v, "Null") || !strcmp(v, "NULL");
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
 }
 
 static const char *
@@ -421,7 +422,7 @@ doc_from_text(const char *name, const char *text, size_t len, plt__doc **out,
         free(doc);
         return PLT_ENOMEM;
     }
-    doc_parser p = {.file = doc->file, .d = d};
+    doc_parser p = {.file = doc->file, .text = text, .len = len, .d = d};
     if (!yaml_parser_initialize(&p.yp)) {
         plt__doc_free(doc);
         return PLT_ENOMEM;
@@ -473,8 +474,7 @@ plt__doc_load(const char *path, plt__doc **out, plt__diags *d)
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        plt__diags_add(d, NULL, 0, "cannot read %s: %s", path,
-                       strerror(errno));
+        plt__diags_add(d, NULL, 0, "cannot read %s: %s", path, strerror(errno));
         return PLT_ECONFIG;
     }
     char *buf = NULL;
@@ -581,8 +581,7 @@ plt__node_at(const plt__node *n, size_t i)
 }
 
 const char *
-plt__node_key_at(const plt__node *n, size_t i, int *line,
-                 const plt__node **val)
+plt__node_key_at(const plt__node *n, size_t i, int *line, const plt__node **val)
 {
     if (!n || n->kind != PLT__N_MAP || i >= n->n)
         return NULL;

@@ -58,7 +58,10 @@ const char *plt__doc_file(const plt__doc *doc);
 enum { PLT__N_SCALAR = 1, PLT__N_SEQ = 2, PLT__N_MAP = 3 };
 int plt__node_kind(const plt__node *n);
 int plt__node_line(const plt__node *n);
-const char *plt__node_scalar(const plt__node *n); /* NULL unless scalar */
+const char *plt__node_scalar(const plt__node *n); /* NULL unless scalar;
+                                                     "" for a YAML null */
+/* Whether @p n is a YAML null (`key:` with nothing, `~`, `null`). */
+bool plt__node_is_null(const plt__node *n);
 size_t plt__node_len(const plt__node *n);         /* items or pairs */
 const plt__node *plt__node_at(const plt__node *n, size_t i); /* seq item */
 /* Mapping pair i: key text and value node. */
