@@ -721,8 +721,9 @@ plt__core_start(plt__core *c)
             return rc < 0 ? rc : PLT_EINVAL;
         }
         p->state = PLT__P_STARTED;
-        plt__log("core", PLT_LOG_INFO, "started %s %s", p->name,
-                 p->desc->version ? p->desc->version : "");
+        plt__log("core", PLT_LOG_INFO, "started %s %s (%s)", p->name,
+                 p->desc->version ? p->desc->version : "",
+                 p->path ? p->path : "linked in");
     }
 
     static const int signums[3] = {SIGINT, SIGTERM, SIGHUP};

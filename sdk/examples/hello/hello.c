@@ -22,7 +22,7 @@ static const plt_cfg_key hello_keys[] = {
      .type = PLT_CFG_STR,
      .def = "Bonjour",
      .flags = PLT_CFG_RELOADABLE,
-     .help = "word used to greet (reloadable)"},
+     .help = "word used to greet"},
     {.name = "interval",
      .type = PLT_CFG_DURATION,
      .def = "60s",
@@ -88,8 +88,7 @@ hello_fini(plt_plugin *self)
 }
 
 static int
-hello_reconfigure(plt_plugin *self, const plt_cfg *cfg,
-                  plt_reconf_phase phase)
+hello_reconfigure(plt_plugin *self, const plt_cfg *cfg, plt_reconf_phase phase)
 {
     (void)self;
     if (phase == PLT_RECONF_CHECK)
@@ -127,5 +126,5 @@ PLT_PLUGIN_DEFINE(.name = "hello", .version = "1.0.0",
                   .summary = "Example plugin: greets on a timer",
                   .provides = hello_provides, .config_keys = hello_keys,
                   .commands = hello_commands, .init = hello_init,
-                  .start = hello_start, .stop = hello_stop,
-                  .fini = hello_fini, .reconfigure = hello_reconfigure);
+                  .start = hello_start, .stop = hello_stop, .fini = hello_fini,
+                  .reconfigure = hello_reconfigure);

@@ -129,8 +129,7 @@ hello_timer_start(hello *h)
     int rc = plt_timer_start(&h->timer, (uint64_t)h->interval_ms,
                              (uint64_t)h->interval_ms, on_tick, h);
     if (rc != 0) {
-        plt_set_error("cannot start the greeting timer: %s",
-                      plt_strerror(rc));
+        plt_set_error("cannot start the greeting timer: %s", plt_strerror(rc));
         return rc;
     }
     plt_log(PLT_LOG_INFO, "greeting every %lld ms with \"%s\"",

@@ -12,11 +12,11 @@
 
 /* Everything the plugin holds, in one struct (no scattered globals). */
 typedef struct hello {
-    char *greeting;          /* owned copy: plt_cfg strings die on reload */
-    int64_t interval_ms;     /* time between two greetings */
-    plt_timer *timer;        /* repeating, from start() to stop() */
-    plt_sub *agent_sub;      /* "agent.*" */
-    int64_t sent;            /* greetings published so far */
+    char *greeting;      /* owned copy: plt_cfg strings die on reload */
+    int64_t interval_ms; /* time between two greetings */
+    plt_timer *timer;    /* repeating, from start() to stop() */
+    plt_sub *agent_sub;  /* "agent.*" */
+    int64_t sent;        /* greetings published so far */
     int64_t seen_agent_events;
 } hello;
 

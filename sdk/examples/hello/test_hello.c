@@ -89,8 +89,7 @@ greeting_sent_once_per_interval(void **state)
         const plt_event *ev =
             plt_fake_host_event_at(f->fh, "hello.greeting.sent", i);
         assert_non_null(ev);
-        assert_int_equal(plt_fake_event_time(ev),
-                         t0 + (int64_t)(i + 1) * 5000);
+        assert_int_equal(plt_fake_event_time(ev), t0 + (int64_t)(i + 1) * 5000);
         assert_int_equal(plt_fake_event_i64(ev, "count", -1), (int64_t)i + 1);
     }
 }
@@ -109,9 +108,8 @@ greeting_event_fields(void **state)
     assert_int_equal(plt_fake_event_i64(ev, "count", -1), 3);
     assert_int_equal(plt_fake_event_i64(ev, "seen_agent_events", -1), 0);
     /* The plugin also said it, once per greeting. */
-    assert_int_equal(plt_fake_host_log_count(f->fh, PLT_LOG_INFO,
-                                             "Hej, world!"),
-                     3);
+    assert_int_equal(
+        plt_fake_host_log_count(f->fh, PLT_LOG_INFO, "Hej, world!"), 3);
 }
 
 static void
@@ -137,8 +135,7 @@ agent_events_counted(void **state)
     assert_int_equal(plt_fake_host_publish(f->fh, "agent.logged_in", NULL, 0),
                      0);
     /* Not an agent event: not counted. */
-    assert_int_equal(plt_fake_host_publish(f->fh, "call.answered", NULL, 0),
-                     0);
+    assert_int_equal(plt_fake_host_publish(f->fh, "call.answered", NULL, 0), 0);
     plt_fake_host_run_until_idle(f->fh);
     assert_int_equal(plt_fake_host_event_count(f->fh, "agent.*"), 2);
 
@@ -180,9 +177,8 @@ reload_checks_then_applies(void **state)
 {
     fixture *f = start_hello(state, "interval: 1s\n");
     plt_service_ref ref;
-    assert_int_equal(plt_fake_host_acquire(f->fh, HELLO_GREETER_NAME, 1, 0,
-                                           &ref),
-                     0);
+    assert_int_equal(
+        plt_fake_host_acquire(f->fh, HELLO_GREETER_NAME, 1, 0, &ref), 0);
     const hello_greeter_vt *vt = ref.vtable;
     char buf[64];
 
@@ -190,15 +186,15 @@ reload_checks_then_applies(void **state)
     assert_int_equal(
         plt_fake_host_reconfigure(f->fh, f->p, "interval: 1s\ngreeting: ''\n"),
         PLT_ECONFIG);
-    assert_non_null(strstr(plt_fake_host_last_error(f->fh),
-                           "greeting must not be empty"));
+    assert_non_null(
+        strstr(plt_fake_host_last_error(f->fh), "greeting must not be empty"));
     assert_int_equal(vt->greet(ref.impl, "Bob", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "Bonjour, Bob!");
 
     /* A valid greeting is applied, to the service and the next event. */
-    assert_int_equal(
-        plt_fake_host_reconfigure(f->fh, f->p, "interval: 1s\ngreeting: Salut\n"),
-        0);
+    assert_int_equal(plt_fake_host_reconfigure(
+                         f->fh, f->p, "interval: 1s\ngreeting: Salut\n"),
+                     0);
     assert_int_equal(vt->greet(ref.impl, "Bob", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "Salut, Bob!");
     plt_fake_host_run_for(f->fh, 1000);
@@ -213,9 +209,9 @@ invalid_interval_rejected(void **state)
 {
     fixture *f = *state;
     plt_plugin *p = NULL;
-    assert_int_equal(plt_fake_host_add(f->fh, &plateau_plugin_v1,
-                                       "interval: 10ms\n", &p),
-                     PLT_ECONFIG);
+    assert_int_equal(
+        plt_fake_host_add(f->fh, &plateau_plugin_v1, "interval: 10ms\n", &p),
+        PLT_ECONFIG);
     assert_null(p);
     /* The message names the key and its line. */
     const char *err = plt_fake_host_last_error(f->fh);
@@ -263,19 +259,23 @@ stops_cleanly(void **state)
     assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0); /* for teardown */
 }
 
+/* Each test runs on a fresh fake host (setup) that the teardown frees,
+ * failing the test if anything was left on the loop. */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(greeting_sent_once_per_interval, setup, teardown),
-        cmocka_unit_test_setup_teardown(greeting_event_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(defaults_apply, setup, teardown),
-        cmocka_unit_test_setup_teardown(agent_events_counted, setup, teardown),
-        cmocka_unit_test_setup_teardown(greeter_service_greets, setup, teardown),
-        cmocka_unit_test_setup_teardown(reload_checks_then_applies, setup, teardown),
-        cmocka_unit_test_setup_teardown(invalid_interval_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(command_prints_greeting, setup, teardown),
-        cmocka_unit_test_setup_teardown(stops_cleanly, setup, teardown),
+        T(greeting_sent_once_per_interval),
+        T(greeting_event_fields),
+        T(defaults_apply),
+        T(agent_events_counted),
+        T(greeter_service_greets),
+        T(reload_checks_then_applies),
+        T(invalid_interval_rejected),
+        T(command_prints_greeting),
+        T(stops_cleanly),
     };
     return cmocka_run_group_tests_name("hello", tests, NULL, NULL);
 }

@@ -57,18 +57,85 @@ typedef struct plt_value {
     } v;
 } plt_value;
 
-/** Constructors for plt_value literals, e.g. PLT_V_STR("x"). */
-#define PLT_V_NULL() ((plt_value){.type = PLT_T_NULL})
-#define PLT_V_I64(x) ((plt_value){.type = PLT_T_I64, .v.i = (int64_t)(x)})
-#define PLT_V_DOUBLE(x) ((plt_value){.type = PLT_T_DOUBLE, .v.d = (double)(x)})
-#define PLT_V_BOOL(x) ((plt_value){.type = PLT_T_BOOL, .v.i = (x) ? 1 : 0})
-#define PLT_V_TIME(ms) ((plt_value){.type = PLT_T_TIME, .v.i = (int64_t)(ms)})
-#define PLT_V_STR(x)                                                        \
-    ((plt_value){.type = (x) ? PLT_T_STR : PLT_T_NULL,                       \
-                 .len = (x) ? (uint32_t)__builtin_strlen(x) : 0,              \
-                 .v.s = (x)})
-#define PLT_V_BLOB(p, n)                                                    \
-    ((plt_value){.type = PLT_T_BLOB, .len = (uint32_t)(n), .v.b = (p)})
+/** Constructors for plt_value (valid in C and C++). */
+static inline plt_value
+plt_v_null(void)
+{
+    plt_value v;
+    v.type = PLT_T_NULL;
+    v.len = 0;
+    v.v.i = 0;
+    return v;
+}
+
+static inline plt_value
+plt_v_i64(int64_t i)
+{
+    plt_value v = plt_v_null();
+    v.type = PLT_T_I64;
+    v.v.i = i;
+    return v;
+}
+
+static inline plt_value
+plt_v_double(double d)
+{
+    plt_value v = plt_v_null();
+    v.type = PLT_T_DOUBLE;
+    v.v.d = d;
+    return v;
+}
+
+static inline plt_value
+plt_v_bool(int b)
+{
+    plt_value v = plt_v_null();
+    v.type = PLT_T_BOOL;
+    v.v.i = b ? 1 : 0;
+    return v;
+}
+
+static inline plt_value
+plt_v_time(int64_t ms)
+{
+    plt_value v = plt_v_null();
+    v.type = PLT_T_TIME;
+    v.v.i = ms;
+    return v;
+}
+
+/** A string value; NULL gives a NULL value. Not copied. */
+static inline plt_value
+plt_v_str(const char *s)
+{
+    plt_value v = plt_v_null();
+    if (s) {
+        v.type = PLT_T_STR;
+        v.len = (uint32_t)__builtin_strlen(s);
+        v.v.s = s;
+    }
+    return v;
+}
+
+/** A blob of @p n bytes. Not copied. */
+static inline plt_value
+plt_v_blob(const void *p, size_t n)
+{
+    plt_value v = plt_v_null();
+    v.type = PLT_T_BLOB;
+    v.len = (uint32_t)n;
+    v.v.b = p;
+    return v;
+}
+
+/* Short spellings, e.g. plt_value args[] = {PLT_V_STR(name), PLT_V_I64(3)}. */
+#define PLT_V_NULL() plt_v_null()
+#define PLT_V_I64(x) plt_v_i64((int64_t)(x))
+#define PLT_V_DOUBLE(x) plt_v_double((double)(x))
+#define PLT_V_BOOL(x) plt_v_bool((x) ? 1 : 0)
+#define PLT_V_TIME(ms) plt_v_time((int64_t)(ms))
+#define PLT_V_STR(x) plt_v_str(x)
+#define PLT_V_BLOB(p, n) plt_v_blob((p), (size_t)(n))
 
 #ifdef __cplusplus
 }

@@ -126,8 +126,10 @@ int plt_fake_host_new(plt_fake_host **out, const plt_fake_options *opt);
  *
  * @param fh  the fake host, or NULL (then returns 0).
  * @return the result of uv_loop_close(): 0 when nothing is left on the
- *         loop, UV_EBUSY when a plugin leaked a uv handle. Assert on it,
- *         as libuv's own tests do (MAKE_VALGRIND_HAPPY).
+ *         loop, UV_EBUSY when a plugin left a uv handle open (each one is
+ *         named on stderr, then closed so that the next test starts
+ *         clean). Assert on it, as libuv's own tests do
+ *         (MAKE_VALGRIND_HAPPY).
  * Ownership: every pointer obtained from @p fh (plugins, events, strings)
  * becomes invalid. Thread: loop thread. Callbacks: plugin stop()/fini().
  */
@@ -203,6 +205,16 @@ plt_plugin *plt_fake_host_plugin(plt_fake_host *fh, const char *name);
 int plt_fake_host_init(plt_fake_host *fh);
 
 /**
+ * Run the check() hook of every initialised plugin that has one, in the
+ * order they were added, as `plateau check` does after init (optional;
+ * call between plt_fake_host_init() and plt_fake_host_start()).
+ * @return 0; the first failing plugin's code (its plt_set_error() message
+ *         is in plt_fake_host_last_error()); PLT_ESTATE outside that
+ *         window. Thread: loop thread. Callbacks: the plugins' check().
+ */
+int plt_fake_host_check(plt_fake_host *fh);
+
+/**
  * Call start() of every initialised plugin, in the order they were added,
  * then open event delivery (as the core does once all plugins started).
  * Events published before are delivered on the next run.
@@ -225,14 +237,17 @@ int plt_fake_host_stop(plt_fake_host *fh);
 
 /**
  * Reload one plugin's configuration as the core does on SIGHUP: validate
- * @p config_yaml against the schema, call reconfigure(CHECK), and only if
- * it accepted, reconfigure(APPLY) with the new section. Keys without
- * PLT_CFG_RELOADABLE that changed are logged as "restart required".
+ * @p config_yaml against the schema; if no value changed, do nothing; if
+ * a key without PLT_CFG_RELOADABLE changed, keep the running values (the
+ * core says "restart required"); otherwise call reconfigure(CHECK), and
+ * only if it accepted, reconfigure(APPLY) with the new section.
  * @param config_yaml  the new section body, or NULL for defaults.
- * @return 0 when applied; PLT_ECONFIG for an invalid config; the code
- *         CHECK returned when it refused (the old config stays, and its
- *         plt_set_error() text is in last_error); PLT_ENOTSUP if the
- *         plugin has no reconfigure(); PLT_ESTATE before init.
+ * @return 0 when applied or unchanged; PLT_ECONFIG for an invalid config;
+ *         the code CHECK returned when it refused (the old config stays,
+ *         and its plt_set_error() text is in last_error); PLT_ENOTSUP when
+ *         a restart would be needed (a non-reloadable key changed, or the
+ *         plugin has no reconfigure()); PLT_ESTATE before init or after
+ *         stop.
  * Ownership: strings of the old plt_cfg become invalid after APPLY.
  * Thread: loop thread. Callbacks: the plugin's reconfigure().
  */
@@ -267,9 +282,8 @@ int plt_fake_host_command(plt_fake_host *fh, plt_plugin *p, const char *name,
  * Ownership: @p name is copied; @p vtable and @p impl must outlive the
  * fake host. Thread: loop thread. Callbacks: none.
  */
-int plt_fake_host_provide(plt_fake_host *fh, const char *name,
-                          uint16_t major, uint16_t minor, const void *vtable,
-                          void *impl);
+int plt_fake_host_provide(plt_fake_host *fh, const char *name, uint16_t major,
+                          uint16_t minor, const void *vtable, void *impl);
 
 /**
  * Acquire a service from the test, e.g. one the plugin under test
@@ -338,8 +352,7 @@ int plt_fake_host_publish(plt_fake_host *fh, const char *topic,
  * bus is recorded when it is delivered, including the test's own.
  * Thread: loop thread.
  */
-size_t plt_fake_host_event_count(const plt_fake_host *fh,
-                                 const char *pattern);
+size_t plt_fake_host_event_count(const plt_fake_host *fh, const char *pattern);
 
 /**
  * The @p i-th (from 0, in delivery order) recorded event matching
@@ -376,8 +389,7 @@ const char *plt_fake_event_str(const plt_event *ev, const char *key);
 /** An I64, BOOL or TIME field, or @p def if absent or of another type. */
 int64_t plt_fake_event_i64(const plt_event *ev, const char *key, int64_t def);
 /** A DOUBLE (or I64) field, or @p def. */
-double plt_fake_event_double(const plt_event *ev, const char *key,
-                             double def);
+double plt_fake_event_double(const plt_event *ev, const char *key, double def);
 
 /* ------------------------------------------------------------------ */
 /* Logs */
