@@ -119,6 +119,16 @@ real_mono(void)
     return uv_hrtime() / 1000000u;
 }
 
+/* The current real monotonic time rounded up to the millisecond. A
+ * deadline is a whole millisecond compared against real_mono(), which
+ * rounds down; computing it from the rounded-down start would let a timer
+ * started at x.999 ms fire up to 1 ms before its delay has passed. */
+static uint64_t
+real_mono_ceil(void)
+{
+    return (uv_hrtime() + 999999u) / 1000000u;
+}
+
 static int64_t
 real_now(void)
 {
@@ -277,7 +287,7 @@ plt__timer_start(plt__clock *c, plt_plugin *owner, plt_timer **out,
     if (!t)
         return PLT_ENOMEM;
     t->owner = owner;
-    t->due = plt__clock_mono(c) + timeout_ms;
+    t->due = (c->simulated ? c->sim_mono_ms : real_mono_ceil()) + timeout_ms;
     t->repeat = repeat_ms;
     t->seq = c->seq++;
     t->cb = cb;
@@ -314,11 +324,10 @@ plt__clock_cancel_owner(plt__clock *c, plt_plugin *owner)
     for (size_t i = 0; i < c->heap.n;) {
         plt_timer *t = c->heap.v[i];
         if (t->owner == owner) {
+            /* Timers in the heap are never firing: fire_due takes a timer
+             * off the heap before calling it. */
             heap_remove(&c->heap, t);
-            if (t->firing)
-                t->stopped = true;
-            else
-                free(t);
+            free(t);
             n++;
             i = 0; /* the heap was reshuffled */
         } else {

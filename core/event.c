@@ -17,26 +17,36 @@ word_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-bool
-plt__topic_valid(const char *t)
+/* @p n characters of @p t are lowercase words separated by single dots,
+ * each word starting with a letter, with at least @p min_dots dots. */
+static bool
+words_valid(const char *t, size_t n, int min_dots)
 {
-    if (!t || !*t || strlen(t) > 127)
-        return false;
     bool word_start = true;
     int dots = 0;
-    for (const char *p = t; *p; p++) {
-        if (*p == '.') {
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c == '.') {
             if (word_start)
                 return false;
             word_start = true;
             dots++;
             continue;
         }
-        if (!word_char(*p) || (word_start && !(*p >= 'a' && *p <= 'z')))
+        if (!word_char(c) || (word_start && !(c >= 'a' && c <= 'z')))
             return false;
         word_start = false;
     }
-    return !word_start && dots >= 1;
+    return n > 0 && !word_start && dots >= min_dots;
+}
+
+bool
+plt__topic_valid(const char *t)
+{
+    if (!t)
+        return false;
+    size_t n = strlen(t);
+    return n <= 127 && words_valid(t, n, 1);
 }
 
 bool
@@ -49,13 +59,11 @@ plt__pattern_valid(const char *p)
         return true;
     if (p[n - 1] != '*')
         return plt__topic_valid(p);
-    /* "call.*": a prefix of whole words followed by ".*" */
-    if (n < 3 || p[n - 2] != '.')
-        return false;
-    for (size_t i = 0; i < n - 1; i++)
-        if (!word_char(p[i]) && p[i] != '.')
-            return false;
-    return p[0] != '.';
+    /* "call.*": one or more whole words, then ".*". The words follow the
+     * topic rules, so that a pattern that could never match ("call..*",
+     * "9call.*") is refused at subscribe time instead of silently
+     * receiving nothing. */
+    return n >= 3 && n <= 127 && p[n - 2] == '.' && words_valid(p, n - 2, 0);
 }
 
 bool

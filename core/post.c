@@ -101,25 +101,25 @@ plt__post_work_begin(plt__post *p)
     atomic_fetch_add(&p->pending, 1);
 }
 
-/* Work ending on another thread: wake the loop so that it notices the
- * counter reaching zero (the simulated clock waits for that). */
+/* Runs on the loop thread: releases the count of work that ended on
+ * another thread. */
 static void
-noop(void *arg)
+work_done_on_loop(void *arg)
 {
-    (void)arg;
+    pending_dec(arg, 1);
 }
 
 void
 plt__post_work_end(plt__post *p)
 {
-    /* Hand the decrement to the loop thread through a post, so that the
-     * "pending reached zero" check always runs there. The post holds its
-     * own count until it runs, so the total never dips to zero early. */
-    if (plt__post_send(p, noop, NULL) != 0) {
-        pending_dec(p, 1);
-        return;
-    }
-    pending_dec(p, 1);
+    /* Hand the decrement itself to the loop thread, through a post, so
+     * that the count can only reach zero there, inside run_queue, which
+     * then tells on_idle (the simulated clock waits for that). Decrementing
+     * here, even after posting a wake-up, races the loop: it may run the
+     * wake-up and look at the count before this thread's decrement lands,
+     * and then nothing wakes it again. */
+    if (plt__post_send(p, work_done_on_loop, p) != 0)
+        pending_dec(p, 1); /* no longer accepting: nobody waits any more */
 }
 
 void

@@ -35,7 +35,7 @@ int
 plt__registry_provide(plt__registry *r, plt_plugin *p,
                       const plt_service_desc *d)
 {
-    if (!d || !d->name || !d->vtable || d->size < sizeof(plt_service_desc))
+    if (!d || d->size < PLT_SERVICE_DESC_SIZE_1_0 || !d->name || !d->vtable)
         return PLT_EINVAL;
     if (!declared_provides(p, d->name)) {
         plt__log(p->name, PLT_LOG_ERROR,
@@ -57,7 +57,11 @@ plt__registry_provide(plt__registry *r, plt_plugin *p,
     }
     plt__service *s = &r->v[r->n];
     memset(s, 0, sizeof(*s));
-    memcpy(&s->desc, d, sizeof(plt_service_desc));
+    /* A provider built against an older minor passes a shorter struct;
+     * members it does not know stay zero. */
+    memcpy(&s->desc, d,
+           d->size < sizeof(plt_service_desc) ? d->size
+                                              : sizeof(plt_service_desc));
     s->desc.size = sizeof(plt_service_desc);
     /* The name must outlive a plugin's string constants only as long as
      * the plugin is loaded, which is the registry entry's lifetime. */

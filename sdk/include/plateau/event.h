@@ -91,7 +91,8 @@ plt_event_set_time(plt_event *ev, const char *key, int64_t ms)
 
 /**
  * Publish: the event becomes immutable and is queued for delivery.
- * Ownership: takes the caller's reference, also on failure.
+ * Ownership: takes the caller's reference, also on failure - except
+ * PLT_ESTATE (published twice, a bug: the reference is left untouched).
  * @return 0; PLT_ESTATE if already published; PLT_ESHUTDOWN when stopping.
  */
 static inline int

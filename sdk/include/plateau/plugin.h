@@ -162,8 +162,9 @@ typedef struct plt_plugin_desc {
     /* Members added in 1.1+ are appended here, never inserted. */
 } plt_plugin_desc;
 
-/** Smallest descriptor size the core accepts (the 1.0 layout). */
-#define PLT_PLUGIN_DESC_SIZE_1_0 ((uint32_t)sizeof(plt_plugin_desc))
+/** Smallest descriptor size the core accepts: the 1.0 layout, frozen
+ *  (sizeof grows when members are appended; this does not). */
+#define PLT_PLUGIN_DESC_SIZE_1_0 ((uint32_t)136)
 
 #define PLT_EXPORT __attribute__((visibility("default")))
 

@@ -29,7 +29,9 @@
 extern "C" {
 #endif
 
-/** What a provider registers. Layout frozen for ABI 1; append only. */
+/** What a provider registers. Append only; the core reads members
+ *  beyond the 1.0 layout (PLT_SERVICE_DESC_SIZE_1_0) only if `size`
+ *  covers them. */
 typedef struct plt_service_desc {
     uint32_t size;      /**< sizeof(plt_service_desc) */
     uint16_t major;     /**< interface major implemented */
@@ -38,6 +40,9 @@ typedef struct plt_service_desc {
     const void *vtable; /**< the service's function table (static) */
     void *impl;         /**< provider instance, first argument of calls */
 } plt_service_desc;
+
+/** Size of the 1.0 layout of plt_service_desc (frozen). */
+#define PLT_SERVICE_DESC_SIZE_1_0 ((uint32_t)32)
 
 /** What a consumer gets back. */
 typedef struct plt_service_ref {
