@@ -71,6 +71,16 @@ pid=
 expect "stop runs in reverse order" "$tmp/run.err" "\[fx_a\] trace stop"
 expect "Plateau says it stopped" "$tmp/run.err" "Plateau stopped"
 
+# 4b. core.log_file: lines go to the file, with the [plugin] prefix.
+conf "$tmp/lf.yaml" $'  log_file: logs/plateau.log\nplugins: [fx_a]\n'
+mkdir -p "$tmp/logs"
+"$bin" run -c "$tmp/lf.yaml" > "$tmp/out" 2> "$tmp/err" &
+pid=$!
+for _ in $(seq 50); do grep -qs "running with" "$tmp/logs/plateau.log" && break; sleep 0.1; done
+kill -TERM "$pid"; wait "$pid" || true; pid=
+expect "log_file receives the log" "$tmp/logs/plateau.log" "\[fx_a\] trace start"
+expect "log_file lines carry time and level" "$tmp/logs/plateau.log" "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z INFO +\[core\] started fx_a"
+
 # 5. A plugin failing in start: exit 1, the others stopped, one clear line.
 conf "$tmp/fail.yaml" $'plugins: [fx_a, fx_b]\nfx_b:\n  fail_start: true\n'
 status=0; "$bin" run -c "$tmp/fail.yaml" > "$tmp/out" 2> "$tmp/err" || status=$?
