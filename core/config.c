@@ -1538,3 +1538,36 @@ plt__schema_check(const plt_cfg_key *schema, const char *plugin, plt__diags *d)
     check_schema(&s, schema, NULL, 0);
     return s.errors ? PLT_EINVAL : 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Reload classification, shared by the core and the fake host. */
+
+typedef struct diff_acc {
+    const char *who;
+    size_t changed, restart;
+} diff_acc;
+
+static void
+on_diff(const plt_cfg_key *key, void *arg)
+{
+    diff_acc *a = arg;
+    a->changed++;
+    if (!(key->flags & PLT_CFG_RELOADABLE)) {
+        a->restart++;
+        plt__log("core", PLT_LOG_WARN,
+                 "reload: %s.%s changed but only takes effect after a "
+                 "restart",
+                 a->who, key->name);
+    }
+}
+
+size_t
+plt__cfg_reload_diff(const plt_cfg *old_cfg, const plt_cfg *new_cfg,
+                     const char *who, size_t *restart)
+{
+    diff_acc a = {.who = who};
+    plt__cfg_diff(old_cfg, new_cfg, on_diff, &a);
+    if (restart)
+        *restart = a.restart;
+    return a.changed;
+}

@@ -104,6 +104,12 @@ size_t plt__cfg_diff(const plt_cfg *old_cfg, const plt_cfg *new_cfg,
                      void (*cb)(const plt_cfg_key *key, void *arg),
                      void *arg);
 
+/* Classify a reload of one section: how many top-level keys differ, and
+ * how many of those are not reloadable (each logged as needing a restart,
+ * naming @p who.key). */
+size_t plt__cfg_reload_diff(const plt_cfg *old_cfg, const plt_cfg *new_cfg,
+                            const char *who, size_t *restart);
+
 /* Validate a schema table itself (names, types, defaults parse, choices,
  * bounds, sub-schemas). Plugin bugs are reported as "plugin NAME: config
  * key 'x': ...". Returns 0 or PLT_EINVAL. */

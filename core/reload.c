@@ -15,24 +15,6 @@
 
 #include "internal.h"
 
-typedef struct diff_acc {
-    const char *who;
-    size_t changed, restart;
-} diff_acc;
-
-static void
-on_diff(const plt_cfg_key *key, void *arg)
-{
-    diff_acc *a = arg;
-    a->changed++;
-    if (!(key->flags & PLT_CFG_RELOADABLE)) {
-        a->restart++;
-        plt__log("core", PLT_LOG_WARN,
-                 "reload: %s.%s changed but only takes effect after a "
-                 "restart",
-                 a->who, key->name);
-    }
-}
 
 static bool
 same_plugin_list(plt__core *c, const plt__node *root)
@@ -102,16 +84,18 @@ plt__core_reload(plt__core *c)
                  "is ignored");
 
     /* Decide who changes, and refuse sections that need a restart. */
-    diff_acc core_acc = {.who = "core"};
-    plt__cfg_diff(c->core_cfg, core_cfg, on_diff, &core_acc);
+    size_t core_restart = 0;
+    size_t core_changed =
+        plt__cfg_reload_diff(c->core_cfg, core_cfg, "core", &core_restart);
     size_t napply = 0;
     for (size_t i = 0; i < c->n; i++) {
         plt_plugin *p = c->plugins[i];
-        diff_acc a = {.who = p->name};
-        plt__cfg_diff(p->cfg, fresh[i], on_diff, &a);
-        if (a.changed == 0 || !c->active[i] || p->state != PLT__P_STARTED)
+        size_t restart = 0;
+        size_t changed =
+            plt__cfg_reload_diff(p->cfg, fresh[i], p->name, &restart);
+        if (changed == 0 || !c->active[i] || p->state != PLT__P_STARTED)
             continue;
-        if (a.restart > 0) {
+        if (restart > 0) {
             plt__log("core", PLT_LOG_WARN,
                      "reload: section '%s' keeps its running values until "
                      "a restart",
@@ -169,7 +153,7 @@ plt__core_reload(plt__core *c)
         p->cfg = fresh[i];
         fresh[i] = old; /* freed below */
     }
-    if (core_acc.changed > 0 && core_acc.restart == 0) {
+    if (core_changed > 0 && core_restart == 0) {
         const char *lvl = NULL;
         plt__cfg_get(core_cfg, "log_level", PLT_CFG_STR, &lvl);
         if (!c->opts.log_level)

@@ -958,24 +958,6 @@ plt_fake_host_stop(plt_fake_host *fh)
     return ret;
 }
 
-typedef struct diff_acc {
-    const char *who;
-    size_t changed, restart;
-} diff_acc;
-
-static void
-on_diff(const plt_cfg_key *key, void *arg)
-{
-    diff_acc *a = arg;
-    a->changed++;
-    if (!(key->flags & PLT_CFG_RELOADABLE)) {
-        a->restart++;
-        plt__log("core", PLT_LOG_WARN,
-                 "reload: %s.%s changed but only takes effect after a "
-                 "restart",
-                 a->who, key->name);
-    }
-}
 
 int
 plt_fake_host_reconfigure(plt_fake_host *fh, plt_plugin *p,
@@ -1001,17 +983,17 @@ plt_fake_host_reconfigure(plt_fake_host *fh, plt_plugin *p,
     /* The core's rules (core/reload.c): an unchanged section is left
      * alone, and a section where a key that is not reloadable changed
      * keeps running with its current values until a restart. */
-    diff_acc a = {.who = p->name};
-    plt__cfg_diff(p->cfg, cfg, on_diff, &a);
-    if (a.changed == 0 || a.restart > 0 || !p->desc->reconfigure) {
+    size_t restart = 0;
+    size_t changed = plt__cfg_reload_diff(p->cfg, cfg, p->name, &restart);
+    if (changed == 0 || restart > 0 || !p->desc->reconfigure) {
         plt__cfg_free(cfg);
         plt__doc_free(doc);
-        if (a.changed == 0)
+        if (changed == 0)
             return 0;
         set_error(fh, "plugin %s: %s; restart to apply the new settings",
                   p->name,
-                  a.restart ? "a key that is not reloadable changed"
-                            : "the plugin cannot reload its settings");
+                  restart ? "a key that is not reloadable changed"
+                          : "the plugin cannot reload its settings");
         return PLT_ENOTSUP;
     }
     free(p->error);
