@@ -168,9 +168,9 @@ spg_conn_params(const spg *pg, const char *hostaddr, const char *hosts,
     P("sslmode", pg->sslmode);
     P("application_name", pg->appname);
     P("client_encoding", "UTF8");
-    /* Every commit durable (PLT_STORAGE_DURABLE holds for all of them),
-     * whatever the server's default; notices below WARNING are noise. */
-    P("options", "-c synchronous_commit=on -c client_min_messages=warning");
+    /* No `options` (synchronous_commit and the like): poolers such as
+     * PgBouncer refuse that startup parameter. The startup session checks
+     * synchronous_commit instead. */
     /* Notice a vanished peer in about 30 s rather than hours. */
     P("keepalives", "1");
     P("keepalives_idle", "15");

@@ -89,7 +89,8 @@ session_notice(void *arg, const PGresult *res)
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     if (sev && strcmp(sev, "WARNING") == 0 && msg && s->nwarn < 4)
-        snprintf(s->warn[s->nwarn++], sizeof(s->warn[0]), "%s", msg);
+        snprintf(s->warn[s->nwarn++], sizeof(s->warn[0]), "server warning: %s",
+                 msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -413,12 +414,29 @@ session_check(session *s)
     return too_new(s);
 }
 
+/* Every commit is durable only if synchronous_commit is not off for our
+ * role and database (PostgreSQL's default is on). Say so when it is. */
+static void
+check_durability(session *s)
+{
+    PGresult *res = PQexec(s->conn, "SHOW synchronous_commit");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        strcmp(PQgetvalue(res, 0, 0), "off") == 0 && s->nwarn < 4)
+        snprintf(s->warn[s->nwarn++], sizeof(s->warn[0]),
+                 "synchronous_commit is off for this role and database: a "
+                 "commit acknowledged to Plateau may be lost if the server "
+                 "crashes (PLT_STORAGE_DURABLE is not honoured); set it to "
+                 "on");
+    PQclear(res);
+}
+
 static void
 session_main(void *arg)
 {
     session *s = arg;
     if (session_connect(s) != 0)
         return;
+    check_durability(s);
     int rc =
         s->mode == SPG_SESSION_START ? session_migrate(s) : session_check(s);
     if (rc != 0 || s->mode != SPG_SESSION_START) {
@@ -434,7 +452,7 @@ static void
 report(session *s)
 {
     for (int i = 0; i < s->nwarn; i++)
-        plt_log(PLT_LOG_WARN, "server warning: %s", s->warn[i]);
+        plt_log(PLT_LOG_WARN, "%s", s->warn[i]);
     for (size_t k = 0; k < s->nrep; k++) {
         owner_report *r = &s->rep[k];
         if (s->mode == SPG_SESSION_START) {

@@ -131,11 +131,19 @@ pgt_wait(plt_fake_host *fh, const bool *flag, uint64_t ms)
     uv_loop_t *loop = plt_fake_host_loop(fh);
     uv_timer_t guard;
     uv_timer_init(loop, &guard);
-    /* Wakes the loop at the deadline even when nothing else happens. */
-    uv_timer_start(&guard, guard_fired, ms, 0);
     uint64_t end = pgt_ms() + ms;
-    while (!(flag && *flag) && pgt_ms() < end)
+    while (!(flag && *flag)) {
+        uint64_t now = pgt_ms();
+        if (now >= end)
+            break;
+        /* Wakes the loop at the deadline even when nothing else happens.
+         * Re-armed every turn, from a fresh loop time: armed once from a
+         * stale one it fires early, and the next turn would then sleep
+         * until some unrelated timer. */
+        uv_update_time(loop);
+        uv_timer_start(&guard, guard_fired, end - now, 0);
         uv_run(loop, UV_RUN_ONCE);
+    }
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return flag && *flag;

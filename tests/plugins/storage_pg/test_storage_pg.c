@@ -1014,6 +1014,32 @@ test_migration_failure(void **state)
     finish(fh);
 }
 
+/* A DBA turned synchronous_commit off: start says durability is not
+ * honoured (every commit is durable only with it on). */
+static void
+test_durability_warning(void **state)
+{
+    (void)state;
+    plt_storage st;
+    char sql[160];
+    plt_fake_host *fh = started(NULL, &st);
+    assert_int_equal(
+        plt_fake_host_log_count(fh, PLT_LOG_WARN, "synchronous_commit is off"),
+        0);
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s SET synchronous_commit = off",
+             env.dbname);
+    pgt_ok(fh, &st, sql, NULL, 0);
+    finish(fh);
+    fh = started(NULL, &st);
+    size_t warned =
+        plt_fake_host_log_count(fh, PLT_LOG_WARN, "synchronous_commit is off");
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s RESET synchronous_commit",
+             env.dbname);
+    pgt_ok(fh, &st, sql, NULL, 0);
+    finish(fh);
+    assert_int_equal(warned, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Stop */
 
@@ -1068,6 +1094,7 @@ main(void)
         cmocka_unit_test(test_host_name),
         cmocka_unit_test(test_migrations),
         cmocka_unit_test(test_migration_failure),
+        cmocka_unit_test(test_durability_warning),
         cmocka_unit_test(test_stop_drains),
         cmocka_unit_test(test_stream_million),
     };

@@ -7,7 +7,8 @@
  *      terminated, the server is back within a second);
  *   B. stops it for longer than connect_timeout, then starts it again;
  *   C. and a backend is killed with SIGKILL in the middle of a statement
- *      (the server then restarts every session, as after a crash).
+ *      (the server then restarts every session, as after a crash);
+ *   D. then stops it and storage is stopped meanwhile.
  * What a user relies on:
  *  - the process survives and every statement is answered, with 0, or
  *    PLT_EAGAIN (it did not happen: safe to retry), or PLT_EIO (it may
@@ -20,7 +21,8 @@
  *  - the plugin reconnects by itself (later statements succeed), without
  *    spinning while the server is away, and logs each outage once and
  *    each recovery once;
- *  - LISTEN still receives after reconnections.
+ *  - LISTEN still receives after reconnections;
+ *  - stop() does not wait for a server that is away.
  *
  * Runs alone (RUN_SERIAL): it takes the shared server down.
  */
@@ -135,6 +137,13 @@ spawn_harness(const char *cmd)
     d.exited = false;
     d.in_flight_at_spawn = d.in_flight;
     assert_int_equal(uv_spawn(plt_fake_host_loop(d.fh), &d.proc, &o), 0);
+}
+
+/* After the fake host is gone: run the harness synchronously. */
+static void
+spawn_harness_blocking(const char *cmd)
+{
+    assert_int_equal(pgt_harness(&env, cmd), 0);
 }
 
 static void
@@ -390,8 +399,29 @@ test_outages_under_load(void **state)
     assert_int_equal(s.connected, 1);
 
     d.st.vt->unlisten(d.st.impl, l);
+
+    /* D. Stopping while the server is away: what waits for a connection
+     * fails at once (PLT_EAGAIN) instead of holding the stop. */
+    spawn_harness("halt");
+    wait_harness();
+    pgt_spin(d.fh, 300);
+    pgt_res w[3];
+    memset(w, 0, sizeof(w));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(d.st.vt->query(d.st.impl, NULL, "SELECT 1", NULL, 0, 0,
+                                        NULL, pgt_on_done, &w[i]),
+                         0);
+    uint64_t t1 = pgt_ms();
     assert_int_equal(plt_fake_host_stop(d.fh), 0);
+    fprintf(stderr, "D stop without a server: %llu ms\n",
+            (unsigned long long)(pgt_ms() - t1));
+    assert_true(pgt_ms() - t1 < 1500);
+    for (int i = 0; i < 3; i++) {
+        assert_true(w[i].done);
+        assert_int_equal(w[i].status, PLT_EAGAIN);
+    }
     assert_int_equal(plt_fake_host_free(d.fh), 0);
+    spawn_harness_blocking("resume");
     free(d.status);
 }
 
