@@ -1,0 +1,1305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Contacts: adding them in batches (the import path), reading one, search
+ * and history.
+ *
+ * add_batch() is built for imports of millions of rows. Everything that
+ * can be done in C is done before the transaction opens: numbers are
+ * normalised with plateau_phone and the list's rules, fields de-duplicated
+ * by name, dedup keys computed. Then ONE transaction runs a handful of
+ * statements per batch, never one per contact:
+ *   1. one probe of the global do-not-call list for all the batch's
+ *      numbers (chunks of LEADS_IN_CHUNK);
+ *   2. one probe for duplicates already stored in the de-duplication
+ *      scope (on contact_phone.e164, or on contact.dedup_key for a field);
+ *      duplicates inside the batch are found with a hash set;
+ *   3. multi-row INSERTs (insert_rows rows each; identical texts for full
+ *      chunks so the engines reuse prepared statements) for contacts with
+ *      RETURNING id, then phones, fields and "imported" history;
+ *   4. the progress value of a resumable import, in the same transaction.
+ * Ids from RETURNING are matched to rows by order of value: both engines
+ * hand out increasing ids to the rows of one INSERT in VALUES order
+ * (SQLite AUTOINCREMENT, a PostgreSQL identity's nextval per row), while
+ * the ORDER of RETURNING rows is not promised by either.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leads_int.h"
+
+/* ------------------------------------------------------------------ */
+/* A string -> int64 hash map over arena strings (open addressing). */
+
+typedef struct smap {
+    const char **k;
+    int64_t *v;
+    size_t cap, n;
+} smap;
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int
+smap_init(smap *m, size_t want)
+{
+    size_t cap = 64;
+    while (cap < want * 2)
+        cap *= 2;
+    m->k = calloc(cap, sizeof(*m->k));
+    m->v = calloc(cap, sizeof(*m->v));
+    m->cap = cap;
+    m->n = 0;
+    return m->k && m->v ? 0 : PLT_ENOMEM;
+}
+
+static void
+smap_free(smap *m)
+{
+    free(m->k);
+    free(m->v);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Slot of @p key: its own, or the empty one where it would go. */
+static size_t
+smap_slot(const smap *m, const char *key)
+{
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->k[i] && strcmp(m->k[i], key) != 0)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int64_t *
+smap_get(const smap *m, const char *key)
+{
+    size_t i = smap_slot(m, key);
+    return m->k[i] ? &m->v[i] : NULL;
+}
+
+/* Insert if absent (the map never fills: cap >= 2 * expected keys). */
+static bool
+smap_put(smap *m, const char *key, int64_t v)
+{
+    if (m->n * 2 >= m->cap)
+        return false;
+    size_t i = smap_slot(m, key);
+    if (m->k[i])
+        return false;
+    m->k[i] = key;
+    m->v[i] = v;
+    m->n++;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* add_batch */
+
+typedef struct nphone {
+    const char *e164, *original, *tz;
+    int32_t type;
+} nphone;
+
+typedef struct nfield {
+    const char *name, *value;
+} nfield;
+
+typedef struct ncontact {
+    int64_t line, priority, contact_id;
+    int32_t result, status;
+    const char *reason, *tz, *key, *dup_what;
+    uint32_t dnc_phones, invalid_phones;
+    uint32_t phone0, nphones, field0, nfields;
+    int64_t dup_of; /* index of an earlier contact of the batch, or -1 */
+} ncontact;
+
+enum { ST_DNC, ST_DUP, ST_CONTACTS, ST_PHONES, ST_FIELDS, ST_EVENTS,
+       ST_PROGRESS, ST_COMMIT };
+
+typedef struct add_op {
+    leads_job j;
+    leads_arena a;
+    int64_t list_id, now;
+    int32_t scope;
+    const char *dedup_field, *source, *progress_key;
+    int64_t progress_value;
+    bool skip_dnc;
+    /* copied inputs, then normalised */
+    const plt_lead_new *in; /* arena copy */
+    size_t n;
+    ncontact *c;
+    nphone *ph;
+    size_t nph;
+    nfield *fl;
+    size_t nfl;
+    /* probes */
+    smap dnc;   /* e164 -> 1 when on the global DNC list */
+    smap found; /* key -> existing contact id */
+    const char **keys; /* unique keys to probe */
+    size_t nkeys;
+    size_t cursor, cursor2; /* progress of the current stage */
+    int stage;
+    /* ids returned by the current contact INSERT */
+    int64_t *ids;
+    size_t nids, chunk_from, chunk_to;
+    size_t *add_idx; /* indexes of the contacts to insert */
+    size_t nadd;
+    plt_leads_added_fn cb;
+    void *arg;
+} add_op;
+
+static const char *
+arena_printf(leads_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+arena_printf(leads_arena *a, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return leads_arena_dup(a, buf);
+}
+
+/* A custom field's dedup key: trimmed, ASCII-lowercased, prefixed with the
+ * field name so that it never equals a phone key. */
+static const char *
+field_key(leads_arena *a, const char *name, const char *value)
+{
+    if (!value)
+        return NULL;
+    while (isspace((unsigned char)*value))
+        value++;
+    size_t n = strlen(value);
+    while (n && isspace((unsigned char)value[n - 1]))
+        n--;
+    if (n == 0)
+        return NULL;
+    size_t nl = strlen(name);
+    char *k = leads_arena_alloc(a, nl + n + 4);
+    if (!k)
+        return NULL;
+    memcpy(k, "f:", 2);
+    memcpy(k + 2, name, nl);
+    k[2 + nl] = '=';
+    for (size_t i = 0; i < n; i++)
+        k[3 + nl + i] = (char)tolower((unsigned char)value[i]);
+    k[3 + nl + n] = 0;
+    return k;
+}
+
+/* Normalise every contact (no I/O). */
+static int
+add_normalise(add_op *o, const leads_list_rules *lr)
+{
+    leads *L = o->j.L;
+    phone_rules pr;
+    leads_phone_rules(L, lr, &pr);
+    size_t nph = 0, nfl = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        nph += o->in[i].nphones;
+        nfl += o->in[i].nfields;
+    }
+    o->c = calloc(o->n ? o->n : 1, sizeof(*o->c));
+    o->ph = calloc(nph ? nph : 1, sizeof(*o->ph));
+    o->fl = calloc(nfl ? nfl : 1, sizeof(*o->fl));
+    o->add_idx = calloc(o->n ? o->n : 1, sizeof(*o->add_idx));
+    if (!o->c || !o->ph || !o->fl || !o->add_idx ||
+        smap_init(&o->dnc, nph + 1) != 0)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < o->n; i++) {
+        const plt_lead_new *in = &o->in[i];
+        ncontact *c = &o->c[i];
+        c->line = in->line;
+        c->priority = in->priority;
+        c->dup_of = -1;
+        c->status = PLT_LEAD_AVAILABLE;
+        c->phone0 = (uint32_t)o->nph;
+        const char *first_err = NULL;
+        for (size_t p = 0; p < in->nphones; p++) {
+            const plt_lead_phone *ip = &in->phones[p];
+            const char *text = ip->e164 ? ip->e164 : ip->original;
+            phone_result r;
+            int rc = text ? phone_normalize(text, &pr, &r) : PLT_EINVAL;
+            if (rc != 0) {
+                c->invalid_phones++;
+                if (!first_err)
+                    first_err = arena_printf(
+                        &o->a, "invalid phone '%s': %s",
+                        text ? text : "",
+                        text && r.error[0] ? r.error : "empty");
+                continue;
+            }
+            /* The same number twice on one contact is kept once. */
+            bool again = false;
+            for (size_t q = c->phone0; q < o->nph; q++)
+                again |= strcmp(o->ph[q].e164, r.e164) == 0;
+            if (again)
+                continue;
+            nphone *np = &o->ph[o->nph++];
+            np->e164 = leads_arena_dup(&o->a, r.e164);
+            np->original = ip->original ? ip->original : ip->e164;
+            np->tz = ip->time_zone ? ip->time_zone : r.time_zone;
+            np->type = ip->type ? ip->type : leads_type_from_phone(r.type);
+            smap_put(&o->dnc, np->e164, 0);
+        }
+        c->nphones = (uint32_t)(o->nph - c->phone0);
+        if (c->nphones == 0) {
+            c->result = PLT_LEAD_NO_VALID_PHONE;
+            c->reason = first_err ? first_err : "no phone number";
+            continue;
+        }
+        c->tz = in->time_zone ? in->time_zone : o->ph[c->phone0].tz;
+        c->field0 = (uint32_t)o->nfl;
+        for (size_t f = 0; f < in->nfields; f++) {
+            const plt_lead_field *inf = &in->fields[f];
+            if (!inf->name || !*inf->name)
+                continue;
+            /* A name given twice: the last value wins (one row per name). */
+            size_t q = c->field0;
+            while (q < o->nfl && strcmp(o->fl[q].name, inf->name) != 0)
+                q++;
+            if (q == o->nfl)
+                o->nfl++;
+            o->fl[q].name = inf->name;
+            o->fl[q].value = inf->value;
+        }
+        c->nfields = (uint32_t)(o->nfl - c->field0);
+        if (o->dedup_field) {
+            for (size_t q = c->field0; q < o->nfl; q++)
+                if (strcmp(o->fl[q].name, o->dedup_field) == 0)
+                    c->key = field_key(&o->a, o->dedup_field, o->fl[q].value);
+        } else {
+            c->key = o->ph[c->phone0].e164;
+        }
+    }
+    return o->a.oom ? PLT_ENOMEM : 0;
+}
+
+static int
+dnc_row(void *arg, const plt_storage_row *row)
+{
+    add_op *o = arg;
+    const char *e = leads_col_str(row, 0);
+    int64_t *v = e ? smap_get(&o->dnc, e) : NULL;
+    if (v)
+        *v = 1;
+    return 0;
+}
+
+static int
+dup_row(void *arg, const plt_storage_row *row)
+{
+    add_op *o = arg;
+    const char *k = leads_col_str(row, 0);
+    if (!k)
+        return 0;
+    int64_t *v = smap_get(&o->found, k);
+    int64_t id = leads_col_i64(row, 1);
+    /* The oldest contact is "the" original. */
+    if (v && (*v == 0 || id < *v))
+        *v = id;
+    return 0;
+}
+
+static int
+ids_row(void *arg, const plt_storage_row *row)
+{
+    add_op *o = arg;
+    if (o->nids < o->chunk_to - o->chunk_from)
+        o->ids[o->nids++] = leads_col_i64(row, 0);
+    return 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* After the DNC probe: refuse or mark DNC contacts; then gather the keys
+ * to probe for duplicates. */
+static int
+add_after_dnc(add_op *o)
+{
+    size_t nkeys = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        ncontact *c = &o->c[i];
+        if (c->result)
+            continue;
+        for (uint32_t p = 0; p < c->nphones; p++) {
+            int64_t *v = smap_get(&o->dnc, o->ph[c->phone0 + p].e164);
+            if (v && *v)
+                c->dnc_phones++;
+        }
+        if (c->dnc_phones == c->nphones) {
+            if (o->skip_dnc) {
+                c->result = PLT_LEAD_DNC_REFUSED;
+                c->reason = "all numbers on the do-not-call list";
+                continue;
+            }
+            c->status = PLT_LEAD_DNC;
+        }
+        nkeys += o->dedup_field ? 1 : c->nphones;
+    }
+    if (o->scope == PLT_DEDUP_NONE)
+        return 0;
+    o->keys = calloc(nkeys + 1, sizeof(*o->keys));
+    if (!o->keys || smap_init(&o->found, nkeys + 1) != 0)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < o->n; i++) {
+        ncontact *c = &o->c[i];
+        if (c->result)
+            continue;
+        if (o->dedup_field) {
+            if (c->key && smap_put(&o->found, c->key, 0))
+                o->keys[o->nkeys++] = c->key;
+            continue;
+        }
+        for (uint32_t p = 0; p < c->nphones; p++) {
+            const char *e = o->ph[c->phone0 + p].e164;
+            if (smap_put(&o->found, e, 0))
+                o->keys[o->nkeys++] = e;
+        }
+    }
+    return 0;
+}
+
+/* After the duplicate probe: decide, in input order. The map then holds,
+ * per key, the existing contact id (> 0) or -(1 + index) of the first
+ * contact of this batch that uses it. */
+static void
+add_decide(add_op *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        ncontact *c = &o->c[i];
+        if (c->result)
+            continue;
+        if (o->scope != PLT_DEDUP_NONE) {
+            uint32_t nk = o->dedup_field ? (c->key ? 1 : 0) : c->nphones;
+            const char *hit = NULL;
+            int64_t hv = 0;
+            for (uint32_t k = 0; k < nk && !hit; k++) {
+                const char *key =
+                    o->dedup_field ? c->key : o->ph[c->phone0 + k].e164;
+                int64_t *v = smap_get(&o->found, key);
+                if (v && *v != 0) {
+                    hit = key;
+                    hv = *v;
+                }
+            }
+            if (hit) {
+                c->result = PLT_LEAD_DUPLICATE;
+                c->dup_what = hit;
+                if (hv > 0)
+                    c->contact_id = hv;
+                else
+                    c->dup_of = -hv - 1;
+                continue;
+            }
+            for (uint32_t k = 0; k < nk; k++) {
+                const char *key =
+                    o->dedup_field ? c->key : o->ph[c->phone0 + k].e164;
+                int64_t *v = smap_get(&o->found, key);
+                if (v)
+                    *v = -(int64_t)i - 1;
+            }
+        }
+        c->result = PLT_LEAD_ADDED;
+        o->add_idx[o->nadd++] = i;
+    }
+}
+
+/* Issue the next probe chunk of @p keys; false when none is left. */
+static bool
+add_probe(add_op *o, bool dnc_probe)
+{
+    size_t total = dnc_probe ? o->dnc.cap : o->nkeys;
+    if (o->cursor >= total)
+        return false;
+    leads_sb sql = {0};
+    leads_args args = {0};
+    if (dnc_probe) {
+        leads_sb_add(&sql, "SELECT e164 FROM dnc WHERE scope = '*' AND e164"
+                           " IN (");
+        size_t k = 0;
+        /* Walk the map's slots: every key of it is a number to probe. */
+        while (o->cursor < total && k < LEADS_IN_CHUNK) {
+            const char *e = o->dnc.k[o->cursor++];
+            if (!e)
+                continue;
+            leads_args_add(&args, PLT_V_STR(e));
+            leads_sb_addf(&sql, k++ ? ", $%zu" : "$%zu", args.n);
+        }
+        if (k == 0) {
+            leads_sb_free(&sql);
+            leads_args_free(&args);
+            return false;
+        }
+        leads_sb_add(&sql, ")");
+        leads_job_query_built(&o->j, &sql, &args, 0, dnc_row);
+        return true;
+    }
+    leads_args_add(&args, PLT_V_I64(o->list_id));
+    if (o->dedup_field)
+        leads_sb_add(&sql, "SELECT c.dedup_key, c.id FROM contact c"
+                           " WHERE c.dedup_key IN (");
+    else
+        leads_sb_add(&sql, "SELECT p.e164, p.contact_id FROM contact_phone p"
+                           " JOIN contact c ON c.id = p.contact_id"
+                           " WHERE p.e164 IN (");
+    size_t end = o->cursor + LEADS_IN_CHUNK;
+    if (end > total)
+        end = total;
+    for (size_t i = o->cursor; i < end; i++) {
+        leads_args_add(&args, PLT_V_STR(o->keys[i]));
+        leads_sb_addf(&sql, i > o->cursor ? ", $%zu" : "$%zu", args.n);
+    }
+    o->cursor = end;
+    leads_sb_add(&sql, ")");
+    if (o->scope == PLT_DEDUP_LIST)
+        leads_sb_add(&sql, " AND c.list_id = $1");
+    else if (o->scope == PLT_DEDUP_CAMPAIGN)
+        leads_sb_add(&sql,
+                     " AND (c.list_id = $1 OR c.list_id IN"
+                     " (SELECT b.list_id FROM campaign_list a"
+                     " JOIN campaign_list b ON b.campaign = a.campaign"
+                     " WHERE a.list_id = $1))");
+    else /* ALL: $1 must still be used by the statement */
+        leads_sb_add(&sql, " AND $1 > 0");
+    leads_job_query_built(&o->j, &sql, &args, 0, dup_row);
+    return true;
+}
+
+/* The next multi-row INSERT of contacts, phones, fields or events. */
+static bool
+add_insert(add_op *o)
+{
+    leads *L = o->j.L;
+    size_t rows_max = (size_t)L->cfg.insert_rows;
+    leads_sb sql = {0};
+    leads_args args = {0};
+    size_t rows = 0;
+    switch (o->stage) {
+    case ST_CONTACTS: {
+        if (o->cursor >= o->nadd)
+            return false;
+        leads_sb_add(&sql, "INSERT INTO contact (list_id, status, time_zone,"
+                           " priority, dedup_key, created_at, updated_at)"
+                           " VALUES ");
+        leads_args_add(&args, PLT_V_I64(o->list_id));
+        leads_args_add(&args, PLT_V_I64(o->now));
+        o->chunk_from = o->cursor;
+        while (o->cursor < o->nadd && rows < rows_max) {
+            ncontact *c = &o->c[o->add_idx[o->cursor++]];
+            size_t b = args.n;
+            leads_sb_addf(&sql, "%s($1, $%zu, $%zu, $%zu, $%zu, $2, $2)",
+                          rows++ ? ", " : "", b + 1, b + 2, b + 3, b + 4);
+            leads_args_add(&args, PLT_V_I64(c->status));
+            leads_args_add(&args, PLT_V_STR(c->tz));
+            leads_args_add(&args, PLT_V_I64(c->priority));
+            leads_args_add(&args, PLT_V_STR(c->key));
+        }
+        o->chunk_to = o->cursor;
+        o->nids = 0;
+        leads_sb_add(&sql, " RETURNING id");
+        leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, ids_row);
+        return true;
+    }
+    case ST_PHONES: {
+        leads_sb_add(&sql, "INSERT INTO contact_phone (contact_id, position,"
+                           " e164, original, type, time_zone) VALUES ");
+        while (o->cursor < o->nadd && rows < rows_max * 2) {
+            ncontact *c = &o->c[o->add_idx[o->cursor]];
+            if (o->cursor2 >= c->nphones) {
+                o->cursor++;
+                o->cursor2 = 0;
+                continue;
+            }
+            nphone *p = &o->ph[c->phone0 + o->cursor2];
+            size_t b = args.n;
+            leads_sb_addf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu)",
+                          rows++ ? ", " : "", b + 1, b + 2, b + 3, b + 4,
+                          b + 5, b + 6);
+            leads_args_add(&args, PLT_V_I64(c->contact_id));
+            leads_args_add(&args, PLT_V_I64((int64_t)o->cursor2 + 1));
+            leads_args_add(&args, PLT_V_STR(p->e164));
+            leads_args_add(&args, PLT_V_STR(p->original));
+            leads_args_add(&args, PLT_V_I64(p->type));
+            leads_args_add(&args, PLT_V_STR(p->tz));
+            o->cursor2++;
+        }
+        break;
+    }
+    case ST_FIELDS: {
+        leads_sb_add(&sql, "INSERT INTO contact_field (contact_id, name,"
+                           " value) VALUES ");
+        while (o->cursor < o->nadd && rows < rows_max * 2) {
+            ncontact *c = &o->c[o->add_idx[o->cursor]];
+            if (o->cursor2 >= c->nfields) {
+                o->cursor++;
+                o->cursor2 = 0;
+                continue;
+            }
+            nfield *f = &o->fl[c->field0 + o->cursor2];
+            size_t b = args.n;
+            leads_sb_addf(&sql, "%s($%zu, $%zu, $%zu)", rows++ ? ", " : "",
+                          b + 1, b + 2, b + 3);
+            leads_args_add(&args, PLT_V_I64(c->contact_id));
+            leads_args_add(&args, PLT_V_STR(f->name));
+            leads_args_add(&args, PLT_V_STR(f->value));
+            o->cursor2++;
+        }
+        break;
+    }
+    case ST_EVENTS: {
+        leads_sb_add(&sql, "INSERT INTO contact_event (contact_id, at, kind,"
+                           " note) VALUES ");
+        leads_args_add(&args, PLT_V_I64(o->now));
+        leads_args_add(&args, PLT_V_STR(o->source ? o->source : "add"));
+        while (o->cursor < o->nadd && rows < rows_max * 2) {
+            ncontact *c = &o->c[o->add_idx[o->cursor++]];
+            leads_args_add(&args, PLT_V_I64(c->contact_id));
+            leads_sb_addf(&sql, "%s($%zu, $1, 'imported', $2)",
+                          rows++ ? ", " : "", args.n);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (rows == 0) {
+        leads_sb_free(&sql);
+        leads_args_free(&args);
+        return false;
+    }
+    leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+    return true;
+}
+
+static void
+add_next_stage(add_op *o)
+{
+    o->stage++;
+    o->cursor = o->cursor2 = 0;
+}
+
+static void
+add_step(leads_job *j)
+{
+    add_op *o = (add_op *)j;
+    for (;;) {
+        switch (o->stage) {
+        case ST_DNC:
+            if (add_probe(o, true))
+                return;
+            if (add_after_dnc(o) != 0) {
+                leads_job_fail(j, PLT_ENOMEM, "out of memory");
+                return;
+            }
+            add_next_stage(o);
+            continue;
+        case ST_DUP:
+            if (o->scope != PLT_DEDUP_NONE && add_probe(o, false))
+                return;
+            add_decide(o);
+            add_next_stage(o);
+            continue;
+        case ST_CONTACTS:
+            if (o->chunk_to > o->chunk_from) {
+                /* The previous INSERT's ids, matched by order of value. */
+                size_t want = o->chunk_to - o->chunk_from;
+                if (o->nids != want) {
+                    leads_job_fail(j, PLT_EDB,
+                                   "INSERT returned %zu ids for %zu rows",
+                                   o->nids, want);
+                    return;
+                }
+                qsort(o->ids, o->nids, sizeof(*o->ids), cmp_i64);
+                for (size_t k = 0; k < want; k++)
+                    o->c[o->add_idx[o->chunk_from + k]].contact_id = o->ids[k];
+                o->chunk_from = o->chunk_to = 0;
+            }
+            if (add_insert(o))
+                return;
+            add_next_stage(o);
+            continue;
+        case ST_PHONES:
+        case ST_FIELDS:
+        case ST_EVENTS:
+            if (add_insert(o))
+                return;
+            add_next_stage(o);
+            continue;
+        case ST_PROGRESS:
+            add_next_stage(o);
+            if (o->progress_key) {
+                plt_value a[] = {PLT_V_STR(o->progress_key),
+                                 PLT_V_I64(o->progress_value),
+                                 PLT_V_I64(o->now)};
+                leads_job_query(
+                    j,
+                    "INSERT INTO lead_progress (key, value, updated_at)"
+                    " VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET"
+                    " value = excluded.value, updated_at = excluded.updated_at",
+                    a, 3, PLT_STORAGE_WRITE, NULL);
+                return;
+            }
+            continue;
+        default:
+            leads_job_commit(j);
+            return;
+        }
+    }
+}
+
+static void
+add_free(add_op *o)
+{
+    smap_free(&o->dnc);
+    smap_free(&o->found);
+    free(o->keys);
+    free(o->ids);
+    free(o->c);
+    free(o->ph);
+    free(o->fl);
+    free(o->add_idx);
+    leads_arena_free(&o->a);
+    free(o);
+}
+
+static void
+add_finish(leads_job *j)
+{
+    add_op *o = (add_op *)j;
+    if (j->status != 0) {
+        o->cb(o->arg, j->status, NULL, 0);
+        add_free(o);
+        return;
+    }
+    plt_lead_added *res = calloc(o->n ? o->n : 1, sizeof(*res));
+    if (!res) {
+        o->cb(o->arg, PLT_ENOMEM, NULL, 0);
+        add_free(o);
+        return;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        ncontact *c = &o->c[i];
+        if (c->result == PLT_LEAD_DUPLICATE) {
+            if (c->dup_of >= 0)
+                c->contact_id = o->c[c->dup_of].contact_id;
+            bool phone = c->dup_what[0] == '+';
+            const char *what = phone ? c->dup_what
+                                     : c->dup_what + 3 + strlen(o->dedup_field);
+            c->reason = arena_printf(
+                &o->a, "duplicate of %s %lld (same %s %s%s%s)",
+                c->dup_of >= 0 ? "line" : "contact",
+                c->dup_of >= 0 ? (long long)o->c[c->dup_of].line
+                               : (long long)c->contact_id,
+                phone ? "phone" : o->dedup_field, phone ? "" : "'", what,
+                phone ? "" : "'");
+        }
+        res[i].line = c->line;
+        res[i].result = c->result;
+        res[i].contact_id = c->contact_id;
+        res[i].reason = c->reason;
+        res[i].dnc_phones = c->dnc_phones;
+        res[i].invalid_phones = c->invalid_phones;
+    }
+    o->cb(o->arg, 0, res, o->n);
+    free(res);
+    add_free(o);
+}
+
+static void
+add_go(add_op *o, const leads_list_rules *lr)
+{
+    int rc = add_normalise(o, lr);
+    if (rc == 0) {
+        o->ids = calloc((size_t)o->j.L->cfg.insert_rows, sizeof(*o->ids));
+        if (!o->ids)
+            rc = PLT_ENOMEM;
+    }
+    if (rc == 0)
+        rc = leads_job_start(&o->j, true, 0);
+    if (rc != 0) {
+        o->cb(o->arg, rc, NULL, 0);
+        add_free(o);
+    }
+}
+
+static void
+add_rules_loaded(void *arg, int status, const leads_list_rules *r)
+{
+    add_op *o = arg;
+    if (status != 0) {
+        o->cb(o->arg, status, NULL, 0);
+        add_free(o);
+        return;
+    }
+    add_go(o, r);
+}
+
+/* Copy the caller's contacts (the contract: inputs copied before return). */
+static int
+add_copy(add_op *o, const plt_lead_new *c, size_t n)
+{
+    leads_arena *a = &o->a;
+    plt_lead_new *in = leads_arena_alloc(a, (n ? n : 1) * sizeof(*in));
+    if (!in)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        in[i] = c[i];
+        in[i].time_zone = leads_arena_dup(a, c[i].time_zone);
+        plt_lead_field *f =
+            c[i].nfields ? leads_arena_alloc(a, c[i].nfields * sizeof(*f))
+                         : NULL;
+        plt_lead_phone *p =
+            c[i].nphones ? leads_arena_alloc(a, c[i].nphones * sizeof(*p))
+                         : NULL;
+        for (size_t k = 0; f && k < c[i].nfields; k++) {
+            f[k].name = leads_arena_dup(a, c[i].fields[k].name);
+            f[k].value = leads_arena_dup(a, c[i].fields[k].value);
+        }
+        for (size_t k = 0; p && k < c[i].nphones; k++) {
+            p[k] = c[i].phones[k];
+            p[k].e164 = leads_arena_dup(a, c[i].phones[k].e164);
+            p[k].original = leads_arena_dup(a, c[i].phones[k].original);
+            p[k].time_zone = leads_arena_dup(a, c[i].phones[k].time_zone);
+        }
+        in[i].fields = f;
+        in[i].phones = p;
+    }
+    o->in = in;
+    o->n = n;
+    return a->oom ? PLT_ENOMEM : 0;
+}
+
+int
+leads_add_batch(void *impl, int64_t list_id, const plt_lead_new *c, size_t n,
+                const plt_lead_add_opts *opts, plt_leads_added_fn cb,
+                void *arg)
+{
+    leads *L = impl;
+    if (list_id <= 0 || !cb || (n && !c))
+        return PLT_EINVAL;
+    if (opts && opts->size < offsetof(plt_lead_add_opts, progress_value) +
+                                 sizeof(int64_t))
+        return PLT_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].nphones > PLT_LEADS_MAX_PHONES ||
+            (c[i].nphones && !c[i].phones) || (c[i].nfields && !c[i].fields))
+            return PLT_EINVAL;
+    int32_t scope = opts ? opts->dedup_scope : PLT_DEDUP_LIST;
+    if (scope < PLT_DEDUP_NONE || scope > PLT_DEDUP_ALL)
+        return PLT_EINVAL;
+    int rc = leads_accepting(L);
+    if (rc != 0)
+        return rc;
+    add_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = L;
+    o->j.step = add_step;
+    o->j.finish = add_finish;
+    o->list_id = list_id;
+    o->now = plt_now();
+    o->scope = scope;
+    o->cb = cb;
+    o->arg = arg;
+    if (opts) {
+        o->dedup_field = leads_arena_dup(&o->a, opts->dedup_field);
+        o->source = leads_arena_dup(&o->a, opts->source);
+        o->progress_key = leads_arena_dup(&o->a, opts->progress_key);
+        o->progress_value = opts->progress_value;
+        o->skip_dnc = opts->skip_dnc;
+    }
+    rc = add_copy(o, c, n);
+    if (rc != 0) {
+        add_free(o);
+        return rc;
+    }
+    const leads_list_rules *lr = leads_rules_find(L, list_id);
+    if (lr) {
+        /* Callbacks never run before the call returns: the job's first
+         * step is a BEGIN, answered later on the loop. */
+        add_go(o, lr);
+        return 0;
+    }
+    rc = leads_rules_load(L, list_id, add_rules_loaded, o);
+    if (rc != 0)
+        add_free(o);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* get and search: pages of contacts, then their fields and phones */
+
+#define SEARCH_PAGE 200
+
+typedef struct search_op {
+    leads_job j;
+    leads_loadset set;
+    leads_arena a;
+    int64_t list_id, status, created_from, created_to;
+    const char *phone, *text, *field_name, *field_value;
+    int64_t offset, limit, sent, last_id;
+    int64_t only_id; /* get() */
+    bool page_short, stopped;
+    plt_lead_row_fn row;
+    plt_leads_done_fn done;
+    plt_lead_fn get_cb;
+    void *arg;
+} search_op;
+
+static int
+search_contact_row(void *arg, const plt_storage_row *row)
+{
+    search_op *o = arg;
+    return leads_loadset_add_row(&o->set, row) != 0;
+}
+
+static int
+search_field_row(void *arg, const plt_storage_row *row)
+{
+    return leads_loadset_field_row(&((search_op *)arg)->set, row);
+}
+
+static int
+search_phone_row(void *arg, const plt_storage_row *row)
+{
+    return leads_loadset_phone_row(&((search_op *)arg)->set, row);
+}
+
+static void
+search_page_sql(search_op *o, leads_sb *sql, leads_args *args)
+{
+    leads_sb_add(sql, "SELECT " LEADS_CONTACT_COLS " FROM contact c WHERE");
+    if (o->only_id) {
+        leads_args_add(args, PLT_V_I64(o->only_id));
+        leads_sb_add(sql, " c.id = $1");
+        return;
+    }
+    leads_args_add(args, PLT_V_I64(o->last_id));
+    leads_sb_add(sql, " c.id > $1");
+    if (o->list_id) {
+        leads_args_add(args, PLT_V_I64(o->list_id));
+        leads_sb_addf(sql, " AND c.list_id = $%zu", args->n);
+    }
+    if (o->status) {
+        leads_args_add(args, PLT_V_I64(o->status));
+        leads_sb_addf(sql, " AND c.status = $%zu", args->n);
+    }
+    if (o->created_from) {
+        leads_args_add(args, PLT_V_I64(o->created_from));
+        leads_sb_addf(sql, " AND c.created_at >= $%zu", args->n);
+    }
+    if (o->created_to) {
+        leads_args_add(args, PLT_V_I64(o->created_to));
+        leads_sb_addf(sql, " AND c.created_at < $%zu", args->n);
+    }
+    if (o->phone) {
+        leads_args_add(args, PLT_V_STR(o->phone));
+        leads_sb_addf(sql,
+                      " AND c.id IN (SELECT contact_id FROM contact_phone"
+                      " WHERE e164 = $%zu)",
+                      args->n);
+    }
+    if (o->field_name && o->field_value) {
+        leads_args_add(args, PLT_V_STR(o->field_name));
+        leads_args_add(args, PLT_V_STR(o->field_value));
+        leads_sb_addf(sql,
+                      " AND c.id IN (SELECT contact_id FROM contact_field"
+                      " WHERE name = $%zu AND value = $%zu)",
+                      args->n - 1, args->n);
+    }
+    if (o->text) {
+        leads_args_add(args, PLT_V_STR(o->text));
+        leads_sb_addf(sql,
+                      " AND c.id IN (SELECT contact_id FROM contact_field"
+                      " WHERE lower(value) LIKE $%zu ESCAPE '\\')",
+                      args->n);
+    }
+    int64_t want = SEARCH_PAGE;
+    /* No more rows than the caller still wants (with what the offset
+     * still skips). */
+    if (o->limit > 0 && o->limit - o->sent + o->offset < want)
+        want = o->limit - o->sent + o->offset;
+    leads_args_add(args, PLT_V_I64(want));
+    leads_sb_addf(sql, " ORDER BY c.id LIMIT $%zu", args->n);
+}
+
+static void
+search_step(leads_job *j)
+{
+    search_op *o = (search_op *)j;
+    leads_sb sql = {0};
+    leads_args args = {0};
+    switch (j->stage) {
+    case 0: /* a page of contacts */
+        leads_loadset_free(&o->set);
+        j->stage = 1;
+        search_page_sql(o, &sql, &args);
+        leads_job_query_built(j, &sql, &args, 0, search_contact_row);
+        return;
+    case 1: /* its fields */
+        o->page_short = o->only_id || j->rows < SEARCH_PAGE;
+        if (o->set.n == 0) {
+            leads_job_done(j);
+            return;
+        }
+        j->stage = 2;
+        leads_sql_fields_of(&o->set, 0, o->set.n, &sql, &args);
+        leads_job_query_built(j, &sql, &args, 0, search_field_row);
+        return;
+    case 2: /* its phones */
+        j->stage = 3;
+        leads_sql_phones_of(&o->set, 0, o->set.n, NULL, &sql, &args);
+        leads_job_query_built(j, &sql, &args, 0, search_phone_row);
+        return;
+    default: /* hand the page out */
+        for (size_t i = 0; i < o->set.n; i++) {
+            o->last_id = o->set.c[i].lead.id;
+            if (o->offset > 0) {
+                o->offset--; /* the first page skips the offset in C */
+                continue;
+            }
+            if (o->get_cb) {
+                o->get_cb(o->arg, 0, &o->set.c[i].lead);
+                o->get_cb = NULL;
+                o->stopped = true;
+                break;
+            }
+            o->sent++;
+            if (o->row(o->arg, &o->set.c[i].lead) != 0 ||
+                (o->limit > 0 && o->sent >= o->limit)) {
+                o->stopped = true;
+                break;
+            }
+        }
+        if (o->stopped || o->page_short) {
+            leads_job_done(j);
+            return;
+        }
+        j->stage = 0;
+        search_step(j);
+    }
+}
+
+static void
+search_finish(leads_job *j)
+{
+    search_op *o = (search_op *)j;
+    if (o->get_cb)
+        o->get_cb(o->arg, j->status ? j->status : PLT_ENOENT, NULL);
+    else if (o->done)
+        o->done(o->arg, j->status, j->msg[0] ? j->msg : NULL);
+    leads_loadset_free(&o->set);
+    leads_arena_free(&o->a);
+    free(o);
+}
+
+int
+leads_get(void *impl, int64_t contact_id, plt_lead_fn cb, void *arg)
+{
+    if (contact_id <= 0 || !cb)
+        return PLT_EINVAL;
+    search_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = impl;
+    o->j.step = search_step;
+    o->j.finish = search_finish;
+    o->only_id = contact_id;
+    o->get_cb = cb;
+    o->arg = arg;
+    int rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
+
+/* "%needle%" for LIKE, lowercased (ASCII, as SQLite's lower()), with the
+ * LIKE metacharacters escaped. */
+static const char *
+like_pattern(leads_arena *a, const char *text)
+{
+    size_t n = strlen(text);
+    char *p = leads_arena_alloc(a, 2 * n + 3);
+    if (!p)
+        return NULL;
+    size_t k = 0;
+    p[k++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        char ch = text[i];
+        if (ch == '%' || ch == '_' || ch == '\\')
+            p[k++] = '\\';
+        p[k++] = (char)tolower((unsigned char)ch);
+    }
+    p[k++] = '%';
+    p[k] = 0;
+    return p;
+}
+
+static void
+search_go(search_op *o, const leads_list_rules *lr, const char *phone)
+{
+    int rc = 0;
+    if (phone) {
+        phone_rules pr;
+        leads_phone_rules(o->j.L, lr, &pr);
+        phone_result r;
+        if (phone_normalize(phone, &pr, &r) == 0)
+            o->phone = leads_arena_dup(&o->a, r.e164);
+        else
+            o->phone = "-"; /* matches nothing: not a number */
+    }
+    if (o->a.oom)
+        rc = PLT_ENOMEM;
+    if (rc == 0)
+        rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0) {
+        o->done(o->arg, rc, "cannot start the search");
+        leads_arena_free(&o->a);
+        free(o);
+    }
+}
+
+static void
+search_rules_loaded(void *arg, int status, const leads_list_rules *r)
+{
+    search_op *o = arg;
+    /* An unknown list simply matches nothing; FR rules do. */
+    search_go(o, status == 0 ? r : NULL, o->phone);
+}
+
+int
+leads_search(void *impl, const plt_lead_query *q, int64_t offset,
+             int64_t limit, plt_lead_row_fn row, plt_leads_done_fn done,
+             void *arg)
+{
+    leads *L = impl;
+    if (!q || !row || !done || offset < 0 || limit < 0 ||
+        q->size < offsetof(plt_lead_query, status) + sizeof(int32_t))
+        return PLT_EINVAL;
+    int rc = leads_accepting(L);
+    if (rc != 0)
+        return rc;
+    search_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = L;
+    o->j.step = search_step;
+    o->j.finish = search_finish;
+    o->list_id = q->list_id;
+    o->status = q->status;
+    o->created_from = q->created_from;
+    o->created_to = q->created_to;
+    o->text = q->text && *q->text ? like_pattern(&o->a, q->text) : NULL;
+    o->field_name = leads_arena_dup(&o->a, q->field_name);
+    o->field_value = leads_arena_dup(&o->a, q->field_value);
+    o->offset = offset;
+    o->limit = limit;
+    o->row = row;
+    o->done = done;
+    o->arg = arg;
+    const char *phone =
+        q->phone && *q->phone ? leads_arena_dup(&o->a, q->phone) : NULL;
+    if (o->a.oom) {
+        leads_arena_free(&o->a);
+        free(o);
+        return PLT_ENOMEM;
+    }
+    const leads_list_rules *lr =
+        q->list_id ? leads_rules_find(L, q->list_id) : NULL;
+    if (phone && q->list_id && !lr) {
+        o->phone = phone;
+        rc = leads_rules_load(L, q->list_id, search_rules_loaded, o);
+        if (rc != 0) {
+            leads_arena_free(&o->a);
+            free(o);
+        }
+        return rc;
+    }
+    search_go(o, lr, phone);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* history, progress */
+
+typedef struct hist_op {
+    leads_job j;
+    int64_t contact_id;
+    plt_lead_event_row_fn row;
+    plt_leads_done_fn done;
+    plt_leads_i64_fn i64_cb;
+    int64_t value;
+    bool found, stopped;
+    void *arg;
+    char key[];
+} hist_op;
+
+static int
+hist_row(void *arg, const plt_storage_row *row)
+{
+    hist_op *o = arg;
+    plt_lead_event ev = {
+        .id = leads_col_i64(row, 0),
+        .at = leads_col_i64(row, 1),
+        .kind = leads_col_str(row, 2),
+        .campaign = leads_col_str(row, 3),
+        .phone = leads_col_str(row, 4),
+        .outcome = leads_col_str(row, 5),
+        .disposition = leads_col_str(row, 6),
+        .agent = leads_col_str(row, 7),
+        .note = leads_col_str(row, 8),
+    };
+    if (o->row(o->arg, &ev) != 0) {
+        o->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+static void
+hist_step(leads_job *j)
+{
+    hist_op *o = (hist_op *)j;
+    if (j->stage++ == 0) {
+        plt_value a = PLT_V_I64(o->contact_id);
+        leads_job_query(j,
+                        "SELECT id, at, kind, campaign, phone, outcome,"
+                        " disposition, agent, note FROM contact_event"
+                        " WHERE contact_id = $1 ORDER BY at DESC, id DESC",
+                        &a, 1, 0, hist_row);
+        return;
+    }
+    leads_job_done(j);
+}
+
+static void
+hist_finish(leads_job *j)
+{
+    hist_op *o = (hist_op *)j;
+    /* Stopped by the caller: that is not a failure. */
+    int st = o->stopped && j->status == PLT_ECANCELED ? 0 : j->status;
+    o->done(o->arg, st, st && j->msg[0] ? j->msg : NULL);
+    free(o);
+}
+
+int
+leads_history(void *impl, int64_t contact_id, plt_lead_event_row_fn row,
+              plt_leads_done_fn done, void *arg)
+{
+    if (contact_id <= 0 || !row || !done)
+        return PLT_EINVAL;
+    hist_op *o = calloc(1, sizeof(*o) + 1);
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = impl;
+    o->j.step = hist_step;
+    o->j.finish = hist_finish;
+    o->contact_id = contact_id;
+    o->row = row;
+    o->done = done;
+    o->arg = arg;
+    int rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
+
+static int
+progress_row(void *arg, const plt_storage_row *row)
+{
+    hist_op *o = arg;
+    o->found = true;
+    o->value = leads_col_i64(row, 0);
+    return 0;
+}
+
+static void
+progress_step(leads_job *j)
+{
+    hist_op *o = (hist_op *)j;
+    if (j->stage++ == 0) {
+        plt_value a = PLT_V_STR(o->key);
+        leads_job_query(j, "SELECT value FROM lead_progress WHERE key = $1",
+                        &a, 1, 0, progress_row);
+        return;
+    }
+    if (!o->found)
+        leads_job_fail(j, PLT_ENOENT, "no progress stored");
+    else
+        leads_job_done(j);
+}
+
+static void
+progress_finish(leads_job *j)
+{
+    hist_op *o = (hist_op *)j;
+    o->i64_cb(o->arg, j->status, j->status == 0 ? o->value : 0);
+    free(o);
+}
+
+int
+leads_progress_get(void *impl, const char *key, plt_leads_i64_fn cb, void *arg)
+{
+    if (!key || !*key || !cb)
+        return PLT_EINVAL;
+    size_t n = strlen(key);
+    hist_op *o = calloc(1, sizeof(*o) + n + 1);
+    if (!o)
+        return PLT_ENOMEM;
+    memcpy(o->key, key, n + 1);
+    o->j.L = impl;
+    o->j.step = progress_step;
+    o->j.finish = progress_finish;
+    o->i64_cb = cb;
+    o->arg = arg;
+    int rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* normalize: synchronous and pure */
+
+int
+leads_normalize(void *impl, const char *number, const plt_lead_rules *r,
+                char *e164, char *time_zone, size_t tz_len, char *why)
+{
+    leads *L = impl;
+    if (!number || !e164)
+        return PLT_EINVAL;
+    phone_rules pr;
+    leads_phone_rules_api(L, r, &pr);
+    phone_result res;
+    int rc = phone_normalize(number, &pr, &res);
+    if (rc != 0) {
+        e164[0] = 0;
+        if (why)
+            snprintf(why, 96, "invalid phone '%.30s': %.45s", number, res.error);
+        return rc;
+    }
+    snprintf(e164, 20, "%s", res.e164);
+    if (time_zone && tz_len)
+        snprintf(time_zone, tz_len, "%s", res.time_zone ? res.time_zone : "");
+    if (why)
+        why[0] = 0;
+    return 0;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the leads plugin, shared by its files: the plugin state,
+ * the asynchronous "job" runner every operation is built on (a chain of
+ * statements, optionally in one transaction), growable SQL/argument
+ * buffers for multi-row statements, row decoding helpers, and the
+ * per-file entry points that make up the `leads` 1.0 vtable.
+ */
+#ifndef PLATEAU_LEADS_INT_H
+#define PLATEAU_LEADS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plateau/loop.h>
+#include <plateau/plateau.h>
+#include <plateau/svc/leads.h>
+#include <plateau/svc/storage.h>
+
+#include "phone.h"
+
+/* Parameters per statement: below SQLite's 32766 and PostgreSQL's 65535,
+ * with room for the shared parameters of a statement. */
+#define LEADS_MAX_PARAMS 30000
+/* Identifiers per "IN (...)" probe (DNC and duplicate checks, loads). */
+#define LEADS_IN_CHUNK 5000
+#define LEADS_MSG_MAX 256
+
+typedef struct leads_cfg {
+    char country[3];     /* default country for numbers (FR) */
+    int64_t insert_rows; /* rows per multi-row INSERT */
+    int64_t reserve_max; /* most contacts one reserve() hands out */
+} leads_cfg;
+
+/* A list's normalisation rules, cached: rules never change once a list
+ * exists (there is no call to change them), so a cached copy is exact. */
+typedef struct leads_list_rules {
+    int64_t id;
+    char country[3];
+    char prefix[12];
+    bool restore_lost_zero;
+} leads_list_rules;
+
+typedef struct leads {
+    leads_cfg cfg;
+    plt_storage st;
+    bool started, stopping, stop_async;
+    int64_t pending; /* jobs in flight */
+    leads_list_rules *rules;
+    size_t nrules, caprules;
+    uint64_t rr; /* rotates the tie-break of weighted list mixing */
+} leads;
+
+extern const plt_leads_vt leads_vtable;
+extern const plt_storage_migration leads_migrations[];
+extern const size_t leads_nmigrations;
+extern const plt_command leads_commands[];
+
+int leads_accepting(const leads *L);
+void leads_req_begin(leads *L);
+void leads_req_end(leads *L);
+void leads_cli_bind(leads *L);
+void leads_cli_abort(void);
+
+/* ---- rules cache ---- */
+const leads_list_rules *leads_rules_find(leads *L, int64_t id);
+void leads_rules_put(leads *L, const leads_list_rules *r);
+/* phone_rules from a list's rules (or the default country when NULL). */
+void leads_phone_rules(const leads *L, const leads_list_rules *r,
+                       phone_rules *out);
+void leads_phone_rules_api(const leads *L, const plt_lead_rules *r,
+                           phone_rules *out);
+int32_t leads_type_from_phone(phone_type t);
+
+/* ---- growable buffers ---- */
+typedef struct leads_sb {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} leads_sb;
+void leads_sb_add(leads_sb *b, const char *s);
+void leads_sb_addf(leads_sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append "$a, $a+1, ..., $a+n-1" (a parameter list). */
+void leads_sb_params(leads_sb *b, size_t first, size_t n);
+void leads_sb_free(leads_sb *b);
+
+typedef struct leads_args {
+    plt_value *v;
+    size_t n, cap;
+    bool oom;
+} leads_args;
+void leads_args_add(leads_args *a, plt_value v);
+void leads_args_free(leads_args *a);
+
+/* An arena of copied strings, freed at once. */
+typedef struct leads_arena {
+    struct leads_arena_blk *head;
+    bool oom;
+} leads_arena;
+const char *leads_arena_dup(leads_arena *a, const char *s);
+void *leads_arena_alloc(leads_arena *a, size_t n);
+void leads_arena_free(leads_arena *a);
+
+/* ---- rows ---- */
+int64_t leads_col_i64(const plt_storage_row *row, size_t i);
+const char *leads_col_str(const plt_storage_row *row, size_t i);
+
+/* ---- jobs ----
+ * A job is a small state machine: `step` runs after the job started (and
+ * its transaction, if any, was opened) and after every statement that
+ * succeeded; it issues the next statement, or commits, or fails. The
+ * first failure rolls back and ends the job; `finish` then runs exactly
+ * once with j->status set, reports to the caller and frees the job. */
+typedef struct leads_job leads_job;
+struct leads_job {
+    leads *L;
+    plt_storage_txn *txn;
+    uint32_t txn_flags;
+    int stage;
+    int status;
+    char msg[LEADS_MSG_MAX];
+    int64_t affected; /* rows_affected of the last statement */
+    int64_t rows;     /* rows of the last statement */
+    void (*step)(leads_job *j);
+    void (*finish)(leads_job *j);
+    plt_storage_row_fn row; /* row callback of the next query; arg = j */
+};
+
+/* Start @p j: with @p txn, BEGIN (flags apply to the commit) then step();
+ * without, step() right away (it must issue a statement or finish). */
+int leads_job_start(leads_job *j, bool txn, uint32_t flags);
+/* Issue one statement in the job's transaction (or autocommit). On a
+ * synchronous failure the job fails; returns nothing either way. */
+void leads_job_query(leads_job *j, const char *sql, const plt_value *args,
+                     size_t nargs, uint32_t flags, plt_storage_row_fn row);
+/* Same with a leads_sb/leads_args pair, which are then freed. */
+void leads_job_query_built(leads_job *j, leads_sb *sql, leads_args *args,
+                           uint32_t flags, plt_storage_row_fn row);
+void leads_job_commit(leads_job *j);
+/* End with @p status (rolls back an open transaction first). */
+void leads_job_fail(leads_job *j, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* End successfully without a transaction to commit. */
+void leads_job_done(leads_job *j);
+
+/* ---- contact loading (shared by get, search and reserve) ---- */
+typedef struct leads_loaded {
+    plt_lead lead;
+    plt_lead_field *fields;
+    size_t nfields, capfields;
+    plt_lead_phone *phones;
+    size_t nphones;
+    bool is_callback; /* reserve: taken as a due callback */
+} leads_loaded;
+
+typedef struct leads_loadset {
+    leads_arena arena;
+    leads_loaded *c;
+    size_t n, cap;
+} leads_loadset;
+
+#define LEADS_CONTACT_COLS                                                     \
+    "c.id, c.list_id, c.status, c.time_zone, c.priority, c.attempts,"          \
+    " c.last_attempt_at, c.next_attempt_at, c.callback_at, c.callback_agent,"  \
+    " c.last_outcome, c.last_disposition, c.created_at"
+int leads_loadset_add_row(leads_loadset *s, const plt_storage_row *row);
+leads_loaded *leads_loadset_find(leads_loadset *s, int64_t id);
+void leads_loadset_free(leads_loadset *s);
+/* Row callbacks for "SELECT contact_id, name, value" and
+ * "SELECT contact_id, e164, original, type, time_zone" (arg: loadset). */
+int leads_loadset_field_row(void *arg, const plt_storage_row *row);
+int leads_loadset_phone_row(void *arg, const plt_storage_row *row);
+/* Append "SELECT ... FROM contact_field WHERE contact_id IN (...)" for
+ * s->c[from..to) to @p sql/@p args (and the phone query likewise; with
+ * @p dnc_campaign non-NULL, numbers on the DNC list of that campaign or the
+ * global one are left out). */
+void leads_sql_fields_of(const leads_loadset *s, size_t from, size_t to,
+                         leads_sb *sql, leads_args *args);
+void leads_sql_phones_of(const leads_loadset *s, size_t from, size_t to,
+                         const char *dnc_campaign, leads_sb *sql,
+                         leads_args *args);
+
+/* ---- vtable entries, by file ---- */
+int leads_list_create(void *impl, const char *name, const plt_lead_rules *r,
+                      const char *const *field_names, size_t nfields,
+                      plt_leads_id_fn cb, void *arg);
+int leads_list_find(void *impl, const char *name, plt_leads_id_fn cb,
+                    void *arg);
+int leads_list_stats(void *impl, int64_t list_id, int64_t now,
+                     plt_list_stats_fn cb, void *arg);
+int leads_list_attach(void *impl, const char *campaign, int64_t list_id,
+                      int32_t weight, plt_leads_done_fn done, void *arg);
+int leads_list_detach(void *impl, const char *campaign, int64_t list_id,
+                      plt_leads_done_fn done, void *arg);
+/* Load a list's rules (cache, else the database) then call @p cb. */
+typedef void (*leads_rules_fn)(void *arg, int status,
+                               const leads_list_rules *r);
+int leads_rules_load(leads *L, int64_t list_id, leads_rules_fn cb, void *arg);
+
+int leads_add_batch(void *impl, int64_t list_id, const plt_lead_new *c,
+                    size_t n, const plt_lead_add_opts *opts,
+                    plt_leads_added_fn cb, void *arg);
+int leads_get(void *impl, int64_t contact_id, plt_lead_fn cb, void *arg);
+int leads_search(void *impl, const plt_lead_query *q, int64_t offset,
+                 int64_t limit, plt_lead_row_fn row, plt_leads_done_fn done,
+                 void *arg);
+int leads_history(void *impl, int64_t contact_id, plt_lead_event_row_fn row,
+                  plt_leads_done_fn done, void *arg);
+int leads_progress_get(void *impl, const char *key, plt_leads_i64_fn cb,
+                       void *arg);
+int leads_normalize(void *impl, const char *number, const plt_lead_rules *r,
+                    char *e164, char *time_zone, size_t tz_len, char *why);
+
+int leads_dnc_add(void *impl, const char *scope, const char *const *numbers,
+                  size_t n, const plt_lead_rules *rules, const char *source,
+                  plt_leads_done_fn done, void *arg);
+int leads_dnc_remove(void *impl, const char *scope, const char *number,
+                     plt_leads_done_fn done, void *arg);
+int leads_dnc_check(void *impl, const char *campaign, const char *e164,
+                    plt_leads_bool_fn cb, void *arg);
+
+int leads_reserve(void *impl, const plt_lead_filter *f, const char *owner,
+                  int32_t n, plt_lead_row_fn row, plt_leads_done_fn done,
+                  void *arg);
+int leads_release(void *impl, const char *owner, int64_t contact_id,
+                  plt_leads_done_fn done, void *arg);
+int leads_attempt_done(void *impl, const plt_lead_attempt *a,
+                       plt_leads_done_fn done, void *arg);
+int leads_disposition(void *impl, const plt_lead_disposition *d,
+                      plt_leads_done_fn done, void *arg);
+int leads_attempts_since(void *impl, const char *e164, int64_t since,
+                         plt_leads_i64_fn cb, void *arg);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tables of the leads plugin and their indexes, as storage migrations
+ * (portable DDL: PLT_ID, BIGINT times in ms, BIGINT booleans). One
+ * statement per migration: engines may prepare a migration text one
+ * statement at a time. Never edit a shipped migration; append one.
+ *
+ * Each index serves a named query path:
+ *  - contact_due (list_id, status, priority DESC, next_attempt_at, id):
+ *    reserve() of AVAILABLE contacts walks it in ORDER BY order and stops
+ *    at LIMIT, without sorting a whole list; list_stats() counts by its
+ *    (list_id, status) prefix.
+ *  - contact_callback (list_id, status, callback_at): due callbacks.
+ *  - contact_reserved (reserved_by) partial: release() of one owner.
+ *  - contact_dedup (dedup_key): duplicate checks on a custom field.
+ *  - contact_phone_e164 (e164): duplicate checks on numbers, search by
+ *    phone, DNC changes flipping contacts.
+ *  - contact_field_value (name, value): search by field.
+ *  - contact_event_contact (contact_id, at): history.
+ *  - contact_event_attempt (phone, at) partial on attempts: the legal caps
+ *    (attempts_since).
+ *  - dnc primary key (scope, e164): dnc_check and every DNC probe.
+ *  - contact_created (created_at): searches by import date.
+ */
+#include "leads_int.h"
+
+const plt_storage_migration leads_migrations[] = {
+    {.version = 1,
+     .name = "create lead_list",
+     .sql = "CREATE TABLE lead_list ("
+            " id PLT_ID,"
+            " name TEXT NOT NULL UNIQUE,"
+            " country TEXT NOT NULL,"
+            " prefix TEXT,"
+            " restore_lost_zero BIGINT NOT NULL DEFAULT 0,"
+            " created_at BIGINT NOT NULL)"},
+    {.version = 2,
+     .name = "create lead_list_field",
+     .sql = "CREATE TABLE lead_list_field ("
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " position BIGINT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " PRIMARY KEY (list_id, position))"},
+    {.version = 3,
+     .name = "create campaign_list",
+     .sql = "CREATE TABLE campaign_list ("
+            " campaign TEXT NOT NULL,"
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " weight BIGINT NOT NULL DEFAULT 1,"
+            " PRIMARY KEY (campaign, list_id))"},
+    {.version = 4,
+     .name = "create contact",
+     .sql = "CREATE TABLE contact ("
+            " id PLT_ID,"
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " status BIGINT NOT NULL,"
+            " time_zone TEXT,"
+            " priority BIGINT NOT NULL DEFAULT 0,"
+            " attempts BIGINT NOT NULL DEFAULT 0,"
+            " last_attempt_at BIGINT NOT NULL DEFAULT 0,"
+            " next_attempt_at BIGINT NOT NULL DEFAULT 0,"
+            " callback_at BIGINT NOT NULL DEFAULT 0,"
+            " callback_agent TEXT,"
+            " last_outcome TEXT,"
+            " last_disposition TEXT,"
+            " reserved_by TEXT,"
+            " reserved_at BIGINT NOT NULL DEFAULT 0,"
+            " dedup_key TEXT,"
+            " created_at BIGINT NOT NULL,"
+            " updated_at BIGINT NOT NULL)"},
+    {.version = 5,
+     .name = "index contact_due",
+     .sql = "CREATE INDEX contact_due ON contact"
+            " (list_id, status, priority DESC, next_attempt_at, id)"},
+    {.version = 6,
+     .name = "index contact_callback",
+     .sql = "CREATE INDEX contact_callback ON contact"
+            " (list_id, status, callback_at)"},
+    {.version = 7,
+     .name = "index contact_reserved",
+     .sql = "CREATE INDEX contact_reserved ON contact (reserved_by)"
+            " WHERE reserved_by IS NOT NULL"},
+    {.version = 8,
+     .name = "index contact_dedup",
+     .sql = "CREATE INDEX contact_dedup ON contact (dedup_key)"},
+    {.version = 9,
+     .name = "create contact_field",
+     .sql = "CREATE TABLE contact_field ("
+            " contact_id BIGINT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " value TEXT,"
+            " PRIMARY KEY (contact_id, name))"},
+    {.version = 10,
+     .name = "index contact_field_value",
+     .sql = "CREATE INDEX contact_field_value ON contact_field (name, value)"},
+    {.version = 11,
+     .name = "create contact_phone",
+     .sql = "CREATE TABLE contact_phone ("
+            " contact_id BIGINT NOT NULL,"
+            " position BIGINT NOT NULL,"
+            " e164 TEXT NOT NULL,"
+            " original TEXT,"
+            " type BIGINT NOT NULL DEFAULT 0,"
+            " time_zone TEXT,"
+            " PRIMARY KEY (contact_id, position))"},
+    {.version = 12,
+     .name = "index contact_phone_e164",
+     .sql = "CREATE INDEX contact_phone_e164 ON contact_phone (e164)"},
+    {.version = 13,
+     .name = "create contact_event",
+     .sql = "CREATE TABLE contact_event ("
+            " id PLT_ID,"
+            " contact_id BIGINT NOT NULL,"
+            " at BIGINT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " campaign TEXT,"
+            " phone TEXT,"
+            " outcome TEXT,"
+            " disposition TEXT,"
+            " agent TEXT,"
+            " note TEXT,"
+            " attempt_ref TEXT)"},
+    {.version = 14,
+     .name = "index contact_event_contact",
+     .sql = "CREATE INDEX contact_event_contact ON contact_event"
+            " (contact_id, at)"},
+    {.version = 15,
+     .name = "index contact_event_attempt",
+     .sql = "CREATE INDEX contact_event_attempt ON contact_event (phone, at)"
+            " WHERE kind = 'attempt'"},
+    {.version = 16,
+     .name = "create dnc",
+     .sql = "CREATE TABLE dnc ("
+            " scope TEXT NOT NULL,"
+            " e164 TEXT NOT NULL,"
+            " added_at BIGINT NOT NULL,"
+            " source TEXT,"
+            " PRIMARY KEY (scope, e164))"},
+    {.version = 17,
+     .name = "create lead_progress",
+     .sql = "CREATE TABLE lead_progress ("
+            " key TEXT PRIMARY KEY,"
+            " value BIGINT NOT NULL,"
+            " updated_at BIGINT NOT NULL)"},
+    {.version = 18,
+     .name = "index contact_created",
+     .sql = "CREATE INDEX contact_created ON contact (created_at)"},
+};
+const size_t leads_nmigrations =
+    sizeof(leads_migrations) / sizeof(leads_migrations[0]);
