@@ -42,15 +42,32 @@
  * "var_": var_campaign_id, var_attempt_id, ...), so that a consumer can
  * match events to its own records without a lookup.
  *
- * call.created fields for inbound legs: did (the number dialled), from,
- * trunk. An inbound leg that nobody answers, bridges or hangs up within
- * the provider's claim timeout is rejected (480) and ends with
+ * call.created fields: inbound legs: did (the number dialled), from,
+ * trunk; outbound legs: destination, from (the presented caller ID), trunk.
+ * An inbound leg that nobody answers, bridges or hangs up within the
+ * provider's claim timeout is rejected with 480: outcome no_answer,
  * hangup_by=system, so a caller is never left ringing forever.
  *
- * call.ended fields: outcome (see plt_call_outcome names: answered, busy,
- * no_answer, rejected, invalid_number, congestion, cancelled, failed),
- * sip_code (0 if none), reason (text), hangup_by (customer|agent|system),
- * ring_ms, talk_ms, duration_ms.
+ * call.ended fields: outcome (plt_outcome_name()), sip_code, reason (text),
+ * hangup_by (customer|agent|system), ring_ms, talk_ms, duration_ms.
+ *  - sip_code: the final response for unanswered legs (486, 404, 487 after
+ *    our CANCEL on a ring timeout, ...), 200 for answered legs, 0 if none.
+ *  - hangup_by for answered legs: whose side ended it (the party of a
+ *    customer leg = customer, of an agent leg = agent; hangup() passes who
+ *    asked). For unanswered legs: customer when the party declined or gave
+ *    up (busy, rejected, an inbound caller who hung up before being
+ *    answered: outcome abandoned), system otherwise (no answer, invalid
+ *    number, congestion, failure, our cancel).
+ *  - ring_ms: from creation (originate, or the offer of an inbound leg) to
+ *    the answer; for unanswered legs, from creation to the end. talk_ms:
+ *    from the answer to the end (0 if unanswered).
+ *
+ * call.bridged / call.unbridged are published once per leg, each with its
+ * own leg's fields and other_leg_id. Legs of different calls may be
+ * bridged (an agent's kept-up leg meets one customer call after another);
+ * a leg never moves to another call. call.recording_finished is a call
+ * event: its leg_id is the call's first live leg (or its last leg if all
+ * ended).
  *
  * Thread: loop thread only. Ownership: inputs are copied before a command
  * returns. Callbacks: none (results are events).
@@ -89,7 +106,9 @@ typedef enum plt_call_outcome {
     PLT_OUTCOME_INVALID_NUMBER = 5, /**< 404, 484, 410, 604 */
     PLT_OUTCOME_CONGESTION = 6,     /**< 503, 502, 500, trunk down/full */
     PLT_OUTCOME_CANCELLED = 7,      /**< hung up by us before answer */
-    PLT_OUTCOME_FAILED = 8          /**< anything else (no codec, ...) */
+    PLT_OUTCOME_FAILED = 8,         /**< anything else (no codec, ...) */
+    PLT_OUTCOME_ABANDONED = 9       /**< an inbound caller hung up before
+                                         being answered */
 } plt_call_outcome;
 
 /** Who ended a leg (call.ended "hangup_by"). */
@@ -196,7 +215,8 @@ typedef struct plt_telephony_vt {
      * state DIALING, and call.created follows; the rest arrives as events.
      * @return 0; PLT_EINVAL (bad destination); PLT_ENOENT (unknown trunk);
      *   PLT_EAGAIN (trunk at its channel or calls-per-second limit: nothing
-     *   was sent, try later); PLT_ESHUTDOWN.
+     *   was sent, try later); PLT_ESTATE (o->call has ended);
+     *   PLT_ESHUTDOWN.
      */
     int (*originate)(void *impl, const plt_originate *o, plt_leg **out);
 
@@ -263,9 +283,11 @@ typedef struct plt_telephony_vt {
 
     /* ---- transfer ---- */
 
-    /** Blind transfer: the party of @p leg is sent to @p destination (a new
-     *  leg joins the call; @p leg ends once it answered or at once per
-     *  provider). */
+    /** Blind transfer: the party bridged to @p leg (the transferring side,
+     *  e.g. an agent's leg) is connected to @p destination. A new leg is
+     *  originated into the partner's call; when it answers, the partner is
+     *  bridged to it and @p leg is unbridged - not ended (an agent's
+     *  kept-up leg survives; the controller hangs it up if it wants). */
     int (*transfer_blind)(void *impl, plt_leg *leg, const char *destination);
     /** Attended transfer: bridge the parties of @p a and @p c together and
      *  end the consulting leg(s) between them. */
@@ -284,9 +306,9 @@ static inline const char *
 plt_outcome_name(int32_t o)
 {
     static const char *const names[] = {
-        "unknown",   "answered",       "busy",       "no_answer", "rejected",
-        "invalid_number", "congestion", "cancelled", "failed"};
-    return (o >= 1 && o <= 8) ? names[o] : names[0];
+        "unknown",        "answered",   "busy",      "no_answer", "rejected",
+        "invalid_number", "congestion", "cancelled", "failed",    "abandoned"};
+    return (o >= 1 && o <= 9) ? names[o] : names[0];
 }
 
 /** A telephony handle as consumers keep it. */

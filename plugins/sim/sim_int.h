@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the sim plugin, shared by its files:
+ *   sim.c             descriptor and lifecycle
+ *   sim_config.c      the configuration, read and checked
+ *   sim_rng.c         seeded random streams and distributions
+ *   sim_legs.c        the leg/call registry, events, bridging, transfer
+ *   sim_media.c       prompts, recordings, DTMF, AMD
+ *   sim_trunk.c       trunks (channels, cps) and the called parties' fate
+ *   sim_inbound.c     inbound call generation (Poisson per DID)
+ *   sim_agent_phone.c "agent:<ext>" destinations: simulated agent phones
+ *   sim_service.c     the telephony 1.0 vtable
+ */
+#ifndef PLATEAU_SIM_INT_H
+#define PLATEAU_SIM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plateau/plateau.h>
+#include <plateau/svc/telephony.h>
+
+/* ------------------------------------------------------------------ */
+/* Random streams (sim_rng.c) */
+
+/** xoshiro256** state: one independent stream. */
+typedef struct sim_rng {
+    uint64_t s[4];
+} sim_rng;
+
+/** Seed a stream from (seed, a, b) through splitmix64: distinct (a, b)
+ *  pairs give statistically independent streams. */
+void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t a, uint64_t b);
+uint64_t sim_rng_next(sim_rng *r);
+/** Uniform in [0, 1). */
+double sim_rng_uniform(sim_rng *r);
+/** Uniform in [lo, hi). */
+double sim_rng_range(sim_rng *r, double lo, double hi);
+/** Normal (Box-Muller). sd <= 0 gives mean. */
+double sim_rng_normal(sim_rng *r, double mean, double sd);
+/** Lognormal with the given mean and sd OF THE RESULT (not of the log).
+ *  sd <= 0 gives mean; mean <= 0 gives 0. */
+double sim_rng_lognormal(sim_rng *r, double mean, double sd);
+/** Exponential with @p rate events per unit (mean 1/rate). */
+double sim_rng_exponential(sim_rng *r, double rate);
+/** True with probability @p p. Always draws one number. */
+bool sim_rng_bernoulli(sim_rng *r, double p);
+/** FNV-1a of a string, to name a stream after a number or a DID. */
+uint64_t sim_hash_str(const char *s);
+
+/* ------------------------------------------------------------------ */
+/* Configuration (sim_config.c) */
+
+typedef struct sim_trunk {
+    char *name;
+    uint32_t max_channels;
+    uint32_t cps; /* 0 = unlimited */
+    uint32_t in_use;
+    int64_t *cps_ring; /* times of the last `cps` originates */
+    size_t cps_pos;
+    uint64_t blocked_inbound; /* inbound calls refused: trunk full */
+} sim_trunk;
+
+typedef struct sim sim;
+
+typedef struct sim_did {
+    sim *s;
+    char *did;
+    sim_trunk *trunk;
+    double rate_per_hour;
+    double hourly[24]; /* multipliers, 1.0 when not configured */
+    double max_mult;
+    uint64_t hash;     /* names its streams */
+    sim_rng rng;       /* arrival process */
+    uint64_t arrivals; /* accepted arrivals so far */
+    double next_at;    /* next candidate arrival, clock ms (unrounded) */
+    plt_timer *timer;
+} sim_did;
+
+typedef struct sim_conf {
+    uint64_t seed;
+    double answer_rate, answer_rate_end, machine_rate, busy_rate, invalid_rate;
+    bool has_answer_rate_end;
+    int64_t day_length_ms;
+    double ring_mean, ring_sd;         /* ms */
+    double machine_mean, machine_sd;   /* ms */
+    double talk_mean, talk_sd;         /* ms */
+    double patience_mean, patience_sd; /* ms */
+    int64_t machine_hangup_ms;
+    int64_t ring_timeout_ms;
+    double amd_sensitivity, amd_false_positive;
+    int64_t amd_delay_ms;
+    int64_t claim_timeout_ms;
+    int64_t agent_ring_min_ms, agent_ring_max_ms;
+    double agent_miss_rate;
+    int64_t play_duration_ms;
+    bool play_check_files;
+} sim_conf;
+
+/* ------------------------------------------------------------------ */
+/* Legs, calls, timers (sim_legs.c) */
+
+#define SIM_LEG_MAGIC 0x53494c47u /* "SILG" */
+
+/** What a leg reaches, which decides how the simulated party behaves. */
+typedef enum sim_kind {
+    SIM_K_TRUNK = 1,  /* outbound through a trunk: a customer */
+    SIM_K_AGENT = 2,  /* "agent:<ext>": a simulated agent phone */
+    SIM_K_INBOUND = 3 /* a generated inbound caller */
+} sim_kind;
+
+/** The called party's fate, decided at originate. */
+typedef enum sim_fate {
+    SIM_F_INVALID = 1,
+    SIM_F_BUSY = 2,
+    SIM_F_NO_ANSWER = 3,
+    SIM_F_HUMAN = 4,
+    SIM_F_MACHINE = 5
+} sim_fate;
+
+/** A one-shot timer slot inside a leg. */
+typedef struct sim_tslot {
+    plt_timer *h;
+    plt_leg *leg;
+    void (*fn)(plt_leg *leg);
+} sim_tslot;
+
+typedef struct sim_play {
+    struct sim_play *next;
+    plt_leg *leg;
+    char id[24];
+    char *file;
+    plt_timer *t; /* NULL for a looped prompt (plays until stopped) */
+} sim_play;
+
+typedef struct sim_rec {
+    struct sim_rec *next;
+    plt_call *call;
+    char id[24];
+    char *path;
+    int32_t mode;
+    int64_t started_at;
+    int64_t paused_at;
+    int64_t paused_ms;
+    bool paused;
+} sim_rec;
+
+struct plt_call {
+    sim *s;
+    uint64_t seq;
+    char id[24];
+    size_t nlegs;  /* leg structs pointing here (the call lives as long) */
+    size_t nlive;  /* of them, not ended */
+    plt_leg *legs; /* in creation order, through call_next */
+};
+
+struct plt_leg {
+    uint32_t magic;
+    sim *s;
+    uint64_t seq;
+    char id[24];
+    plt_call *call;
+    plt_leg *hnext;     /* registry bucket */
+    plt_leg *call_next; /* call's legs */
+    plt_leg *live_prev, *live_next;
+
+    int32_t role;
+    sim_kind kind;
+    bool inbound;
+    int32_t state; /* plt_leg_state */
+    int refs;      /* consumers' references */
+    bool live;     /* the registry's own reference, dropped at the end */
+
+    char *remote;     /* destination (outbound) or caller number (inbound) */
+    char *from;       /* caller id presented */
+    char *did;        /* inbound only */
+    sim_trunk *trunk; /* holds a channel of it while not ended */
+    char **var_keys;  /* "var_<key>" */
+    char **var_vals;
+    size_t nvars;
+    uint32_t flags;
+    uint32_t ring_timeout_ms;
+
+    int64_t created_at, answered_at, ended_at; /* UTC ms */
+
+    /* The party, drawn at creation from the leg's own stream. */
+    sim_rng rng;
+    sim_fate fate;
+    int64_t progress_ms; /* ringing, from creation */
+    int64_t event_ms;    /* answer or failure, from creation */
+    int64_t talk_ms;     /* after the first bridge */
+    int64_t patience_ms; /* waiting to be bridged */
+    double u_amd;        /* the AMD draw */
+    bool talk_started;
+
+    /* Media. */
+    plt_leg *bridged;   /* partner, or NULL (no reference: cleared at end) */
+    plt_leg *held_with; /* partner at hold time (a reference) */
+    bool held;
+    sim_play *plays;
+    plt_leg *xfer_from; /* blind transfer: the transferor (a reference) */
+
+    sim_tslot t_progress, t_fate, t_ring_timeout, t_hangup, t_claim, t_amd;
+};
+
+struct sim {
+    sim_conf conf;
+    sim_trunk *trunks;
+    size_t ntrunks;
+    sim_did *dids;
+    size_t ndids;
+
+    plt_leg **buckets; /* leg registry, by sequence number */
+    size_t nbuckets, nlegs;
+    plt_leg *live_head;
+    size_t nlive;
+
+    /* Attempts per destination hash (open addressing): names the stream
+     * of each outbound leg. */
+    uint64_t *att_keys;
+    uint32_t *att_vals;
+    size_t att_cap, att_len;
+
+    sim_rec *recs;
+    uint64_t next_leg, next_call, next_play, next_rec;
+    int64_t start_ms; /* when the day began (answer_rate_end) */
+    bool started, stopping;
+};
+
+/* Registry and lifecycle of legs. */
+int sim_leg_new(sim *s, sim_kind kind, plt_call *join, plt_leg **out);
+plt_leg *sim_leg_ref(plt_leg *l);
+void sim_leg_unref(plt_leg *l);
+plt_leg *sim_leg_lookup(sim *s, const char *id);
+int sim_leg_set_vars(plt_leg *l, const plt_kv *vars, size_t n);
+/** End a leg (no-op if ended): timers, prompts and bridge go, call.ended
+ *  is published, the channel and the registry reference are released.
+ *  The caller must hold a reference or not touch @p l afterwards. */
+void sim_leg_end(plt_leg *l, int32_t outcome, int sip_code, const char *reason,
+                 int32_t by);
+/** The party answered (outbound) or we answered (inbound). */
+void sim_leg_answered(plt_leg *l);
+/** A customer starts waiting to be bridged, or starts talking. */
+void sim_leg_customer_wait(plt_leg *l, int64_t patience_ms);
+void sim_leg_end_all(sim *s, const char *reason);
+void sim_legs_free_all(sim *s);
+uint64_t sim_attempt_index(sim *s, uint64_t key);
+
+int sim_tslot_arm(sim_tslot *t, plt_leg *l, int64_t delay_ms,
+                  void (*fn)(plt_leg *));
+void sim_tslot_cancel(sim_tslot *t);
+
+/** New event with the fields every call.* event has. NULL on failure
+ *  (logged). */
+plt_event *sim_ev_new(plt_leg *l, const char *topic);
+void sim_ev_publish(plt_event *ev);
+void sim_publish_simple(plt_leg *l, const char *topic);
+
+/* Commands on legs (sim_legs.c). */
+int sim_cmd_hangup(plt_leg *l, int sip_code, int32_t by);
+int sim_cmd_answer(plt_leg *l);
+int sim_cmd_bridge(plt_leg *a, plt_leg *b);
+int sim_cmd_unbridge(plt_leg *l);
+int sim_cmd_hold(plt_leg *l, const char *music);
+int sim_cmd_resume(plt_leg *l);
+int sim_cmd_transfer_blind(plt_leg *l, const char *destination);
+int sim_cmd_transfer_attended(plt_leg *a, plt_leg *c);
+/** originate() with all checks (sim_legs.c), dispatching on the kind. */
+int sim_originate(sim *s, const plt_originate *o, plt_leg **out);
+void sim_transfer_answered(plt_leg *n);
+
+/* Media (sim_media.c). */
+int sim_play_start(plt_leg *l, const char *file, uint32_t flags,
+                   char play_id[32]);
+int sim_play_stop(plt_leg *l, const char *play_id);
+void sim_play_stop_all(plt_leg *l);
+int sim_dtmf_send(plt_leg *l, const char *digits);
+int sim_amd_start(plt_leg *l, const plt_amd_params *p);
+int sim_rec_start(sim *s, plt_call *call, const char *path, int32_t mode,
+                  char rec_id[32]);
+int sim_rec_stop(sim *s, const char *rec_id);
+int sim_rec_pause(sim *s, const char *rec_id);
+int sim_rec_resume(sim *s, const char *rec_id);
+/** The last leg of @p call ended (@p last): finish its recordings. */
+void sim_rec_call_ended(sim *s, plt_call *call, plt_leg *last);
+void sim_rec_free_all(sim *s);
+
+/* Trunks and called parties (sim_trunk.c). */
+sim_trunk *sim_trunk_find(sim *s, const char *name);
+/** PLT_EAGAIN when the trunk is full or at its cps limit. */
+int sim_trunk_admit(sim *s, sim_trunk *t, bool count_cps);
+/** Hold a channel; an outbound call also counts against cps. */
+void sim_trunk_take(sim *s, sim_trunk *t, bool outbound);
+void sim_trunk_release(sim_trunk *t);
+double sim_answer_rate_now(const sim *s);
+/** Draw the party of an outbound trunk leg and schedule its fate. */
+int sim_trunk_dial(plt_leg *l);
+
+/* Inbound (sim_inbound.c). */
+int sim_inbound_start(sim *s);
+void sim_inbound_stop(sim *s);
+double sim_did_rate_at(const sim_did *d, int64_t now_ms);
+
+/* Agent phones (sim_agent_phone.c). */
+bool sim_agent_dest_valid(const char *dest);
+int sim_agent_dial(plt_leg *l);
+
+/* Configuration (sim_config.c). */
+int sim_create(const plt_cfg *cfg, sim **out);
+void sim_destroy(sim *s);
+
+/* The service (sim_service.c). */
+extern const plt_telephony_vt sim_telephony_vt;
+
+#endif
