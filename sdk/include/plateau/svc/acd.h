@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file plateau/svc/acd.h
+ * The `acd` service 1.0: queues that distribute calls to agents, inbound
+ * and outbound alike (the dialer hands its answered calls to a campaign
+ * queue; inbound routes hand theirs to service queues).
+ *
+ * QUEUES are configured in the acd plugin's section: strategy
+ * (longest_idle, skill_level, round_robin, fewest_calls, least_talk_time,
+ * ring_all, random, linear), required skills with minimum levels (0-100),
+ * skill relaxation over time, offer timeout, wrap-up, service-level
+ * threshold, maximum wait and overflow (message, IVR, other queue,
+ * callback, voicemail), opening hours and holidays, hold music and
+ * estimated-wait announcements. Agents have skills with levels and are
+ * assigned to queues.
+ *
+ * DISTRIBUTION is deterministic: given the same agents, states and clock,
+ * the same call goes to the same agent. The longest-waiting compatible
+ * caller across an agent's queues is served first (global fairness), then
+ * priority. dry_run() answers "who would get this call now, and why".
+ *
+ * EVENTS (topics; every one has request_id, queue, leg_id and the
+ * request's var_* variables):
+ *   queue.joined      (priority, position)
+ *   queue.offered     (agent, attempt)         the agent's phone rings
+ *   queue.answered    (agent, wait_ms)         bridged to the agent
+ *   queue.abandoned   (wait_ms, position)      the caller hung up waiting
+ *   queue.overflowed  (action, target, wait_ms)
+ *   queue.left        (reason)                 cancelled by the caller
+ *
+ * Thread: loop thread only; callbacks on the loop. Ownership: inputs
+ * copied. Callbacks: none if a function returns < 0.
+ */
+#ifndef PLATEAU_SVC_ACD_H
+#define PLATEAU_SVC_ACD_H
+
+#include <stdbool.h>
+
+#include "plateau/service.h"
+#include "plateau/svc/telephony.h"
+#include "plateau/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PLT_ACD_NAME "acd"
+#define PLT_ACD_MAJOR 1
+#define PLT_ACD_MINOR 0
+
+/** A skill and a level (0-100). */
+typedef struct plt_acd_skill {
+    const char *skill;
+    int32_t level;
+} plt_acd_skill;
+
+/** A call to distribute. */
+typedef struct plt_acd_request {
+    uint32_t size;           /**< sizeof(plt_acd_request) */
+    const char *queue;       /**< a configured queue */
+    const char *leg_id;      /**< the customer leg (inbound: ringing or up;
+                                  outbound: up) */
+    int32_t priority;        /**< higher is served first; 0 default */
+    const plt_acd_skill *skills; /**< required on top of the queue's */
+    size_t nskills;
+    const char *agent;       /**< only this agent (a personal callback), or
+                                  NULL for anyone eligible */
+    const plt_kv *vars;      /**< echoed as var_* in queue events */
+    size_t nvars;
+    uint32_t max_wait_ms;    /**< 0 = the queue's; then its overflow */
+} plt_acd_request;
+
+/** Live figures of a queue. */
+typedef struct plt_queue_stats {
+    const char *queue;
+    uint32_t waiting;
+    int64_t longest_wait_ms;
+    uint32_t agents_logged_in, agents_available;
+    uint64_t offered, answered, abandoned, overflowed; /**< since midnight */
+    uint64_t answered_within_sl; /**< answered within the SL threshold */
+    double service_level;        /**< answered_within_sl / (answered +
+                                      abandoned after the threshold) */
+    int64_t sl_threshold_ms;
+    int64_t estimated_wait_ms;   /**< for a caller joining now */
+} plt_queue_stats;
+
+typedef void (*plt_acd_done_fn)(void *arg, int status, const char *msg);
+/** dry_run(): the agent that would be chosen (NULL if none), and one line
+ *  per candidate considered, saying why it was taken or passed over. */
+typedef void (*plt_acd_explain_fn)(void *arg, const char *agent,
+                                   const char *const *lines, size_t nlines);
+typedef void (*plt_queue_stats_fn)(void *arg, int status,
+                                   const plt_queue_stats *st);
+
+typedef struct plt_acd_vt {
+    uint32_t size;
+
+    /** Queue a call. @p request_id receives its id. PLT_ENOENT (unknown
+     *  queue or leg); PLT_ESTATE (the leg ended or is already queued). */
+    int (*enqueue)(void *impl, const plt_acd_request *r, char request_id[32]);
+    /** Take a call out of its queue (it stays up; the caller decides). */
+    int (*cancel)(void *impl, const char *request_id, const char *reason);
+    /** Set an agent's skills and queues (replaces them). */
+    int (*set_agent)(void *impl, const char *agent, const plt_acd_skill *sk,
+                     size_t nskills, const char *const *queues,
+                     size_t nqueues, plt_acd_done_fn done, void *arg);
+    /** Who would get @p r now, and why. Changes nothing. */
+    int (*dry_run)(void *impl, const plt_acd_request *r,
+                   plt_acd_explain_fn cb, void *arg);
+    /** Live figures of one queue. */
+    int (*stats)(void *impl, const char *queue, plt_queue_stats_fn cb,
+                 void *arg);
+    /** Number of configured queues and queue i's name. */
+    size_t (*queue_count)(void *impl);
+    const char *(*queue_at)(void *impl, size_t i);
+} plt_acd_vt;
+
+typedef struct plt_acd {
+    const plt_acd_vt *vt;
+    void *impl;
+} plt_acd;
+
+static inline int
+plt_acd_acquire(plt_acd *out)
+{
+    plt_service_ref ref;
+    int rc = plt_service_acquire(PLT_ACD_NAME, PLT_ACD_MAJOR, PLT_ACD_MINOR,
+                                 &ref);
+    if (rc == 0) {
+        out->vt = (const plt_acd_vt *)ref.vtable;
+        out->impl = ref.impl;
+    }
+    return rc;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
