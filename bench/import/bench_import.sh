@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# bench_import: `plateau import` (import_csv + leads + storage) against the
+# engines' raw bulk paths, in the same run, on generated lead files (see
+# gen_leads.c and README.md). Prints rows/s, peak RSS (VmHWM, from
+# /usr/bin/time's maximum resident set size) and the ratio raw / Plateau
+# (the goal is <= 2: within 2x of the raw bulk path). Never passes or fails
+# on time.
+#
+#   bench_import.sh [--rows N] [--engine sqlite|pg|all] [--start-pg]
+#
+# Environment: PLATEAU_BIN, PLATEAU_PLUGIN_DIR, GEN_LEADS (set by CMake);
+# PostgreSQL from PG* variables, <build>/tests/pg/conninfo.env, or
+# --start-pg (tests/lib/pg.sh, a throwaway server stopped at exit).
+set -euo pipefail
+
+rows=1000000
+engine=all
+start_pg=0
+while (($#)); do
+    case $1 in
+    --rows) rows=$2; shift 2 ;;
+    --engine) engine=$2; shift 2 ;;
+    --start-pg) start_pg=1; shift ;;
+    *) echo "usage: bench_import.sh [--rows N] [--engine sqlite|pg|all] [--start-pg]" >&2; exit 2 ;;
+    esac
+done
+
+bin=${PLATEAU_BIN:?}
+plugins=${PLATEAU_PLUGIN_DIR:?}
+gen=${GEN_LEADS:?}
+src=${PLATEAU_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/plateau-bench-import.XXXXXX")
+pgdir=
+cleanup() {
+    [[ -n $pgdir ]] && "$src/tests/lib/pg.sh" stop "$pgdir" > /dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "bench_import: $rows rows x 20 columns; $(date -u '+%Y-%m-%d %H:%M') UTC," \
+     "$(uname -sr), $(nproc) CPUs"
+for enc in utf8 cp1252; do
+    "$gen" "$rows" "$enc" > "$tmp/leads-$enc.csv"
+done
+echo "files: UTF-8+BOM $(stat -c %s "$tmp/leads-utf8.csv") bytes," \
+     "Windows-1252 $(stat -c %s "$tmp/leads-cp1252.csv") bytes" \
+     "(5 % duplicate numbers, ~1 % invalid, mixed phone forms)"
+
+# timed OUT CMD...: run, leave "seconds maxrss_kib" in OUT.
+timed() {
+    local out=$1
+    shift
+    /usr/bin/time -f "%e %M" -o "$out" "$@"
+}
+
+# plateau_run STORAGE_YAML FILE TAG: one import into a fresh database.
+plateau_run() {
+    local storage=$1 file=$2 tag=$3
+    local d="$tmp/p-$tag"
+    rm -rf "$d"
+    mkdir -p "$d"
+    cat > "$d/plateau.yaml" <<EOC
+core:
+  data_dir: $d/data
+  plugin_path: [$plugins]
+  stop_timeout: 30s
+$storage
+EOC
+    timed "$d/time" "$bin" -c "$d/plateau.yaml" import "$file" --list bench \
+        --create --restore-lost-zero --dedup list > "$d/out" 2> "$d/err" || {
+        echo "plateau import failed:"; cat "$d/out" "$d/err"; return 1; }
+    read -r P_SEC P_KIB < "$d/time"
+    P_IMPORTED=$(awk '/^  imported/ {print $2}' "$d/out")
+    P_DUP=$(awk '/^  duplicates/ {print $2}' "$d/out")
+    P_INV=$(awk '/^  invalid phones/ {print $3}' "$d/out")
+}
+
+report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_NAME
+    local e=$1 enc=$2 rs=$3 rk=$4 rn=$5
+    awk -v e="$e" -v enc="$enc" -v n="$rows" -v ps="$P_SEC" -v pk="$P_KIB" \
+        -v rs="$rs" -v rk="$rk" -v rn="$rn" -v imp="$P_IMPORTED" \
+        -v dup="$P_DUP" -v inv="$P_INV" 'BEGIN {
+        printf "%-6s %-6s Plateau %8.0f rows/s  peak %4d MiB  (%d imported, %d duplicates, %d invalid)\n",
+               e, enc, n / ps, pk / 1024, imp, dup, inv;
+        printf "%-6s %-6s raw     %8.0f rows/s  peak %4d MiB  (%s)\n",
+               e, enc, n / rs, rk / 1024, rn;
+        printf "%-6s %-6s ratio raw/Plateau %.2f  (goal <= 2: %s)\n",
+               e, enc, ps / rs, ps / rs <= 2 ? "met" : "NOT met";
+    }'
+}
+
+if [[ $engine == sqlite || $engine == all ]]; then
+    for enc in utf8 cp1252; do
+        f="$tmp/leads-$enc.csv"
+        plateau_run "plugins: [storage_sqlite, leads, import_csv]" "$f" "sqlite-$enc"
+        rm -f "$tmp/raw.db"
+        timed "$tmp/rawtime" sqlite3 "$tmp/raw.db" ".mode csv" ".separator ;" \
+            ".import '$f' t"
+        read -r R_SEC R_KIB < "$tmp/rawtime"
+        report sqlite "$enc" "$R_SEC" "$R_KIB" "sqlite3 .import into a plain table"
+    done
+fi
+
+if [[ $engine == pg || $engine == all ]]; then
+    if ((start_pg)); then
+        # Outside $tmp: the server runs as postgres when we are root, and
+        # must be able to reach its directory.
+        pgdir="/tmp/plt-bench-import-pg-$$"
+        "$src/tests/lib/pg.sh" start "$pgdir" > /dev/null
+        set -a; . "$pgdir/conninfo.env"; set +a
+    elif [[ -z ${PGHOST:-} && -f ${PLATEAU_BUILD_DIR:-/nonexistent}/tests/pg/conninfo.env ]]; then
+        set -a; . "$PLATEAU_BUILD_DIR/tests/pg/conninfo.env"; set +a
+    fi
+    if [[ -z ${PGHOST:-} ]]; then
+        echo "postgresql: skipped (no server: set PG* or use --start-pg)"
+    else
+        # storage_pg wants a numeric address; the socket dir is for psql.
+        pghost=127.0.0.1
+        for enc in utf8 cp1252; do
+            f="$tmp/leads-$enc.csv"
+            db="bench_$enc"
+            PGOPTIONS="-c client_min_messages=warning" psql -q -d postgres -c "DROP DATABASE IF EXISTS $db" \
+                 -c "CREATE DATABASE $db" > /dev/null
+            plateau_run "plugins: [storage_pg, leads, import_csv]
+storage_pg:
+  host: $pghost
+  port: $PGPORT
+  dbname: $db
+  user: $PGUSER
+  password: $PGPASSWORD" "$f" "pg-$enc"
+            cols=$(for i in $(seq 1 20); do printf 'c%d text,' "$i"; done)
+            psql -q -d "$db" -c "CREATE TABLE t (${cols%,})" > /dev/null
+            pgenc=UTF8
+            [[ $enc == cp1252 ]] && pgenc=WIN1252
+            timed "$tmp/rawtime" psql -q -d "$db" -c "\\copy t FROM '$f' WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING '$pgenc')"
+            read -r R_SEC R_KIB < "$tmp/rawtime"
+            report pg "$enc" "$R_SEC" "$R_KIB" "psql \\copy (COPY FROM STDIN) into a plain table"
+        done
+    fi
+fi
