@@ -295,7 +295,13 @@ preview_cb(void *arg, int status, const plt_import_preview *p,
     printf("mapping:\n");
     for (size_t i = 0; i < p->ncolumns; i++) {
         char buf[160];
-        printf("  %-24s -> %s\n", p->header[i],
+        /* Pad by characters, not bytes: headers are UTF-8 ("Prénom"). */
+        size_t chars = 0;
+        for (const unsigned char *c = (const unsigned char *)p->header[i];
+             *c; c++)
+            chars += (*c & 0xC0) != 0x80;
+        printf("  %s%*s -> %s\n", p->header[i],
+               chars < 24 ? (int)(24 - chars) : 0, "",
                kind_text(&p->mapping[i], buf, sizeof(buf)));
     }
     printf("first rows:\n");
