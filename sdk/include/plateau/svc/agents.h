@@ -8,21 +8,26 @@
  *
  *   LOGGED_OUT ──login──▶ CONNECTING ──phone up──▶ PAUSE(reason "login")
  *   AVAILABLE (D) ──offer──▶ RESERVED ──answered──▶ IN_CALL (C)
- *   RESERVED ──missed/rejected/timeout──▶ AVAILABLE, or PAUSE("no answer")
+ *   RESERVED ──missed/rejected/timeout──▶ AVAILABLE, or PAUSE("no_answer")
  *                                          after N missed offers in a row
  *   IN_CALL ──call ended──▶ WRAP_UP (B, back-office) ──ready/max wrap-up──▶
  *                                          AVAILABLE (or the pause asked for)
- *   AVAILABLE/WRAP_UP ──pause(reason)──▶ PAUSE (P) ──ready──▶ AVAILABLE
+ *   AVAILABLE ──pause(reason)──▶ PAUSE (P) ──ready──▶ AVAILABLE
  *   AVAILABLE/PAUSE/WRAP_UP ──outbound──▶ OUTBOUND (AS: manual call or
  *                                          callback) ──ended──▶ WRAP_UP
- *   any ──logout / phone lost──▶ LOGGED_OUT
+ *   logged in ──phone lost──▶ CONNECTING (reconnection attempts), then
+ *                                          LOGGED_OUT if they all fail
+ *   any ──logout──▶ LOGGED_OUT (after the current call and wrap-up unless
+ *                                          immediate)
  *
  * Every transition is checked against this table (PLT_ESTATE otherwise),
  * timestamped with the core clock, published as `agent.state_changed`
  * (agent, from, to, reason, by, previous_ms) and written to storage to the
- * second. A pause asked for during a call or wrap-up takes effect when the
- * agent would otherwise become available. Supervisors can force any state
- * (force_state), which is logged with who forced it.
+ * millisecond. A pause asked for while RESERVED, in a call or in wrap-up
+ * takes effect when the agent would otherwise become available. Wrap-up
+ * (also one asked for as back-office) is capped by the configured maximum.
+ * Supervisors can force any state of a logged-in agent (force_state), which
+ * is logged with who forced it; only login() starts a session.
  *
  * INVARIANTS are checked continuously and repaired rather than leaving an
  * agent stuck: RESERVED with no live offer for longer than the offer
@@ -38,7 +43,10 @@
  *
  * Thread: loop thread only; callbacks on the loop. Ownership: inputs copied;
  * pointers in callbacks valid during the callback. Callbacks: none if a
- * function returns < 0.
+ * function returns < 0. The state lives in memory on the loop, so get(),
+ * list(), available(), set_state(), force_state() and an immediate
+ * logout() call back BEFORE they return; login()'s done() runs once the
+ * phone answered (0) or every connection attempt failed (PLT_ETIMEDOUT).
  */
 #ifndef PLATEAU_SVC_AGENTS_H
 #define PLATEAU_SVC_AGENTS_H
@@ -90,8 +98,9 @@ typedef struct plt_agent_login {
     const char *origin;   /**< remote address, for the audit log */
 } plt_agent_login;
 
-/** A snapshot of an agent. */
+/** A snapshot of an agent. Filled by the provider; append only. */
 typedef struct plt_agent_info {
+    uint32_t size;          /**< sizeof(plt_agent_info) of the provider */
     const char *agent;
     int32_t state;          /**< plt_agent_state */
     const char *reason;     /**< pause reason, or NULL */
@@ -103,6 +112,8 @@ typedef struct plt_agent_info {
     int32_t missed_offers;  /**< in a row */
     const char *pending_pause; /**< pause asked for during a call */
     int64_t logged_in_at;
+    bool keep_up;           /**< the phone leg stays up between calls */
+    bool pending_logout;    /**< logout asked for during a call */
 } plt_agent_info;
 
 typedef void (*plt_agents_done_fn)(void *arg, int status, const char *msg);
