@@ -17,6 +17,8 @@
  *      chunks so the engines reuse prepared statements) for contacts with
  *      RETURNING id, then phones, fields and "imported" history;
  *   4. the progress value of a resumable import, in the same transaction.
+ * Statements are pipelined (LEADS_PIPELINE in flight): the next one is
+ * built while the engine runs the previous one.
  * Ids from RETURNING are matched to rows by order of value: both engines
  * hand out increasing ids to the rows of one INSERT in VALUES order
  * (SQLite AUTOINCREMENT, a PostgreSQL identity's nextval per row), while
@@ -148,9 +150,15 @@ typedef struct add_op {
     size_t nkeys;
     size_t cursor, cursor2; /* progress of the current stage */
     int stage;
-    /* ids returned by the current contact INSERT */
+    bool stage_issued; /* the stage has nothing more to queue */
+    /* Contact INSERTs in flight, oldest first (rows [from, to) of
+     * add_idx), and the ids RETURNING gave for the oldest so far. */
+    struct {
+        size_t from, to;
+    } cq[LEADS_PIPELINE];
+    size_t cq_n;
     int64_t *ids;
-    size_t nids, chunk_from, chunk_to;
+    size_t nids;
     size_t *add_idx; /* indexes of the contacts to insert */
     size_t nadd;
     plt_leads_added_fn cb;
@@ -317,7 +325,8 @@ static int
 ids_row(void *arg, const plt_storage_row *row)
 {
     add_op *o = arg;
-    if (o->nids < o->chunk_to - o->chunk_from)
+    /* Statements report in order: these rows are the oldest INSERT's. */
+    if (o->cq_n && o->nids < o->cq[0].to - o->cq[0].from)
         o->ids[o->nids++] = leads_col_i64(row, 0);
     return 0;
 }
@@ -422,13 +431,14 @@ add_decide(add_op *o)
     }
 }
 
-/* Issue the next probe chunk of @p keys; false when none is left. */
-static bool
+/* Issue the next probe chunk of @p keys: 1 queued, 0 none is left, < 0
+ * the job failed. */
+static int
 add_probe(add_op *o, bool dnc_probe)
 {
     size_t total = dnc_probe ? o->dnc.cap : o->nkeys;
     if (o->cursor >= total)
-        return false;
+        return 0;
     leads_sb sql = {0};
     leads_args args = {0};
     if (dnc_probe) {
@@ -441,50 +451,69 @@ add_probe(add_op *o, bool dnc_probe)
             if (!e)
                 continue;
             leads_args_add(&args, PLT_V_STR(e));
-            leads_sb_addf(&sql, k++ ? ", $%zu" : "$%zu", args.n);
+            if (k++)
+                leads_sb_add(&sql, ", ");
+            leads_sb_param(&sql, args.n);
         }
         if (k == 0) {
             leads_sb_free(&sql);
             leads_args_free(&args);
-            return false;
+            return 0;
         }
         leads_sb_add(&sql, ")");
-        leads_job_query_built(&o->j, &sql, &args, 0, dnc_row);
-        return true;
+        return leads_job_query_built(&o->j, &sql, &args, 0, dnc_row) ? -1 : 1;
     }
+    /* The probe must walk the key index (a few thousand lookups), never
+     * the scope's contacts: without statistics SQLite prefers the
+     * list_id prefix of contact_due, which reads the whole list on every
+     * batch and makes an import quadratic. CROSS JOIN fixes the join
+     * order on SQLite (PostgreSQL plans it as the inner join it is), and
+     * the unary + keeps list_id out of index selection on both. */
     leads_args_add(&args, PLT_V_I64(o->list_id));
     if (o->dedup_field)
         leads_sb_add(&sql, "SELECT c.dedup_key, c.id FROM contact c"
                            " WHERE c.dedup_key IN (");
     else
         leads_sb_add(&sql, "SELECT p.e164, p.contact_id FROM contact_phone p"
-                           " JOIN contact c ON c.id = p.contact_id"
-                           " WHERE p.e164 IN (");
+                           " CROSS JOIN contact c"
+                           " WHERE c.id = p.contact_id AND p.e164 IN (");
     size_t end = o->cursor + LEADS_IN_CHUNK;
     if (end > total)
         end = total;
     for (size_t i = o->cursor; i < end; i++) {
         leads_args_add(&args, PLT_V_STR(o->keys[i]));
-        leads_sb_addf(&sql, i > o->cursor ? ", $%zu" : "$%zu", args.n);
+        if (i > o->cursor)
+            leads_sb_add(&sql, ", ");
+        leads_sb_param(&sql, args.n);
     }
     o->cursor = end;
     leads_sb_add(&sql, ")");
     if (o->scope == PLT_DEDUP_LIST)
-        leads_sb_add(&sql, " AND c.list_id = $1");
+        leads_sb_add(&sql, " AND +c.list_id = $1");
     else if (o->scope == PLT_DEDUP_CAMPAIGN)
         leads_sb_add(&sql,
-                     " AND (c.list_id = $1 OR c.list_id IN"
+                     " AND (+c.list_id = $1 OR +c.list_id IN"
                      " (SELECT b.list_id FROM campaign_list a"
                      " JOIN campaign_list b ON b.campaign = a.campaign"
                      " WHERE a.list_id = $1))");
     else /* ALL: $1 must still be used by the statement */
         leads_sb_add(&sql, " AND $1 > 0");
-    leads_job_query_built(&o->j, &sql, &args, 0, dup_row);
-    return true;
+    return leads_job_query_built(&o->j, &sql, &args, 0, dup_row) ? -1 : 1;
 }
 
-/* The next multi-row INSERT of contacts, phones, fields or events. */
-static bool
+/* Append "(" then @p n parameters numbered from @p first, then ")" (with
+ * ", " before it unless it is the first row). */
+static void
+sb_row(leads_sb *sql, bool first_row, size_t first, size_t n)
+{
+    leads_sb_add(sql, first_row ? "(" : ", (");
+    leads_sb_params(sql, first, n);
+    leads_sb_add(sql, ")");
+}
+
+/* The next multi-row INSERT of contacts, phones, fields or events: 1
+ * queued, 0 none is left, < 0 the job failed. */
+static int
 add_insert(add_op *o)
 {
     leads *L = o->j.L;
@@ -495,28 +524,32 @@ add_insert(add_op *o)
     switch (o->stage) {
     case ST_CONTACTS: {
         if (o->cursor >= o->nadd)
-            return false;
+            return 0;
         leads_sb_add(&sql, "INSERT INTO contact (list_id, status, time_zone,"
                            " priority, dedup_key, created_at, updated_at)"
                            " VALUES ");
         leads_args_add(&args, PLT_V_I64(o->list_id));
         leads_args_add(&args, PLT_V_I64(o->now));
-        o->chunk_from = o->cursor;
+        size_t from = o->cursor;
         while (o->cursor < o->nadd && rows < rows_max) {
             ncontact *c = &o->c[o->add_idx[o->cursor++]];
             size_t b = args.n;
-            leads_sb_addf(&sql, "%s($1, $%zu, $%zu, $%zu, $%zu, $2, $2)",
-                          rows++ ? ", " : "", b + 1, b + 2, b + 3, b + 4);
+            leads_sb_add(&sql, rows++ ? ", ($1, " : "($1, ");
+            leads_sb_params(&sql, b + 1, 4);
+            leads_sb_add(&sql, ", $2, $2)");
             leads_args_add(&args, PLT_V_I64(c->status));
             leads_args_add(&args, PLT_V_STR(c->tz));
             leads_args_add(&args, PLT_V_I64(c->priority));
             leads_args_add(&args, PLT_V_STR(c->key));
         }
-        o->chunk_to = o->cursor;
-        o->nids = 0;
+        o->cq[o->cq_n].from = from;
+        o->cq[o->cq_n].to = o->cursor;
+        o->cq_n++;
         leads_sb_add(&sql, " RETURNING id");
-        leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, ids_row);
-        return true;
+        return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE,
+                                     ids_row)
+                   ? -1
+                   : 1;
     }
     case ST_PHONES: {
         leads_sb_add(&sql, "INSERT INTO contact_phone (contact_id, position,"
@@ -529,10 +562,7 @@ add_insert(add_op *o)
                 continue;
             }
             nphone *p = &o->ph[c->phone0 + o->cursor2];
-            size_t b = args.n;
-            leads_sb_addf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu)",
-                          rows++ ? ", " : "", b + 1, b + 2, b + 3, b + 4,
-                          b + 5, b + 6);
+            sb_row(&sql, rows++ == 0, args.n + 1, 6);
             leads_args_add(&args, PLT_V_I64(c->contact_id));
             leads_args_add(&args, PLT_V_I64((int64_t)o->cursor2 + 1));
             leads_args_add(&args, PLT_V_STR(p->e164));
@@ -554,9 +584,7 @@ add_insert(add_op *o)
                 continue;
             }
             nfield *f = &o->fl[c->field0 + o->cursor2];
-            size_t b = args.n;
-            leads_sb_addf(&sql, "%s($%zu, $%zu, $%zu)", rows++ ? ", " : "",
-                          b + 1, b + 2, b + 3);
+            sb_row(&sql, rows++ == 0, args.n + 1, 3);
             leads_args_add(&args, PLT_V_I64(c->contact_id));
             leads_args_add(&args, PLT_V_STR(f->name));
             leads_args_add(&args, PLT_V_STR(f->value));
@@ -572,8 +600,9 @@ add_insert(add_op *o)
         while (o->cursor < o->nadd && rows < rows_max * 2) {
             ncontact *c = &o->c[o->add_idx[o->cursor++]];
             leads_args_add(&args, PLT_V_I64(c->contact_id));
-            leads_sb_addf(&sql, "%s($%zu, $1, 'imported', $2)",
-                          rows++ ? ", " : "", args.n);
+            leads_sb_add(&sql, rows++ ? ", (" : "(");
+            leads_sb_param(&sql, args.n);
+            leads_sb_add(&sql, ", $1, 'imported', $2)");
         }
         break;
     }
@@ -583,10 +612,11 @@ add_insert(add_op *o)
     if (rows == 0) {
         leads_sb_free(&sql);
         leads_args_free(&args);
-        return false;
+        return 0;
     }
-    leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL);
-    return true;
+    return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL)
+               ? -1
+               : 1;
 }
 
 static void
@@ -594,16 +624,89 @@ add_next_stage(add_op *o)
 {
     o->stage++;
     o->cursor = o->cursor2 = 0;
+    o->stage_issued = false;
 }
 
+/* Keep up to LEADS_PIPELINE statements of the stage in flight, so that
+ * the next statement is built here while the engine runs the previous
+ * one. Returns 1 while the stage runs (statements in flight), 0 when it
+ * is over, < 0 when the job failed (it may be gone: touch nothing). */
+static int
+add_fill(add_op *o, int (*issue)(add_op *o))
+{
+    while (!o->stage_issued && o->j.inflight < LEADS_PIPELINE) {
+        int r = issue(o);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            o->stage_issued = true;
+    }
+    return o->j.inflight > 0 ? 1 : 0;
+}
+
+static int
+issue_dnc(add_op *o)
+{
+    return add_probe(o, true);
+}
+
+static int
+issue_dup(add_op *o)
+{
+    return o->scope != PLT_DEDUP_NONE ? add_probe(o, false) : 0;
+}
+
+/* The oldest contact INSERT in flight reported: its ids, matched to its
+ * rows by order of value. */
+static bool
+add_take_ids(add_op *o)
+{
+    size_t from = o->cq[0].from, want = o->cq[0].to - from;
+    if (o->nids != want) {
+        leads_job_fail(&o->j, PLT_EDB, "INSERT returned %zu ids for %zu rows",
+                       o->nids, want);
+        return false;
+    }
+    qsort(o->ids, o->nids, sizeof(*o->ids), cmp_i64);
+    for (size_t k = 0; k < want; k++)
+        o->c[o->add_idx[from + k]].contact_id = o->ids[k];
+    memmove(&o->cq[0], &o->cq[1], (o->cq_n - 1) * sizeof(o->cq[0]));
+    o->cq_n--;
+    o->nids = 0;
+    return true;
+}
+
+static int
+issue_progress(add_op *o)
+{
+    if (!o->progress_key || o->cursor++)
+        return 0;
+    plt_value a[] = {PLT_V_STR(o->progress_key), PLT_V_I64(o->progress_value),
+                     PLT_V_I64(o->now)};
+    return leads_job_query(
+               &o->j,
+               "INSERT INTO lead_progress (key, value, updated_at)"
+               " VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET"
+               " value = excluded.value, updated_at = excluded.updated_at",
+               a, 3, PLT_STORAGE_WRITE, NULL)
+               ? -1
+               : 1;
+}
+
+/* Runs after BEGIN and after every statement that succeeded. The probes
+ * and the contact INSERTs each end their stage before the next one
+ * starts (the decisions and the ids depend on them); phones, fields,
+ * history and progress only need the ids, so their statements follow
+ * each other in the pipeline. */
 static void
 add_step(leads_job *j)
 {
     add_op *o = (add_op *)j;
+    int r;
     for (;;) {
         switch (o->stage) {
         case ST_DNC:
-            if (add_probe(o, true))
+            if ((r = add_fill(o, issue_dnc)) != 0)
                 return;
             if (add_after_dnc(o) != 0) {
                 leads_job_fail(j, PLT_ENOMEM, "out of memory");
@@ -612,54 +715,35 @@ add_step(leads_job *j)
             add_next_stage(o);
             continue;
         case ST_DUP:
-            if (o->scope != PLT_DEDUP_NONE && add_probe(o, false))
+            if ((r = add_fill(o, issue_dup)) != 0)
                 return;
             add_decide(o);
             add_next_stage(o);
             continue;
         case ST_CONTACTS:
-            if (o->chunk_to > o->chunk_from) {
-                /* The previous INSERT's ids, matched by order of value. */
-                size_t want = o->chunk_to - o->chunk_from;
-                if (o->nids != want) {
-                    leads_job_fail(j, PLT_EDB,
-                                   "INSERT returned %zu ids for %zu rows",
-                                   o->nids, want);
-                    return;
-                }
-                qsort(o->ids, o->nids, sizeof(*o->ids), cmp_i64);
-                for (size_t k = 0; k < want; k++)
-                    o->c[o->add_idx[o->chunk_from + k]].contact_id = o->ids[k];
-                o->chunk_from = o->chunk_to = 0;
-            }
-            if (add_insert(o))
+            /* One call per statement that reported: the oldest one. */
+            if (o->cq_n > (size_t)j->inflight && !add_take_ids(o))
+                return;
+            if ((r = add_fill(o, add_insert)) != 0)
                 return;
             add_next_stage(o);
             continue;
         case ST_PHONES:
         case ST_FIELDS:
         case ST_EVENTS:
-            if (add_insert(o))
+            if ((r = add_fill(o, add_insert)) < 0 || !o->stage_issued)
                 return;
             add_next_stage(o);
             continue;
         case ST_PROGRESS:
-            add_next_stage(o);
-            if (o->progress_key) {
-                plt_value a[] = {PLT_V_STR(o->progress_key),
-                                 PLT_V_I64(o->progress_value),
-                                 PLT_V_I64(o->now)};
-                leads_job_query(
-                    j,
-                    "INSERT INTO lead_progress (key, value, updated_at)"
-                    " VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET"
-                    " value = excluded.value, updated_at = excluded.updated_at",
-                    a, 3, PLT_STORAGE_WRITE, NULL);
+            if ((r = add_fill(o, issue_progress)) < 0 || !o->stage_issued)
                 return;
-            }
+            add_next_stage(o);
             continue;
         default:
-            leads_job_commit(j);
+            /* Commit once every statement reported. */
+            if (j->inflight == 0)
+                leads_job_commit(j);
             return;
         }
     }

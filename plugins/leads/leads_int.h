@@ -25,6 +25,9 @@
 #define LEADS_MAX_PARAMS 30000
 /* Identifiers per "IN (...)" probe (DNC and duplicate checks, loads). */
 #define LEADS_IN_CHUNK 5000
+/* Statements of one add_batch in flight at once: the next one is built
+ * while the engine runs the previous one. */
+#define LEADS_PIPELINE 2
 #define LEADS_MSG_MAX 256
 
 typedef struct leads_cfg {
@@ -84,6 +87,8 @@ void leads_sb_addf(leads_sb *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Append "$a, $a+1, ..., $a+n-1" (a parameter list). */
 void leads_sb_params(leads_sb *b, size_t first, size_t n);
+/* Append "$n" (no printf: multi-row statements append thousands). */
+void leads_sb_param(leads_sb *b, size_t n);
 void leads_sb_free(leads_sb *b);
 
 typedef struct leads_args {
@@ -123,21 +128,29 @@ struct leads_job {
     char msg[LEADS_MSG_MAX];
     int64_t affected; /* rows_affected of the last statement */
     int64_t rows;     /* rows of the last statement */
+    int inflight;     /* statements queued and not yet done */
     void (*step)(leads_job *j);
     void (*finish)(leads_job *j);
     plt_storage_row_fn row; /* row callback of the next query; arg = j */
 };
 
 /* Start @p j: with @p txn, BEGIN (flags apply to the commit) then step();
- * without, step() right away (it must issue a statement or finish). */
+ * without, step() right away (it must issue a statement or finish).
+ *
+ * Pipelining: a step may queue a further statement while others are in
+ * flight (j->inflight); engines run a transaction's statements in order
+ * and report them in order, and step() runs after each one that
+ * succeeded. After a failure the job waits for the statements still in
+ * flight, then rolls back and ends with the first error. */
 int leads_job_start(leads_job *j, bool txn, uint32_t flags);
-/* Issue one statement in the job's transaction (or autocommit). On a
- * synchronous failure the job fails; returns nothing either way. */
-void leads_job_query(leads_job *j, const char *sql, const plt_value *args,
-                     size_t nargs, uint32_t flags, plt_storage_row_fn row);
+/* Issue one statement in the job's transaction (or autocommit). Returns
+ * 0, or < 0 when it could not be queued: the job then failed (and may
+ * already be freed: touch nothing of it). */
+int leads_job_query(leads_job *j, const char *sql, const plt_value *args,
+                    size_t nargs, uint32_t flags, plt_storage_row_fn row);
 /* Same with a leads_sb/leads_args pair, which are then freed. */
-void leads_job_query_built(leads_job *j, leads_sb *sql, leads_args *args,
-                           uint32_t flags, plt_storage_row_fn row);
+int leads_job_query_built(leads_job *j, leads_sb *sql, leads_args *args,
+                          uint32_t flags, plt_storage_row_fn row);
 void leads_job_commit(leads_job *j);
 /* End with @p status (rolls back an open transaction first). */
 void leads_job_fail(leads_job *j, int status, const char *fmt, ...)

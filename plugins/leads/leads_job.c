@@ -66,10 +66,30 @@ leads_sb_addf(leads_sb *b, const char *fmt, ...)
 }
 
 void
+leads_sb_param(leads_sb *b, size_t n)
+{
+    char tmp[24];
+    size_t k = sizeof(tmp);
+    do {
+        tmp[--k] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    tmp[--k] = '$';
+    if (!sb_reserve(b, sizeof(tmp) - k))
+        return;
+    memcpy(b->s + b->len, tmp + k, sizeof(tmp) - k);
+    b->len += sizeof(tmp) - k;
+    b->s[b->len] = 0;
+}
+
+void
 leads_sb_params(leads_sb *b, size_t first, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        leads_sb_addf(b, i ? ", $%zu" : "$%zu", first + i);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            leads_sb_add(b, ", ");
+        leads_sb_param(b, first + i);
+    }
 }
 
 void
@@ -303,9 +323,17 @@ static void
 on_query_done(void *arg, int status, const plt_storage_result *res)
 {
     leads_job *j = arg;
-    if (status != 0) {
-        leads_job_fail(j, status, "%s",
-                       res && res->error ? res->error : plt_strerror(status));
+    j->inflight--;
+    if (status != 0 && j->status == 0) {
+        j->status = status;
+        snprintf(j->msg, sizeof(j->msg), "%s",
+                 res && res->error ? res->error : plt_strerror(status));
+    }
+    if (j->status != 0) {
+        /* Roll back once nothing of the job is left in flight: until
+         * then the engine still reports to this job. */
+        if (j->inflight == 0)
+            leads_job_fail(j, j->status, NULL);
         return;
     }
     j->affected = res ? res->rows_affected : 0;
@@ -320,32 +348,56 @@ on_row(void *arg, const plt_storage_row *row)
     return j->row ? j->row(j, row) : 0;
 }
 
-void
+/* A statement could not be queued: fail now, or, with statements still in
+ * flight, when the last of them reports. */
+static int
+query_refused(leads_job *j, int rc, const char *what)
+{
+    if (j->inflight == 0) {
+        leads_job_fail(j, rc, "%s", what);
+        return rc;
+    }
+    if (j->status == 0) {
+        j->status = rc;
+        snprintf(j->msg, sizeof(j->msg), "%s", what);
+    }
+    return rc;
+}
+
+int
 leads_job_query(leads_job *j, const char *sql, const plt_value *args,
                 size_t nargs, uint32_t flags, plt_storage_row_fn row)
 {
     j->row = row;
+    /* Counted first: an engine may answer before query() returns, and
+     * then the job may be over (and freed) when it does. */
+    j->inflight++;
     int rc = j->L->st.vt->query(j->L->st.impl, j->txn, sql, args, nargs, flags,
                                 row ? on_row : NULL, on_query_done, j);
-    if (rc != 0)
-        leads_job_fail(j, rc, "cannot queue a statement: %s",
-                       plt_strerror(rc));
+    if (rc != 0) {
+        j->inflight--;
+        char what[LEADS_MSG_MAX];
+        snprintf(what, sizeof(what), "cannot queue a statement: %s",
+                 plt_strerror(rc));
+        return query_refused(j, rc, what);
+    }
+    return 0;
 }
 
-void
+int
 leads_job_query_built(leads_job *j, leads_sb *sql, leads_args *args,
                       uint32_t flags, plt_storage_row_fn row)
 {
     if (sql->oom || args->oom || !sql->s) {
         leads_sb_free(sql);
         leads_args_free(args);
-        leads_job_fail(j, PLT_ENOMEM, "out of memory");
-        return;
+        return query_refused(j, PLT_ENOMEM, "out of memory");
     }
-    leads_job_query(j, sql->s, args->v, args->n, flags, row);
+    int rc = leads_job_query(j, sql->s, args->v, args->n, flags, row);
     /* The engine copied the text and the values. */
     leads_sb_free(sql);
     leads_args_free(args);
+    return rc;
 }
 
 static void

@@ -436,6 +436,13 @@ stq_on_unit_done(void *arg)
                 if (s->txn_cur == t)
                     s->txn_cur = NULL;
             }
+            /* A consumer that queued its next statement before this one
+             * finished (a pipeline) gets it started now, before the
+             * callbacks below: the writer runs it while the loop delivers
+             * this result and builds the one after. Results still come
+             * back in order (one unit on the writer at a time). */
+            if (j->kind == STQ_QUERY && s->txn_cur == t && t->qhead)
+                stq_kick(s);
         }
     }
     while (list) {

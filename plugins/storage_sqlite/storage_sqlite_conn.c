@@ -3,7 +3,9 @@
  * One SQLite connection as a storage_sqlite thread owns it: opening and
  * configuring it (WAL, foreign keys, busy timeout; the writer creates the
  * file and owns checkpoints, readers are query_only), a small LRU cache of
- * persistent prepared statements keyed by SQL text, binding `$1..$n`, and
+ * persistent prepared statements keyed by SQL text, binding `$1..$n`
+ * (prepared as numbered `?N` parameters, so that binding is O(1) per
+ * parameter rather than a scan of the statement's names), and
  * turning SQLite result codes into the storage contract's errors.
  *
  * Every function here runs on the thread that owns the connection (or on
@@ -11,6 +13,7 @@
  * built threadsafe=1, but a connection is never shared, so it is opened
  * with SQLITE_OPEN_NOMUTEX.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -312,7 +315,8 @@ cache_find(stq_conn *c, const char *sql, uint64_t h)
 }
 
 static void
-cache_put(stq_conn *c, const char *sql, uint64_t h, sqlite3_stmt *st)
+cache_put(stq_conn *c, const char *sql, uint64_t h, sqlite3_stmt *st,
+          bool qmarks)
 {
     char *copy = strdup(sql);
     if (!copy)
@@ -330,7 +334,8 @@ cache_put(stq_conn *c, const char *sql, uint64_t h, sqlite3_stmt *st)
     if (victim->st)
         sqlite3_finalize(victim->st);
     free(victim->sql);
-    *victim = (stq_cached){.sql = copy, .hash = h, .st = st, .used = ++c->tick};
+    *victim = (stq_cached){
+        .sql = copy, .hash = h, .st = st, .used = ++c->tick, .qmarks = qmarks};
 }
 
 static bool
@@ -346,29 +351,41 @@ int
 stq_stmt_get(stq_conn *c, stq_job *j, bool reader, sqlite3_stmt **out)
 {
     *out = NULL;
+    j->qmarks = false;
     uint64_t h = hash_sql(j->sql);
     stq_cached *e = cache_find(c, j->sql, h);
     if (e) {
         e->used = ++c->tick;
+        j->qmarks = e->qmarks;
         *out = e->st;
         return 0;
     }
+    /* Prepare the ?N spelling when it is exact: the cache stays keyed by
+     * the consumer's text. */
+    char *q = stq_sql_qmarks(j->sql,
+                             sqlite3_limit(c->db, SQLITE_LIMIT_VARIABLE_NUMBER,
+                                           -1));
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
-    int rc = sqlite3_prepare_v3(c->db, j->sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &st, &tail);
+    int rc = sqlite3_prepare_v3(c->db, q ? q : j->sql, -1,
+                                SQLITE_PREPARE_PERSISTENT, &st, &tail);
+    bool blank_tail = stc_sql_is_blank(tail);
+    char tail_msg[48];
+    if (!blank_tail)
+        snprintf(tail_msg, sizeof(tail_msg), "%.40s", tail);
+    free(q); /* SQLite keeps its own copy of the text */
     if (rc != SQLITE_OK)
         return stq_job_sqlite_error(j, c->db, rc, NULL);
     if (!st) {
         stq_job_fail(j, PLT_EINVAL, "empty statement");
         return PLT_EINVAL;
     }
-    if (!stc_sql_is_blank(tail)) {
+    if (!blank_tail) {
         sqlite3_finalize(st);
         stq_job_fail(j, PLT_EINVAL,
                      "one statement per call: text follows the first "
-                     "statement (\"%.40s\")",
-                     tail);
+                     "statement (\"%s\")",
+                     tail_msg);
         return PLT_EINVAL;
     }
     if (reader && !sqlite3_stmt_readonly(st)) {
@@ -377,7 +394,8 @@ stq_stmt_get(stq_conn *c, stq_job *j, bool reader, sqlite3_stmt **out)
         sqlite3_finalize(st);
         return 1;
     }
-    cache_put(c, j->sql, h, st);
+    j->qmarks = q != NULL;
+    cache_put(c, j->sql, h, st, j->qmarks);
     *out = st;
     return 0;
 }
@@ -413,7 +431,7 @@ stq_exec(stq_conn *c, const char *sql)
                                     &st, NULL);
         if (rc != SQLITE_OK)
             return rc;
-        cache_put(c, sql, h, st);
+        cache_put(c, sql, h, st, false);
     }
     int r;
     do
@@ -425,6 +443,76 @@ stq_exec(stq_conn *c, const char *sql)
 
 /* ------------------------------------------------------------------ */
 /* Binding */
+
+/* SQLite's identifier characters ('$' may continue a name: a$1 is one). */
+static bool
+id_char(unsigned char ch)
+{
+    return isalnum(ch) || ch == '_' || ch == '$' || ch >= 0x80;
+}
+
+/* Walks the text the way SQLite's tokenizer does (it is SQLite that will
+ * read the result): '...' strings, "..." and `...` and [...] identifiers,
+ * -- and non-nesting block comments are skipped; words run over SQLite's
+ * identifier characters. A `$` that SQLite would read as anything but a
+ * plain `$N` ($name, $$, $1abc, Tcl-style $1::x or $1(x)), and any `?`,
+ * `:`, `@` or `#` outside literals, leave the text to the named path,
+ * which validates it exactly as before. The text keeps its length. */
+char *
+stq_sql_qmarks(const char *sql, int max_var)
+{
+    size_t n = strlen(sql);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, sql, n + 1);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char ch = (unsigned char)sql[i];
+        if (ch == '\'' || ch == '"' || ch == '`') {
+            i++;
+            while (i < n && !(sql[i] == (char)ch && sql[i + 1] != (char)ch))
+                i += sql[i] == (char)ch ? 2 : 1;
+            i++;
+        } else if (ch == '[') {
+            while (i < n && sql[i] != ']')
+                i++;
+            i++;
+        } else if (ch == '-' && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n')
+                i++;
+        } else if (ch == '/' && sql[i + 1] == '*') {
+            const char *e = strstr(sql + i + 2, "*/");
+            i = e ? (size_t)(e - sql) + 2 : n;
+        } else if (ch == '?' || ch == ':' || ch == '@' || ch == '#') {
+            goto named;
+        } else if (ch == '$') {
+            size_t k = i + 1;
+            unsigned long v = 0;
+            if (!isdigit((unsigned char)sql[k]))
+                goto named;
+            for (; isdigit((unsigned char)sql[k]); k++) {
+                v = v * 10 + (unsigned long)(sql[k] - '0');
+                if (v > (unsigned long)max_var)
+                    goto named;
+            }
+            if (v == 0 || id_char((unsigned char)sql[k]) || sql[k] == '(' ||
+                sql[k] == ':')
+                goto named;
+            out[i] = '?';
+            i = k;
+        } else if (id_char(ch)) {
+            while (i < n && id_char((unsigned char)sql[i]))
+                i++;
+        } else {
+            i++;
+        }
+    }
+    return out;
+named:
+    free(out);
+    return NULL;
+}
 
 /* "$12" -> 12; 0 when the name is not $ followed by digits only. */
 static unsigned long
@@ -443,11 +531,63 @@ dollar_index(const char *name)
     return v;
 }
 
+static int
+bind_one(sqlite3_stmt *st, int idx, const plt_value *v)
+{
+    switch (v->type) {
+    case PLT_T_NULL:
+        return sqlite3_bind_null(st, idx);
+    case PLT_T_I64:
+    case PLT_T_BOOL:
+    case PLT_T_TIME:
+        return sqlite3_bind_int64(st, idx, v->v.i);
+    case PLT_T_DOUBLE:
+        return sqlite3_bind_double(st, idx, v->v.d);
+    case PLT_T_STR:
+        /* The job owns its argument copy until done(): no copy. */
+        return sqlite3_bind_text(st, idx, v->v.s, (int)v->len, SQLITE_STATIC);
+    case PLT_T_BLOB:
+        return v->len ? sqlite3_bind_blob(st, idx, v->v.b, (int)v->len,
+                                          SQLITE_STATIC)
+                      : sqlite3_bind_zeroblob(st, idx, 0);
+    default:
+        return SQLITE_MISMATCH;
+    }
+}
+
+static int
+wrong_count(stq_job *j, unsigned long max)
+{
+    stq_job_fail(j, PLT_EINVAL,
+                 "wrong parameter count: the statement uses $1..$%lu "
+                 "but %zu argument(s) were given",
+                 max, j->nargs);
+    return PLT_EINVAL;
+}
+
 int
 stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
 {
     (void)c;
     int cnt = sqlite3_bind_parameter_count(st);
+    if (j->qmarks) {
+        /* Prepared from the ?N spelling: parameter $N is index N, and the
+         * text held no other kind of parameter (stq_sql_qmarks()). */
+        if ((size_t)cnt != j->nargs)
+            return wrong_count(j, (unsigned long)cnt);
+        for (size_t i = 0; i < j->nargs; i++) {
+            int rc = bind_one(st, (int)i + 1, &j->args[i]);
+            if (rc != SQLITE_OK) {
+                stq_job_fail(j, stq_map_rc(rc, NULL), "cannot bind $%zu: %s",
+                             i + 1, sqlite3_errstr(rc));
+                return j->status;
+            }
+        }
+        return 0;
+    }
+    /* Named parameters: each lookup below scans the statement's names, so
+     * this path is O(n^2); only texts stq_sql_qmarks() could not convert
+     * take it. */
     unsigned long max = 0;
     for (int k = 1; k <= cnt; k++) {
         const char *name = sqlite3_bind_parameter_name(st, k);
@@ -462,13 +602,8 @@ stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
         if (n > max)
             max = n;
     }
-    if (max != j->nargs) {
-        stq_job_fail(j, PLT_EINVAL,
-                     "wrong parameter count: the statement uses $1..$%lu "
-                     "but %zu argument(s) were given",
-                     max, j->nargs);
-        return PLT_EINVAL;
-    }
+    if (max != j->nargs)
+        return wrong_count(j, max);
     for (size_t i = 0; i < j->nargs; i++) {
         /* SQLite numbers named parameters by first appearance, so "$2 ..
          * $1" puts $2 at position 1: always look the name up. */
@@ -477,33 +612,7 @@ stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
         int idx = sqlite3_bind_parameter_index(st, name);
         if (idx == 0)
             continue; /* $i is not used; a later one is */
-        const plt_value *v = &j->args[i];
-        int rc;
-        switch (v->type) {
-        case PLT_T_NULL:
-            rc = sqlite3_bind_null(st, idx);
-            break;
-        case PLT_T_I64:
-        case PLT_T_BOOL:
-        case PLT_T_TIME:
-            rc = sqlite3_bind_int64(st, idx, v->v.i);
-            break;
-        case PLT_T_DOUBLE:
-            rc = sqlite3_bind_double(st, idx, v->v.d);
-            break;
-        case PLT_T_STR:
-            /* The job owns its argument copy until done(): no copy. */
-            rc = sqlite3_bind_text(st, idx, v->v.s, (int)v->len, SQLITE_STATIC);
-            break;
-        case PLT_T_BLOB:
-            rc = v->len ? sqlite3_bind_blob(st, idx, v->v.b, (int)v->len,
-                                            SQLITE_STATIC)
-                        : sqlite3_bind_zeroblob(st, idx, 0);
-            break;
-        default:
-            rc = SQLITE_MISMATCH;
-            break;
-        }
+        int rc = bind_one(st, idx, &j->args[i]);
         if (rc != SQLITE_OK) {
             stq_job_fail(j, stq_map_rc(rc, NULL), "cannot bind $%zu: %s", i + 1,
                          sqlite3_errstr(rc));

@@ -73,6 +73,7 @@ struct stq_job {
     uint32_t flags;       /* PLT_STORAGE_*; for COMMIT/ROLLBACK the txn's */
     plt_storage_txn *txn; /* loop side only */
     char *sql;            /* rewritten text, owned */
+    bool qmarks; /* prepared with $N spelled ?N: parameter N is index N */
     plt_value *args;      /* one allocation (stc_values_copy) */
     size_t nargs;
     plt_storage_row_fn row;
@@ -118,10 +119,11 @@ struct plt_storage_txn {
 };
 
 typedef struct stq_cached {
-    char *sql;
+    char *sql; /* the consumer's text (the key) */
     uint64_t hash;
     sqlite3_stmt *st;
     uint64_t used;
+    bool qmarks; /* prepared from the ?N spelling of sql */
 } stq_cached;
 
 /* A connection owned by one thread. */
@@ -290,10 +292,19 @@ __attribute__((format(printf, 3, 4))) void stq_job_fail(stq_job *j, int status,
  * On failure fills @p err with one sentence naming the file and cause. */
 int stq_conn_open(stq *s, stq_conn *c, bool writer, char *err, size_t errlen);
 void stq_conn_close(stq_conn *c);
-/* The job's statement from the cache, or prepared now (and cached).
+/* The job's statement from the cache, or prepared now (and cached); sets
+ * j->qmarks (see stq_sql_qmarks()).
  * @p reader: return 1, uncached, if the statement writes.
  * @return 0; 1 (reroute); < 0 with the job's error set. */
 int stq_stmt_get(stq_conn *c, stq_job *j, bool reader, sqlite3_stmt **out);
+/* The text SQLite prepares for @p sql: every `$N` placeholder spelled
+ * `?N` (numbered parameters are O(1) to prepare and bind; SQLite looks a
+ * named `$N` up by a linear scan of the statement's names, which makes a
+ * statement of n parameters cost O(n^2)). NULL - keep @p sql and bind by
+ * name - when the text holds anything else that SQLite could take for a
+ * parameter (`?`, `:x`, `@x`, `$x`, `$1::t`...), an N above @p max_var,
+ * or when out of memory. The result is malloc()ed. */
+char *stq_sql_qmarks(const char *sql, int max_var);
 /* After the last step: reset a cached statement, finalise another. */
 void stq_stmt_release(stq_conn *c, sqlite3_stmt *st);
 /* Bind the job's $1..$n (checks the placeholders first). */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -765,6 +766,148 @@ test_parameters_bind_by_name_not_position(void **state)
     done_base(&e);
 }
 
+/* Statements of thousands of parameters (multi-row INSERTs, IN lists) are
+ * the bulk path: they must bind by number and in linear time, with the
+ * same $N semantics as small ones (out of order, repeated, not inside
+ * literals or comments). Named binding made this O(n^2): ~1 s for 20,000
+ * parameters in a release build. */
+static void
+test_many_parameters_bind_exactly_and_fast(void **state)
+{
+    (void)state;
+    /* Static: the teardown still finds it after a failed assertion. */
+    static sq_env e;
+    e = (sq_env){0};
+    open_base(&e, NULL);
+    enum { ROWS = 15000 };
+    size_t cap = (size_t)ROWS * 40 + 256;
+    char *sql = malloc(cap);
+    plt_value *a = malloc((size_t)ROWS * 2 * sizeof(*a));
+    static char notes[ROWS][16];
+    assert_non_null(sql);
+    assert_non_null(a);
+    /* Each row lists its note before its key: $2k+2 ahead of $2k+1. */
+    size_t l = (size_t)snprintf(sql, cap,
+                                "INSERT INTO log (note, n) /* $1 '$3 */ VALUES ");
+    for (size_t i = 0; i < ROWS; i++) {
+        snprintf(notes[i], sizeof(notes[i]), "note %zu", i);
+        a[2 * i] = PLT_V_I64((int64_t)i + 1000);
+        a[2 * i + 1] = PLT_V_STR(notes[i]);
+        l += (size_t)snprintf(sql + l, cap - l, "%s($%zu, $%zu)",
+                              i ? ", " : "", 2 * i + 2, 2 * i + 1);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sq_res r = {0};
+    assert_int_equal(sq_exec(&e, NULL, sql, a, 2 * ROWS, PLT_STORAGE_WRITE, &r),
+                     0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("# %d-parameter INSERT in %.3f s\n", 2 * ROWS, secs);
+    /* Generous (sanitizers, loaded CI): the quadratic path took minutes
+     * under ASan. */
+    assert_true(secs < 10.0);
+    assert_int_equal(r.rows_affected, ROWS);
+    assert_int_equal(sq_count(&e, "SELECT count(*) FROM log WHERE note = "
+                                  "'note ' || (n - 1000)"),
+                     ROWS);
+    /* Repeated and out-of-order parameters in a literal-laden text. */
+    plt_value b[] = {PLT_V_STR("a"), PLT_V_STR("b"), PLT_V_STR("c")};
+    r = (sq_res){0};
+    assert_int_equal(sq_exec(&e, NULL,
+                             "SELECT $3 || $1 || '$2' || \"$1\".x || $2 || $3"
+                             " FROM (SELECT 'q' AS x) AS \"$1\" -- $9",
+                             b, 3, 0, &r),
+                     0);
+    assert_string_equal(r.first_str, "ca$2qbc");
+    /* Other parameter forms are still refused, also in big statements. */
+    r = (sq_res){0};
+    assert_int_equal(sq_exec(&e, NULL, "SELECT $1, :x", b, 1, 0, &r),
+                     PLT_EINVAL);
+    assert_non_null(strstr(r.err, "$N"));
+    r = (sq_res){0};
+    assert_int_equal(sq_exec(&e, NULL, "SELECT ?, $1", b, 1, 0, &r),
+                     PLT_EINVAL);
+    assert_non_null(strstr(r.err, "$N"));
+    free(sql);
+    free(a);
+    done_base(&e);
+}
+
+/* A consumer may queue several statements on a transaction before the
+ * first reports (add_batch pipelines its INSERTs): they run in order,
+ * report in order with their own results, and a failing one fails alone
+ * without ending the transaction. */
+static void
+test_txn_queued_statements_report_in_order(void **state)
+{
+    (void)state;
+    /* Static: the teardown still finds it after a failed assertion. */
+    static sq_env e;
+    e = (sq_env){0};
+    open_base(&e, NULL);
+    sq_res b = {0};
+    assert_int_equal(e.st.vt->begin(e.st.impl, 0, sq_begun, &b), 0);
+    sq_wait(&e, &b);
+    assert_int_equal(b.status, 0);
+    plt_storage_txn *t = b.txn;
+    enum { N = 6 };
+    static sq_res r[N];
+    memset(r, 0, sizeof(r));
+    plt_value v1[] = {PLT_V_I64(1)}, v2[] = {PLT_V_I64(2)};
+    const char *ins = "INSERT INTO log (n, note) VALUES ($1, 'x')";
+    assert_int_equal(e.st.vt->query(e.st.impl, t, ins, v1, 1, PLT_STORAGE_WRITE,
+                                    NULL, sq_done, &r[0]),
+                     0);
+    /* Fails (duplicate key), alone. */
+    assert_int_equal(e.st.vt->query(e.st.impl, t, ins, v1, 1, PLT_STORAGE_WRITE,
+                                    NULL, sq_done, &r[1]),
+                     0);
+    assert_int_equal(e.st.vt->query(e.st.impl, t,
+                                    "INSERT INTO log (n, note) VALUES ($1, 'y')"
+                                    " RETURNING n",
+                                    v2, 1, PLT_STORAGE_WRITE, sq_row, sq_done,
+                                    &r[2]),
+                     0);
+    assert_int_equal(e.st.vt->query(e.st.impl, t, "SELECT count(*) FROM log",
+                                    NULL, 0, 0, sq_row, sq_done, &r[3]),
+                     0);
+    assert_int_equal(e.st.vt->query(e.st.impl, t, "SELEC 1", NULL, 0, 0, NULL,
+                                    sq_done, &r[4]),
+                     0);
+    assert_int_equal(e.st.vt->query(e.st.impl, t,
+                                    "UPDATE log SET note = 'z' WHERE n = 2",
+                                    NULL, 0, PLT_STORAGE_WRITE, NULL, sq_done,
+                                    &r[5]),
+                     0);
+    sq_wait(&e, &r[N - 1]);
+    for (int i = 0; i < N; i++) {
+        assert_true(r[i].done);
+        if (i > 0)
+            assert_true(r[i].seq > r[i - 1].seq);
+    }
+    assert_int_equal(r[0].status, 0);
+    assert_int_equal(r[1].status, PLT_ECONFLICT);
+    assert_string_equal(r[1].sqlstate, "23505");
+    assert_int_equal(r[2].status, 0);
+    assert_int_equal(r[2].first_i64, 2);
+    assert_int_equal(r[3].status, 0);
+    assert_int_equal(r[3].first_i64, 2);
+    assert_int_equal(r[4].status, PLT_EINVAL);
+    assert_int_equal(r[5].status, 0);
+    assert_int_equal(r[5].rows_affected, 1);
+    sq_res c = {0};
+    assert_int_equal(e.st.vt->commit(e.st.impl, t, sq_done, &c), 0);
+    sq_wait(&e, &c);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(sq_count(&e, "SELECT count(*) FROM log"), 2);
+    assert_int_equal(sq_count(&e, "SELECT count(*) FROM log WHERE n = 2 AND "
+                                  "note = 'z'"),
+                     1);
+    done_base(&e);
+}
+
 static void
 test_wrong_parameter_count_and_bad_sql(void **state)
 {
@@ -1172,6 +1315,10 @@ main(void)
         cmocka_unit_test_teardown(test_returning_streams_and_cancel_undoes,
                                   sq_teardown),
         cmocka_unit_test_teardown(test_parameters_bind_by_name_not_position,
+                                  sq_teardown),
+        cmocka_unit_test_teardown(test_many_parameters_bind_exactly_and_fast,
+                                  sq_teardown),
+        cmocka_unit_test_teardown(test_txn_queued_statements_report_in_order,
                                   sq_teardown),
         cmocka_unit_test_teardown(test_wrong_parameter_count_and_bad_sql,
                                   sq_teardown),
