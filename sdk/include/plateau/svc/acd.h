@@ -5,19 +5,19 @@
  * and outbound alike (the dialer hands its answered calls to a campaign
  * queue; inbound routes hand theirs to service queues).
  *
- * QUEUES are configured in the acd plugin's section: strategy
- * (longest_idle, skill_level, round_robin, fewest_calls, least_talk_time,
- * ring_all, random, linear), required skills with minimum levels (0-100),
- * skill relaxation over time, offer timeout, wrap-up, service-level
- * threshold, maximum wait and overflow (message, IVR, other queue,
- * callback, voicemail), opening hours and holidays, hold music and
- * estimated-wait announcements. Agents have skills with levels and are
- * assigned to queues.
+ * QUEUES are configured in the providing plugin's section (see its README):
+ * strategy (longest_idle, skill_level, round_robin, fewest_calls,
+ * least_talk_time, random, linear, ring_all), required skills with minimum
+ * levels (0-100), skill relaxation over time, offer timeout, wrap-up,
+ * service-level threshold, maximum wait and overflow, hold music. Agents
+ * have skills with levels and are assigned to queues. The provider answers
+ * ringing inbound legs it queues and owns the offer timeout.
  *
  * DISTRIBUTION is deterministic: given the same agents, states and clock,
- * the same call goes to the same agent. The longest-waiting compatible
- * caller across an agent's queues is served first (global fairness), then
- * priority. dry_run() answers "who would get this call now, and why".
+ * the same call goes to the same agent. When an agent becomes available,
+ * the compatible caller with the highest priority, then the longest wait,
+ * across all the agent's queues is served first (global fairness).
+ * dry_run() answers "who would get this call now, and why".
  *
  * EVENTS (topics; every one has request_id, queue, leg_id and the
  * request's var_* variables):
@@ -76,7 +76,7 @@ typedef struct plt_queue_stats {
     uint32_t waiting;
     int64_t longest_wait_ms;
     uint32_t agents_logged_in, agents_available;
-    uint64_t offered, answered, abandoned, overflowed; /**< since midnight */
+    uint64_t offered, answered, abandoned, overflowed; /**< since start */
     uint64_t answered_within_sl; /**< answered within the SL threshold */
     double service_level;        /**< answered_within_sl / (answered +
                                       abandoned after the threshold) */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the acd plugin: queues, waiting callers, the agents the ACD
+ * knows (skills, queues, figures), and the functions the files share.
+ */
+#ifndef PLATEAU_ACD_INT_H
+#define PLATEAU_ACD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plateau/plateau.h>
+#include <plateau/svc/acd.h>
+#include <plateau/svc/agents.h>
+#include <plateau/svc/telephony.h>
+
+/* Strategies; names in acd_strategy_names (same order). */
+enum {
+    ACD_LONGEST_IDLE,
+    ACD_SKILL_LEVEL,
+    ACD_ROUND_ROBIN,
+    ACD_FEWEST_CALLS,
+    ACD_LEAST_TALK_TIME,
+    ACD_RANDOM,
+    ACD_LINEAR,
+    ACD_STRATEGY_N
+};
+
+enum { ACD_OVF_NONE, ACD_OVF_HANGUP, ACD_OVF_QUEUE };
+
+/* A caller's state: in the queue, being offered to an agent, or bridged
+ * (kept only until the customer leg ends, for wrap-up and figures). */
+enum { ACD_WAITING, ACD_OFFERING, ACD_BRIDGED };
+
+typedef struct acd_skill {
+    char *name;
+    int32_t level;
+} acd_skill;
+
+typedef struct acd_queue {
+    char *name;
+    int strategy;
+    acd_skill *skills;
+    size_t nskills;
+    int64_t relax_after_ms, relax_step, offer_timeout_ms, wrap_up_ms;
+    int64_t sl_ms, max_wait_ms;
+    int overflow;
+    char *overflow_target; /* ACD_OVF_QUEUE: the queue's name */
+    char *hold_music;      /* NULL = none */
+    char **dids;
+    size_t ndids;
+    size_t rr_last; /* round robin: index + 1 of the agent last chosen */
+    /* Figures since start. */
+    uint64_t joined, offered, answered, abandoned, overflowed;
+    uint64_t answered_within_sl, abandoned_after_sl;
+    uint64_t completed;   /* bridged calls that ended */
+    int64_t talk_total_ms; /* of the completed calls */
+} acd_queue;
+
+typedef struct acd_agent {
+    char *login;
+    acd_skill *skills;
+    size_t nskills;
+    char **queues;
+    size_t nqueues;
+    int64_t offer_ring_ms; /* -1 = the plugin's offer_ring */
+    uint64_t calls;        /* answered through the ACD */
+    int64_t talk_ms;       /* their total talk time */
+} acd_agent;
+
+struct acd;
+
+typedef struct acd_caller {
+    struct acd *s;
+    char id[32];
+    acd_queue *q;
+    char *leg_id;
+    plt_leg *leg; /* our reference */
+    int32_t priority;
+    acd_skill *skills; /* the request's, on top of the queue's */
+    size_t nskills;
+    char *only_agent;
+    plt_kv *vars;
+    size_t nvars;
+    int64_t joined_at;
+    uint64_t seq; /* join order, for ties */
+    int64_t max_wait_ms;
+    int state;
+    int relax_steps;
+    char play_id[32];
+    /* Current offer. */
+    acd_agent *agent;
+    char offer_id[48];
+    int attempt;
+    plt_timer *offer_timer;
+    /* Agents who missed this caller: tried others first. */
+    char **tried;
+    size_t ntried;
+    plt_timer *relax_timer;
+    plt_timer *wait_timer;
+    int64_t answered_at;
+    struct acd_caller *next;
+} acd_caller;
+
+typedef struct acd {
+    plt_agents ag;
+    plt_telephony tel;
+    acd_queue *q;
+    size_t nq;
+    acd_agent **a;
+    size_t na;
+    acd_caller *callers; /* in join order */
+    uint64_t seq;
+    uint64_t next_id;
+    uint64_t rng;
+    int64_t offer_ring_ms;
+    plt_sub *sub_agent, *sub_call;
+    bool started, dispatching, again;
+} acd;
+
+/* acd_queue.c */
+int acd_config_load(acd *s, const plt_cfg *cfg);
+void acd_free_all(acd *s);
+acd_queue *acd_queue_find(acd *s, const char *name);
+acd_agent *acd_agent_find(acd *s, const char *login);
+bool acd_agent_in_queue(const acd_agent *a, const acd_queue *q);
+int acd_parse_skill(const char *text, acd_skill *out);
+void acd_skills_free(acd_skill *v, size_t n);
+int acd_enqueue(void *impl, const plt_acd_request *r, char request_id[32]);
+int acd_cancel(void *impl, const char *request_id, const char *reason);
+int acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
+                  size_t nskills, const char *const *queues, size_t nqueues,
+                  plt_acd_done_fn done, void *arg);
+size_t acd_queue_count(void *impl);
+const char *acd_queue_at(void *impl, size_t i);
+void acd_dispatch(acd *s);
+void acd_on_agent_event(const plt_event *ev, void *arg);
+void acd_on_call_event(const plt_event *ev, void *arg);
+void acd_caller_remove(acd_caller *c);
+size_t acd_position(const acd_caller *c);
+plt_event *acd_event(const acd_caller *c, const char *topic);
+void acd_stop_all(acd *s);
+
+/* acd_strategy.c */
+extern const char *const acd_strategy_names[];
+/* Required level of @p sk for a caller relaxed @p steps times. */
+int32_t acd_required_level(const acd_queue *q, int32_t level, int steps);
+/* Choose among the available agents for @p c (or a would-be caller when
+ * @p c is NULL: dry run). With @p lines, one explanation per candidate
+ * (caller frees each and the array); @p commit false leaves the PRNG and
+ * round-robin cursor untouched. *out = NULL when nobody fits. */
+int acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
+               int relax_steps, const char *only_agent,
+               char *const *tried, size_t ntried, bool commit,
+               acd_agent **out, char ***lines, size_t *nlines);
+int acd_dry_run(void *impl, const plt_acd_request *r, plt_acd_explain_fn cb,
+                void *arg);
+
+/* acd_offer.c */
+int acd_offer_start(acd_caller *c, acd_agent *a);
+void acd_offer_abort(acd_caller *c, bool missed);
+void acd_caller_answered_leg(acd_caller *c);
+void acd_caller_ended(acd_caller *c);
+
+/* acd_stats.c */
+int acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb,
+              void *arg);
+
+char *acd_strdup(const char *s);
+
+#endif

@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queues and the callers waiting in them. A caller joins (enqueue(), or an
+ * inbound leg on one of the queue's DIDs), waits in one list kept in join
+ * order, and is served by acd_dispatch(): callers are taken by priority,
+ * then by how long they have waited, across every queue (global fairness:
+ * an agent who becomes available gets the first caller of that order it
+ * can take, whichever of its queues the caller is in), and each is given
+ * to the agent its queue's strategy picks. Dispatch runs only when
+ * something changed - a caller joined or was relaxed, an agent became
+ * available, an offer failed, an assignment changed - never on a poll.
+ * The file also owns the configuration (queues and agent assignments) and
+ * the requests that change it at run time (cancel, set_agent).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acd_int.h"
+
+char *
+acd_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void
+acd_skills_free(acd_skill *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* "fr:50" -> {fr, 50}; a bare "fr" means level 0 (the skill only). */
+int
+acd_parse_skill(const char *text, acd_skill *out)
+{
+    const char *colon = strchr(text, ':');
+    long level = 0;
+    size_t len = colon ? (size_t)(colon - text) : strlen(text);
+    if (len == 0)
+        return PLT_EINVAL;
+    if (colon) {
+        char *end;
+        level = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || level < 0 || level > 100)
+            return PLT_EINVAL;
+    }
+    out->name = strndup(text, len);
+    if (!out->name)
+        return PLT_ENOMEM;
+    out->level = (int32_t)level;
+    return 0;
+}
+
+static int
+load_skills(const plt_cfg *cfg, const char *key, acd_skill **out, size_t *n)
+{
+    size_t cnt = 0;
+    *out = NULL;
+    *n = 0;
+    if (plt_cfg_count(cfg, key, &cnt) != 0 || cnt == 0)
+        return 0;
+    acd_skill *v = calloc(cnt, sizeof(*v));
+    if (!v)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < cnt; i++) {
+        const char *t;
+        int rc = plt_cfg_list_at(cfg, key, i, &t);
+        if (rc == 0)
+            rc = acd_parse_skill(t, &v[i]);
+        if (rc != 0) {
+            plt_set_error("%s: \"%s\" is not skill:level (0-100)", key,
+                          rc == PLT_EINVAL ? t : "?");
+            acd_skills_free(v, i);
+            return rc;
+        }
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static int
+load_strs(const plt_cfg *cfg, const char *key, char ***out, size_t *n)
+{
+    size_t cnt = 0;
+    *out = NULL;
+    *n = 0;
+    if (plt_cfg_count(cfg, key, &cnt) != 0 || cnt == 0)
+        return 0;
+    char **v = calloc(cnt, sizeof(*v));
+    if (!v)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < cnt; i++) {
+        const char *t;
+        if (plt_cfg_list_at(cfg, key, i, &t) != 0 || !(v[i] = strdup(t))) {
+            strv_free(v, i);
+            return PLT_ENOMEM;
+        }
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static int
+load_queue(acd_queue *q, const plt_cfg *c)
+{
+    const char *name, *strategy, *overflow, *music = NULL;
+    int rc;
+    if ((rc = plt_cfg_str(c, "name", &name)) ||
+        (rc = plt_cfg_str(c, "strategy", &strategy)) ||
+        (rc = plt_cfg_str(c, "overflow", &overflow)))
+        return rc;
+    if (!(q->name = strdup(name)))
+        return PLT_ENOMEM;
+    for (int i = 0; acd_strategy_names[i]; i++)
+        if (strcmp(acd_strategy_names[i], strategy) == 0)
+            q->strategy = i;
+    if ((rc = plt_cfg_duration_ms(c, "relax_after", &q->relax_after_ms)) ||
+        (rc = plt_cfg_int(c, "relax_step", &q->relax_step)) ||
+        (rc = plt_cfg_duration_ms(c, "offer_timeout", &q->offer_timeout_ms)) ||
+        (rc = plt_cfg_duration_ms(c, "wrap_up", &q->wrap_up_ms)) ||
+        (rc = plt_cfg_duration_ms(c, "sl_threshold", &q->sl_ms)) ||
+        (rc = plt_cfg_duration_ms(c, "max_wait", &q->max_wait_ms)))
+        return rc;
+    if (strcmp(overflow, "hangup") == 0) {
+        q->overflow = ACD_OVF_HANGUP;
+    } else if (strncmp(overflow, "queue:", 6) == 0 && overflow[6]) {
+        q->overflow = ACD_OVF_QUEUE;
+        if (!(q->overflow_target = strdup(overflow + 6)))
+            return PLT_ENOMEM;
+    } else if (strcmp(overflow, "none") != 0) {
+        plt_set_error("queue %s: overflow \"%s\": use none, hangup or "
+                      "queue:<name>",
+                      name, overflow);
+        return PLT_ECONFIG;
+    }
+    if (plt_cfg_path(c, "hold_music", &music) == 0 && music &&
+        !(q->hold_music = strdup(music)))
+        return PLT_ENOMEM;
+    if ((rc = load_skills(c, "skills", &q->skills, &q->nskills)) ||
+        (rc = load_strs(c, "dids", &q->dids, &q->ndids)))
+        return rc;
+    return 0;
+}
+
+static int
+load_agent(acd *s, const plt_cfg *c)
+{
+    const char *login;
+    int rc = plt_cfg_str(c, "agent", &login);
+    if (rc != 0)
+        return rc;
+    if (acd_agent_find(s, login)) {
+        plt_set_error("agent %s is listed twice", login);
+        return PLT_ECONFIG;
+    }
+    acd_agent **v = realloc(s->a, (s->na + 1) * sizeof(*v));
+    if (!v)
+        return PLT_ENOMEM;
+    s->a = v;
+    acd_agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return PLT_ENOMEM;
+    s->a[s->na++] = a;
+    a->offer_ring_ms = -1;
+    if (plt_cfg_is_set(c, "offer_ring"))
+        (void)plt_cfg_duration_ms(c, "offer_ring", &a->offer_ring_ms);
+    if (!(a->login = strdup(login)))
+        return PLT_ENOMEM;
+    if ((rc = load_skills(c, "skills", &a->skills, &a->nskills)) ||
+        (rc = load_strs(c, "queues", &a->queues, &a->nqueues)))
+        return rc;
+    for (size_t i = 0; i < a->nqueues; i++) {
+        if (!acd_queue_find(s, a->queues[i])) {
+            plt_set_error("agent %s: unknown queue %s", login, a->queues[i]);
+            return PLT_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+int
+acd_config_load(acd *s, const plt_cfg *cfg)
+{
+    size_t nq = 0, na = 0;
+    int64_t seed = 1;
+    int rc;
+    (void)plt_cfg_int(cfg, "seed", &seed);
+    s->rng = (uint64_t)seed;
+    (void)plt_cfg_duration_ms(cfg, "offer_ring", &s->offer_ring_ms);
+    (void)plt_cfg_count(cfg, "queues", &nq);
+    if (nq) {
+        s->q = calloc(nq, sizeof(*s->q));
+        if (!s->q)
+            return PLT_ENOMEM;
+    }
+    for (size_t i = 0; i < nq; i++) {
+        const plt_cfg *c;
+        if ((rc = plt_cfg_table_at(cfg, "queues", i, &c)) != 0)
+            return rc;
+        s->nq = i + 1;
+        if ((rc = load_queue(&s->q[i], c)) != 0)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s->q[j].name, s->q[i].name) == 0) {
+                plt_set_error("queue %s is defined twice", s->q[i].name);
+                return PLT_ECONFIG;
+            }
+        }
+    }
+    for (size_t i = 0; i < nq; i++) {
+        acd_queue *q = &s->q[i];
+        if (q->overflow == ACD_OVF_QUEUE &&
+            (!acd_queue_find(s, q->overflow_target) ||
+             strcmp(q->overflow_target, q->name) == 0)) {
+            plt_set_error("queue %s: overflow to unknown queue %s", q->name,
+                          q->overflow_target);
+            return PLT_ECONFIG;
+        }
+    }
+    (void)plt_cfg_count(cfg, "agents", &na);
+    for (size_t i = 0; i < na; i++) {
+        const plt_cfg *c;
+        if ((rc = plt_cfg_table_at(cfg, "agents", i, &c)) != 0 ||
+            (rc = load_agent(s, c)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void
+agent_free(acd_agent *a)
+{
+    if (!a)
+        return;
+    free(a->login);
+    acd_skills_free(a->skills, a->nskills);
+    strv_free(a->queues, a->nqueues);
+    free(a);
+}
+
+void
+acd_free_all(acd *s)
+{
+    while (s->callers)
+        acd_caller_remove(s->callers);
+    for (size_t i = 0; i < s->nq; i++) {
+        acd_queue *q = &s->q[i];
+        free(q->name);
+        free(q->overflow_target);
+        free(q->hold_music);
+        acd_skills_free(q->skills, q->nskills);
+        strv_free(q->dids, q->ndids);
+    }
+    free(s->q);
+    for (size_t i = 0; i < s->na; i++)
+        agent_free(s->a[i]);
+    free(s->a);
+}
+
+acd_queue *
+acd_queue_find(acd *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->nq; i++)
+        if (strcmp(s->q[i].name, name) == 0)
+            return &s->q[i];
+    return NULL;
+}
+
+acd_agent *
+acd_agent_find(acd *s, const char *login)
+{
+    for (size_t i = 0; login && i < s->na; i++)
+        if (strcmp(s->a[i]->login, login) == 0)
+            return s->a[i];
+    return NULL;
+}
+
+bool
+acd_agent_in_queue(const acd_agent *a, const acd_queue *q)
+{
+    for (size_t i = 0; i < a->nqueues; i++)
+        if (strcmp(a->queues[i], q->name) == 0)
+            return true;
+    return false;
+}
+
+size_t
+acd_queue_count(void *impl)
+{
+    return ((acd *)impl)->nq;
+}
+
+const char *
+acd_queue_at(void *impl, size_t i)
+{
+    acd *s = impl;
+    return i < s->nq ? s->q[i].name : NULL;
+}
+
+/* ---- callers ---- */
+
+/* Serving order: priority first, then the longest wait, then join order. */
+static bool
+before(const acd_caller *x, const acd_caller *y)
+{
+    if (x->priority != y->priority)
+        return x->priority > y->priority;
+    if (x->joined_at != y->joined_at)
+        return x->joined_at < y->joined_at;
+    return x->seq < y->seq;
+}
+
+size_t
+acd_position(const acd_caller *c)
+{
+    size_t pos = 1;
+    for (const acd_caller *o = c->s->callers; o; o = o->next)
+        if (o != c && o->q == c->q && o->state != ACD_BRIDGED && before(o, c))
+            pos++;
+    return pos;
+}
+
+plt_event *
+acd_event(const acd_caller *c, const char *topic)
+{
+    plt_event *ev;
+    if (plt_event_new(&ev, topic, 1) != 0)
+        return NULL;
+    plt_event_set_str(ev, "request_id", c->id);
+    plt_event_set_str(ev, "queue", c->q->name);
+    plt_event_set_str(ev, "leg_id", c->leg_id);
+    for (size_t i = 0; i < c->nvars; i++) {
+        char key[80];
+        snprintf(key, sizeof(key), "var_%s", c->vars[i].key);
+        plt_event_set_str(ev, key, c->vars[i].value);
+    }
+    return ev;
+}
+
+static void
+caller_timers_stop(acd_caller *c)
+{
+    if (c->offer_timer) {
+        plt_timer_stop(c->offer_timer);
+        c->offer_timer = NULL;
+    }
+    if (c->relax_timer) {
+        plt_timer_stop(c->relax_timer);
+        c->relax_timer = NULL;
+    }
+    if (c->wait_timer) {
+        plt_timer_stop(c->wait_timer);
+        c->wait_timer = NULL;
+    }
+}
+
+void
+acd_caller_remove(acd_caller *c)
+{
+    acd *s = c->s;
+    for (acd_caller **p = &s->callers; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    caller_timers_stop(c);
+    if (c->leg)
+        s->tel.vt->leg_unref(s->tel.impl, c->leg);
+    free(c->leg_id);
+    acd_skills_free(c->skills, c->nskills);
+    free(c->only_agent);
+    for (size_t i = 0; i < c->nvars; i++) {
+        free((char *)c->vars[i].key);
+        free((char *)c->vars[i].value);
+    }
+    free(c->vars);
+    strv_free(c->tried, c->ntried);
+    free(c);
+}
+
+void
+acd_stop_all(acd *s)
+{
+    for (acd_caller *c = s->callers; c; c = c->next)
+        caller_timers_stop(c);
+}
+
+static bool
+relaxable(const acd_caller *c)
+{
+    const acd_queue *q = c->q;
+    if (q->relax_after_ms <= 0 || q->relax_step <= 0)
+        return false;
+    for (size_t k = 0; k < q->nskills + c->nskills; k++) {
+        const acd_skill *sk =
+            k < q->nskills ? &q->skills[k] : &c->skills[k - q->nskills];
+        if (acd_required_level(q, sk->level, c->relax_steps) > 0)
+            return true;
+    }
+    return false;
+}
+
+static void
+on_relax(void *arg)
+{
+    acd_caller *c = arg;
+    c->relax_steps++;
+    plt_log(PLT_LOG_DEBUG, "queue %s: %s relaxed (step %d)", c->q->name,
+            c->id, c->relax_steps);
+    if (!relaxable(c) && c->relax_timer) {
+        plt_timer_stop(c->relax_timer);
+        c->relax_timer = NULL;
+    }
+    acd_dispatch(c->s);
+}
+
+static void
+relax_arm(acd_caller *c)
+{
+    if (c->relax_timer) {
+        plt_timer_stop(c->relax_timer);
+        c->relax_timer = NULL;
+    }
+    if (relaxable(c) &&
+        plt_timer_start(&c->relax_timer, (uint64_t)c->q->relax_after_ms,
+                        (uint64_t)c->q->relax_after_ms, on_relax, c) != 0)
+        c->relax_timer = NULL;
+}
+
+static void on_max_wait(void *arg);
+
+static void
+wait_arm(acd_caller *c)
+{
+    int64_t left = c->max_wait_ms - (plt_now() - c->joined_at);
+    if (c->max_wait_ms <= 0 || c->q->overflow == ACD_OVF_NONE)
+        return;
+    if (plt_timer_start(&c->wait_timer, left > 0 ? (uint64_t)left : 0, 0,
+                        on_max_wait, c) != 0)
+        c->wait_timer = NULL;
+}
+
+static void
+publish_joined(acd_caller *c)
+{
+    c->q->joined++;
+    c->q->offered++;
+    plt_event *ev = acd_event(c, "queue.joined");
+    if (ev) {
+        plt_event_set_i64(ev, "priority", c->priority);
+        plt_event_set_i64(ev, "position", (int64_t)acd_position(c));
+        plt_event_publish(ev);
+    }
+}
+
+/* Max wait reached: the queue's overflow decides. */
+static void
+on_max_wait(void *arg)
+{
+    acd_caller *c = arg;
+    acd *s = c->s;
+    c->wait_timer = NULL; /* one-shot: released by the core */
+    if (c->state == ACD_BRIDGED)
+        return;
+    if (c->state == ACD_OFFERING)
+        acd_offer_abort(c, false);
+    acd_queue *q = c->q;
+    int64_t wait = plt_now() - c->joined_at;
+    q->overflowed++;
+    plt_event *ev = acd_event(c, "queue.overflowed");
+    if (ev) {
+        plt_event_set_str(ev, "action",
+                          q->overflow == ACD_OVF_HANGUP ? "hangup" : "queue");
+        plt_event_set_str(ev, "target",
+                          q->overflow == ACD_OVF_QUEUE ? q->overflow_target
+                                                       : "");
+        plt_event_set_i64(ev, "wait_ms", wait);
+        plt_event_publish(ev);
+    }
+    if (q->overflow == ACD_OVF_HANGUP) {
+        (void)s->tel.vt->hangup(s->tel.impl, c->leg, 0, PLT_BY_SYSTEM);
+        acd_caller_remove(c);
+        return;
+    }
+    /* Another queue: the caller keeps their seniority (joined_at), so
+     * global fairness still counts the whole wait; requirements and
+     * relaxation restart with the new queue's. */
+    c->q = acd_queue_find(s, q->overflow_target);
+    c->relax_steps = 0;
+    c->max_wait_ms = c->q->max_wait_ms;
+    publish_joined(c);
+    relax_arm(c);
+    if (c->max_wait_ms > 0 && c->q->overflow != ACD_OVF_NONE) {
+        /* Measured from the overflow, not from the first join. */
+        c->max_wait_ms += wait;
+        wait_arm(c);
+    }
+    acd_dispatch(s);
+}
+
+static acd_caller *
+find_by_leg(acd *s, const char *leg_id)
+{
+    for (acd_caller *c = s->callers; leg_id && c; c = c->next)
+        if (strcmp(c->leg_id, leg_id) == 0)
+            return c;
+    return NULL;
+}
+
+static int
+copy_request(acd_caller *c, const plt_acd_request *r)
+{
+    if (r->nskills) {
+        c->skills = calloc(r->nskills, sizeof(*c->skills));
+        if (!c->skills)
+            return PLT_ENOMEM;
+        for (size_t i = 0; i < r->nskills; i++) {
+            if (!r->skills[i].skill)
+                return PLT_EINVAL;
+            c->nskills = i + 1;
+            if (!(c->skills[i].name = strdup(r->skills[i].skill)))
+                return PLT_ENOMEM;
+            c->skills[i].level = r->skills[i].level;
+        }
+    }
+    if (r->nvars) {
+        c->vars = calloc(r->nvars, sizeof(*c->vars));
+        if (!c->vars)
+            return PLT_ENOMEM;
+        for (size_t i = 0; i < r->nvars; i++) {
+            if (!r->vars[i].key || !r->vars[i].value)
+                return PLT_EINVAL;
+            c->nvars = i + 1;
+            c->vars[i].key = strdup(r->vars[i].key);
+            c->vars[i].value = strdup(r->vars[i].value);
+            if (!c->vars[i].key || !c->vars[i].value)
+                return PLT_ENOMEM;
+        }
+    }
+    if (r->agent && !(c->only_agent = strdup(r->agent)))
+        return PLT_ENOMEM;
+    if (!(c->leg_id = strdup(r->leg_id)))
+        return PLT_ENOMEM;
+    return 0;
+}
+
+int
+acd_enqueue(void *impl, const plt_acd_request *r, char request_id[32])
+{
+    acd *s = impl;
+    if (!r || r->size < sizeof(*r) || !r->queue || !r->leg_id || !request_id)
+        return PLT_EINVAL;
+    acd_queue *q = acd_queue_find(s, r->queue);
+    if (!q)
+        return PLT_ENOENT;
+    if (find_by_leg(s, r->leg_id))
+        return PLT_ESTATE;
+    plt_leg *leg;
+    if (s->tel.vt->leg_find(s->tel.impl, r->leg_id, &leg) != 0)
+        return PLT_ENOENT;
+    plt_leg_info info = {.size = sizeof(info)};
+    if (s->tel.vt->leg_info(s->tel.impl, leg, &info) != 0 ||
+        info.state == PLT_LEG_ENDED) {
+        s->tel.vt->leg_unref(s->tel.impl, leg);
+        return PLT_ESTATE;
+    }
+    acd_caller *c = calloc(1, sizeof(*c));
+    if (!c) {
+        s->tel.vt->leg_unref(s->tel.impl, leg);
+        return PLT_ENOMEM;
+    }
+    c->s = s;
+    c->leg = leg;
+    c->q = q;
+    int rc = copy_request(c, r);
+    if (rc != 0) {
+        acd_caller_remove(c);
+        return rc;
+    }
+    c->priority = r->priority;
+    c->joined_at = plt_now();
+    c->seq = ++s->seq;
+    c->max_wait_ms = r->max_wait_ms ? (int64_t)r->max_wait_ms : q->max_wait_ms;
+    snprintf(c->id, sizeof(c->id), "Q%llu", (unsigned long long)++s->next_id);
+    /* Append: the list stays in join order. */
+    acd_caller **p = &s->callers;
+    while (*p)
+        p = &(*p)->next;
+    *p = c;
+    /* An inbound caller still ringing is answered now, so that the trunk
+     * does not reject it while it waits; then hold music. */
+    if (info.state == PLT_LEG_RINGING && info.inbound) {
+        rc = s->tel.vt->answer(s->tel.impl, leg);
+        if (rc != 0)
+            plt_log_err(PLT_LOG_WARN, rc, "queue %s: cannot answer leg %s",
+                        q->name, c->leg_id);
+    }
+    acd_caller_answered_leg(c);
+    snprintf(request_id, 32, "%s", c->id);
+    publish_joined(c);
+    relax_arm(c);
+    wait_arm(c);
+    acd_dispatch(s);
+    return 0;
+}
+
+int
+acd_cancel(void *impl, const char *request_id, const char *reason)
+{
+    acd *s = impl;
+    acd_caller *c = s->callers;
+    while (c && (!request_id || strcmp(c->id, request_id) != 0))
+        c = c->next;
+    if (!c)
+        return PLT_ENOENT;
+    if (c->state == ACD_BRIDGED)
+        return PLT_ESTATE;
+    if (c->state == ACD_OFFERING)
+        acd_offer_abort(c, false);
+    if (c->play_id[0])
+        (void)s->tel.vt->stop_play(s->tel.impl, c->leg, c->play_id);
+    plt_event *ev = acd_event(c, "queue.left");
+    if (ev) {
+        plt_event_set_str(ev, "reason", reason ? reason : "cancelled");
+        plt_event_publish(ev);
+    }
+    acd_caller_remove(c);
+    acd_dispatch(s);
+    return 0;
+}
+
+int
+acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
+              size_t nskills, const char *const *queues, size_t nqueues,
+              plt_acd_done_fn done, void *arg)
+{
+    acd *s = impl;
+    if (!agent || (nskills && !sk) || (nqueues && !queues))
+        return PLT_EINVAL;
+    for (size_t i = 0; i < nqueues; i++)
+        if (!acd_queue_find(s, queues[i]))
+            return PLT_ENOENT;
+    /* Build the new values completely before replacing the old ones, so
+     * that a failure leaves the agent as it was. */
+    acd_skill *nsk = nskills ? calloc(nskills, sizeof(*nsk)) : NULL;
+    char **nq = nqueues ? calloc(nqueues, sizeof(*nq)) : NULL;
+    bool oom = (nskills && !nsk) || (nqueues && !nq);
+    for (size_t i = 0; !oom && i < nskills; i++) {
+        nsk[i].level = sk[i].level;
+        oom = !sk[i].skill || !(nsk[i].name = strdup(sk[i].skill));
+    }
+    for (size_t i = 0; !oom && i < nqueues; i++)
+        oom = !(nq[i] = strdup(queues[i]));
+    acd_agent *a = acd_agent_find(s, agent);
+    bool fresh = false;
+    if (!oom && !a) {
+        acd_agent **v = realloc(s->a, (s->na + 1) * sizeof(*v));
+        if (v)
+            s->a = v;
+        a = v ? calloc(1, sizeof(*a)) : NULL;
+        if (a && !(a->login = strdup(agent))) {
+            free(a);
+            a = NULL;
+        }
+        oom = !a;
+        fresh = !oom;
+    }
+    if (oom) {
+        acd_skills_free(nsk, nskills);
+        strv_free(nq, nqueues);
+        return PLT_ENOMEM;
+    }
+    if (fresh) {
+        a->offer_ring_ms = -1;
+        s->a[s->na++] = a;
+    }
+    acd_skills_free(a->skills, a->nskills);
+    strv_free(a->queues, a->nqueues);
+    a->skills = nsk;
+    a->nskills = nskills;
+    a->queues = nq;
+    a->nqueues = nqueues;
+    if (done)
+        done(arg, 0, NULL);
+    acd_dispatch(s);
+    return 0;
+}
+
+/* ---- distribution ---- */
+
+static int
+cmp_callers(const void *x, const void *y)
+{
+    const acd_caller *a = *(acd_caller *const *)x, *b = *(acd_caller *const *)y;
+    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* One pass: the first waiting caller, in serving order, that some agent
+ * can take, is offered. Returns true if an offer was made. */
+static bool
+dispatch_one(acd *s)
+{
+    size_t n = 0;
+    for (acd_caller *c = s->callers; c; c = c->next)
+        n++;
+    if (n == 0)
+        return false;
+    acd_caller **v = malloc(n * sizeof(*v));
+    if (!v) {
+        plt_log(PLT_LOG_ERROR, "dispatch: out of memory");
+        return false;
+    }
+    n = 0;
+    for (acd_caller *c = s->callers; c; c = c->next)
+        if (c->state == ACD_WAITING)
+            v[n++] = c;
+    qsort(v, n, sizeof(*v), cmp_callers);
+    bool offered = false;
+    for (size_t i = 0; i < n && !offered; i++) {
+        acd_caller *c = v[i];
+        acd_agent *a;
+        if (acd_choose(s, c->q, c->skills, c->nskills, c->relax_steps,
+                       c->only_agent, c->tried, c->ntried, true, &a, NULL,
+                       NULL) != 0 ||
+            !a)
+            continue;
+        offered = acd_offer_start(c, a) == 0;
+    }
+    free(v);
+    return offered;
+}
+
+void
+acd_dispatch(acd *s)
+{
+    /* An offer can end synchronously (auto-answer) and change who is
+     * available; re-entering would walk a stale order, so a nested call
+     * only asks for another round. */
+    if (!s->started)
+        return;
+    if (s->dispatching) {
+        s->again = true;
+        return;
+    }
+    s->dispatching = true;
+    do {
+        s->again = false;
+        while (dispatch_one(s))
+            ;
+    } while (s->again);
+    s->dispatching = false;
+}
+
+void
+acd_on_agent_event(const plt_event *ev, void *arg)
+{
+    const char *to = plt_event_str(ev, "to");
+    if (to && strcmp(to, "available") == 0)
+        acd_dispatch(arg);
+}
+
+static void
+on_inbound(acd *s, const plt_event *ev)
+{
+    const char *did = plt_event_str(ev, "did");
+    const char *dir = plt_event_str(ev, "direction");
+    const char *leg = plt_event_str(ev, "leg_id");
+    if (!did || !leg || !dir || strcmp(dir, "inbound") != 0)
+        return;
+    for (size_t i = 0; i < s->nq; i++) {
+        for (size_t k = 0; k < s->q[i].ndids; k++) {
+            if (strcmp(s->q[i].dids[k], did) != 0)
+                continue;
+            plt_acd_request r = {
+                .size = sizeof(r), .queue = s->q[i].name, .leg_id = leg};
+            char id[32];
+            int rc = acd_enqueue(s, &r, id);
+            if (rc != 0)
+                plt_log_err(PLT_LOG_WARN, rc, "queue %s: inbound leg %s",
+                            s->q[i].name, leg);
+            return;
+        }
+    }
+}
+
+void
+acd_on_call_event(const plt_event *ev, void *arg)
+{
+    acd *s = arg;
+    const char *topic = plt_event_topic(ev);
+    if (strcmp(topic, "call.created") == 0) {
+        on_inbound(s, ev);
+        return;
+    }
+    if (strcmp(topic, "call.ended") != 0)
+        return;
+    acd_caller *c = find_by_leg(s, plt_event_str(ev, "leg_id"));
+    if (!c)
+        return;
+    if (c->state == ACD_BRIDGED) {
+        acd_caller_ended(c);
+        return;
+    }
+    /* The caller hung up while waiting (or while being offered). */
+    if (c->state == ACD_OFFERING)
+        acd_offer_abort(c, false);
+    int64_t wait = plt_now() - c->joined_at;
+    size_t pos = acd_position(c);
+    c->q->abandoned++;
+    if (wait > c->q->sl_ms)
+        c->q->abandoned_after_sl++;
+    plt_event *out = acd_event(c, "queue.abandoned");
+    if (out) {
+        plt_event_set_i64(out, "wait_ms", wait);
+        plt_event_set_i64(out, "position", (int64_t)pos);
+        plt_event_publish(out);
+    }
+    acd_caller_remove(c);
+    acd_dispatch(s);
+}

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The acd plugin as users of a contact center rely on it, on the fake host
+ * with storage_sqlite.so, sim.so, agents.so and acd.so as built, on the
+ * simulated clock. Agents log in with simulated kept-up phones; hand-built
+ * customers are simulated phones ("agent:9xx" legs with the customer role,
+ * which answer in 1-3 s and never hang up), so that each case controls who
+ * is available since when and checks the agent queue.offered names.
+ *
+ * Covered: every strategy on a hand-built case; skills with relaxation;
+ * priority; global fairness across two queues; an offer timeout moving to
+ * the next agent; callers abandoning (sim patience) with their wait;
+ * dry_run explanations; and a randomised hour of inbound traffic checking
+ * that every caller is answered or abandoned with a wait, that no agent
+ * is offered two calls at once, that the counts add up, and that the same
+ * seeds replay the same event log.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <plateau/plateau.h>
+#include <plateau/svc/acd.h>
+#include <plateau/svc/agents.h>
+#include <plateau/svc/telephony.h>
+#include <plateau/testing/fake_host.h>
+
+typedef struct fixture {
+    plt_fake_host *fh;
+    plt_agents ag;
+    plt_telephony tel;
+    plt_acd acd;
+    int next_customer;
+} fixture;
+
+static void
+add_so(fixture *f, const char *name, const char *yaml)
+{
+    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
+    char so[PATH_MAX];
+    snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : ".", name);
+    int rc = plt_fake_host_add_so(f->fh, so, yaml, NULL);
+    if (rc != 0)
+        print_error("%s: %s\n", so, plt_fake_host_last_error(f->fh));
+    assert_int_equal(rc, 0);
+}
+
+static fixture *
+fixture_open(const char *acd_yaml, const char *sim_yaml)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0);
+    add_so(f, "storage_sqlite", NULL);
+    add_so(f, "sim", sim_yaml ? sim_yaml : "seed: 7\n");
+    add_so(f, "agents", "missed_offers_before_pause: 0\n");
+    add_so(f, "acd", acd_yaml);
+    int rc = plt_fake_host_init(f->fh);
+    if (rc != 0)
+        print_error("init: %s\n", plt_fake_host_last_error(f->fh));
+    assert_int_equal(rc, 0);
+    rc = plt_fake_host_start(f->fh);
+    if (rc != 0)
+        print_error("start: %s\n", plt_fake_host_last_error(f->fh));
+    assert_int_equal(rc, 0);
+    plt_service_ref ref;
+    assert_int_equal(
+        plt_fake_host_acquire(f->fh, PLT_AGENTS_NAME, 1, 0, &ref), 0);
+    f->ag.vt = ref.vtable;
+    f->ag.impl = ref.impl;
+    assert_int_equal(
+        plt_fake_host_acquire(f->fh, PLT_TELEPHONY_NAME, 1, 0, &ref), 0);
+    f->tel.vt = ref.vtable;
+    f->tel.impl = ref.impl;
+    assert_int_equal(plt_fake_host_acquire(f->fh, PLT_ACD_NAME, 1, 0, &ref),
+                     0);
+    f->acd.vt = ref.vtable;
+    f->acd.impl = ref.impl;
+    plt_fake_host_run_until_idle(f->fh);
+    return f;
+}
+
+static void
+fixture_close(fixture *f)
+{
+    if (!f)
+        return;
+    assert_int_equal(plt_fake_host_stop(f->fh), 0);
+    int rc = plt_fake_host_free(f->fh);
+    free(f);
+    assert_int_equal(rc, 0);
+}
+
+static int
+teardown(void **state)
+{
+    fixture_close(*state);
+    *state = NULL;
+    return 0;
+}
+
+/* Log an agent in on phone agent:<login> and wait for the phone. */
+static void
+login(fixture *f, const char *agent)
+{
+    char phone[64];
+    snprintf(phone, sizeof(phone), "agent:%s", agent);
+    plt_agent_login l = {
+        .size = sizeof(l), .agent = agent, .phone = phone, .keep_up = true};
+    assert_int_equal(f->ag.vt->login(f->ag.impl, &l, NULL, NULL), 0);
+}
+
+static void
+ready(fixture *f, const char *agent)
+{
+    assert_int_equal(f->ag.vt->set_state(f->ag.impl, agent,
+                                         PLT_AGENT_AVAILABLE, NULL, NULL,
+                                         NULL),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+}
+
+/* Log in every agent of @p v, then make them available 1 s apart, in that
+ * order (the first is then the longest idle). */
+static void
+staff(fixture *f, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        login(f, v[i]);
+    plt_fake_host_run_for(f->fh, 3000);
+    for (size_t i = 0; i < n; i++) {
+        ready(f, v[i]);
+        plt_fake_host_run_for(f->fh, 1000);
+    }
+}
+
+/* A customer leg that is up: a simulated phone in the customer role. */
+static void
+customer(fixture *f, char leg_id[32])
+{
+    char dest[32];
+    snprintf(dest, sizeof(dest), "agent:9%02d", f->next_customer++);
+    plt_originate o = {.size = sizeof(o),
+                       .destination = dest,
+                       .role = PLT_LEG_CUSTOMER};
+    plt_leg *leg;
+    assert_int_equal(f->tel.vt->originate(f->tel.impl, &o, &leg), 0);
+    plt_fake_host_run_for(f->fh, 3000);
+    plt_leg_info i = {.size = sizeof(i)};
+    assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    assert_int_equal(i.state, PLT_LEG_UP);
+    snprintf(leg_id, 32, "%s", i.id);
+    f->tel.vt->leg_unref(f->tel.impl, leg);
+}
+
+static void
+enqueue(fixture *f, const char *queue, int32_t prio, const char *leg_id)
+{
+    plt_acd_request r = {
+        .size = sizeof(r), .queue = queue, .leg_id = leg_id,
+        .priority = prio};
+    char id[32];
+    assert_int_equal(f->acd.vt->enqueue(f->acd.impl, &r, id), 0);
+    plt_fake_host_run_until_idle(f->fh);
+}
+
+/* The agent of the last queue.offered. */
+static const char *
+last_offered(fixture *f)
+{
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.offered");
+    return ev ? plt_fake_event_str(ev, "agent") : "";
+}
+
+static const char *const three[] = {"101", "102", "103"};
+
+#define AGENTS3(extra)                                                     \
+    "agents:\n"                                                            \
+    "  - {agent: '101', queues: [q], skills: ['fr:40']" extra "}\n"      \
+    "  - {agent: '102', queues: [q], skills: ['fr:90']" extra "}\n"      \
+    "  - {agent: '103', queues: [q], skills: ['fr:60']" extra "}\n"
+
+static fixture *
+strategy_case(const char *strategy)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "queues:\n  - {name: q, strategy: %s, skills: ['fr:10']}\n"
+             AGENTS3(""),
+             strategy);
+    fixture *f = fixture_open(yaml, NULL);
+    /* Available since: 101 first, then 102, then 103. */
+    staff(f, three, 3);
+    return f;
+}
+
+static void
+strategy_longest_idle(void **state)
+{
+    fixture *f = *state = strategy_case("longest_idle");
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "101");
+    /* Auto-answer: bridged at once. */
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.answered");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "agent"), "101");
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "102");
+}
+
+static void
+strategy_skill_level(void **state)
+{
+    fixture *f = *state = strategy_case("skill_level");
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "102"); /* fr:90 */
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "103"); /* fr:60 */
+}
+
+static void
+strategy_linear_and_round_robin(void **state)
+{
+    fixture *f = *state = strategy_case("round_robin");
+    char leg[32];
+    /* Round robin: 101, 102, 103 in turn, whatever the idle times. */
+    const char *want[] = {"101", "102", "103"};
+    for (int i = 0; i < 3; i++) {
+        customer(f, leg);
+        enqueue(f, "q", 0, leg);
+        assert_string_equal(last_offered(f), want[i]);
+    }
+}
+
+static void
+strategy_linear(void **state)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "queues:\n  - {name: q, strategy: linear}\n" AGENTS3(""));
+    fixture *f = *state = fixture_open(yaml, NULL);
+    /* 103 is the longest idle, but linear follows the configured order. */
+    const char *order[] = {"103", "102", "101"};
+    staff(f, order, 3);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "101");
+}
+
+static void
+strategy_fewest_calls_and_talk(void **state)
+{
+    fixture *f = *state = strategy_case("fewest_calls");
+    char leg[32];
+    /* 101 takes a call that ends; then 101 is back first in idle order
+     * (forced ready) but has one call: 102 gets the next. */
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "101");
+    plt_leg *l;
+    assert_int_equal(f->tel.vt->leg_find(f->tel.impl, leg, &l), 0);
+    plt_fake_host_run_for(f->fh, 5000);
+    assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER),
+                     0);
+    f->tel.vt->leg_unref(f->tel.impl, l);
+    plt_fake_host_run_until_idle(f->fh);
+    ready(f, "101");
+    /* Make 102 and 103 newer than 101 in idle order. */
+    assert_int_equal(f->ag.vt->set_state(f->ag.impl, "102", PLT_AGENT_PAUSE,
+                                         "meal", NULL, NULL),
+                     0);
+    ready(f, "102");
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "103");
+}
+
+static void
+strategy_random_seeded(void **state)
+{
+    (void)state;
+    char first[3][8];
+    for (int run = 0; run < 2; run++) {
+        fixture *f = strategy_case("random");
+        char leg[32];
+        for (int i = 0; i < 3; i++) {
+            customer(f, leg);
+            enqueue(f, "q", 0, leg);
+            if (run == 0)
+                snprintf(first[i], sizeof(first[i]), "%s", last_offered(f));
+            else
+                assert_string_equal(first[i], last_offered(f));
+        }
+        fixture_close(f);
+    }
+}
+
+static void
+ring_all_refused(void **state)
+{
+    (void)state;
+    fixture *f = calloc(1, sizeof(*f));
+    assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0);
+    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
+    char so[PATH_MAX];
+    snprintf(so, sizeof(so), "%s/acd.so", dir ? dir : ".");
+    assert_int_equal(
+        plt_fake_host_add_so(f->fh, so,
+                             "queues:\n  - {name: q, strategy: ring_all}\n",
+                             NULL),
+        PLT_ECONFIG);
+    assert_int_equal(plt_fake_host_free(f->fh), 0);
+    free(f);
+}
+
+static void
+skills_relaxation(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, skills: ['fr:50'], relax_after: 30s, "
+        "relax_step: 10}\n"
+        "agents:\n  - {agent: '103', queues: [q], skills: ['fr:40']}\n",
+        NULL);
+    const char *one[] = {"103"};
+    staff(f, one, 1);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 0);
+    plt_fake_host_run_for(f->fh, 29999);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 0);
+    plt_fake_host_run_for(f->fh, 1);
+    assert_string_equal(last_offered(f), "103");
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.answered");
+    assert_non_null(ev);
+    assert_int_equal(plt_fake_event_i64(ev, "wait_ms", -1), 30000);
+}
+
+static void
+priority_first(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q}\n"
+        "agents:\n  - {agent: '101', queues: [q]}\n",
+        NULL);
+    login(f, "101");
+    plt_fake_host_run_for(f->fh, 3000);
+    char a[32], b[32];
+    customer(f, a);
+    customer(f, b);
+    enqueue(f, "q", 0, a);
+    enqueue(f, "q", 5, b); /* joined later, higher priority */
+    ready(f, "101");
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.offered");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "leg_id"), b);
+}
+
+static void
+global_fairness(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: sales}\n  - {name: support}\n"
+        "agents:\n  - {agent: '101', queues: [sales, support]}\n",
+        NULL);
+    login(f, "101");
+    plt_fake_host_run_for(f->fh, 3000);
+    char a[32], b[32];
+    customer(f, a);
+    customer(f, b);
+    enqueue(f, "support", 0, a); /* waits longer */
+    plt_fake_host_run_for(f->fh, 5000);
+    enqueue(f, "sales", 0, b);
+    ready(f, "101");
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.offered");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "queue"), "support");
+    assert_string_equal(plt_fake_event_str(ev, "leg_id"), a);
+}
+
+static void
+offer_timeout_next_agent(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, offer_timeout: 15s}\n"
+        "agents:\n  - {agent: '101', queues: [q], offer_ring: 20s}\n"
+        "  - {agent: '102', queues: [q], offer_ring: 2s}\n",
+        NULL);
+    const char *two[] = {"101", "102"};
+    staff(f, two, 2);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "101");
+    plt_fake_host_run_for(f->fh, 14999);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 1);
+    plt_fake_host_run_for(f->fh, 1);
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.offered");
+    assert_string_equal(plt_fake_event_str(ev, "agent"), "102");
+    assert_int_equal(plt_fake_event_i64(ev, "attempt", 0), 2);
+    plt_fake_host_run_for(f->fh, 2000);
+    ev = plt_fake_host_event_last(f->fh, "queue.answered");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "agent"), "102");
+    assert_int_equal(plt_fake_event_i64(ev, "wait_ms", -1), 17000);
+}
+
+static void
+abandon_while_waiting(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, dids: ['+33100000000']}\n",
+        "seed: 3\npatience_mean: 8s\npatience_sd: 2s\n"
+        "inbound:\n  - {did: '+33100000000', rate_per_hour: 120}\n");
+    plt_fake_host_run_for(f->fh, 600000);
+    size_t joined = plt_fake_host_event_count(f->fh, "queue.joined");
+    size_t ab = plt_fake_host_event_count(f->fh, "queue.abandoned");
+    assert_true(ab > 5);
+    for (size_t i = 0; i < ab; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "queue.abandoned", i);
+        int64_t w = plt_fake_event_i64(ev, "wait_ms", -1);
+        assert_true(w > 0 && w < 60000);
+        assert_true(plt_fake_event_i64(ev, "position", 0) >= 1);
+    }
+    assert_true(joined >= ab && joined - ab <= 3);
+}
+
+typedef struct explained {
+    char agent[32];
+    char text[2048];
+} explained;
+
+static void
+on_explain(void *arg, const char *agent, const char *const *lines, size_t n)
+{
+    explained *e = arg;
+    snprintf(e->agent, sizeof(e->agent), "%s", agent ? agent : "");
+    e->text[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        strncat(e->text, lines[i], sizeof(e->text) - strlen(e->text) - 2);
+        strcat(e->text, "\n");
+    }
+}
+
+static void
+dry_run_explains(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, skills: ['fr:50']}\n"
+        "agents:\n  - {agent: '101', queues: [q], skills: ['fr:70']}\n"
+        "  - {agent: '102', queues: [q], skills: ['fr:80']}\n"
+        "  - {agent: '103', queues: [q], skills: ['fr:40']}\n"
+        "  - {agent: '104', queues: [q], skills: ['en:90']}\n",
+        NULL);
+    const char *av[] = {"101", "103", "104"};
+    staff(f, av, 3);
+    login(f, "102"); /* logged in, not available */
+    plt_fake_host_run_for(f->fh, 42000);
+    plt_acd_request r = {.size = sizeof(r), .queue = "q", .leg_id = "none"};
+    explained e;
+    size_t before = plt_fake_host_event_count(f->fh, "*");
+    assert_int_equal(f->acd.vt->dry_run(f->acd.impl, &r, on_explain, &e), 0);
+    assert_string_equal(e.agent, "101");
+    assert_non_null(strstr(e.text, "agent 101: chosen (longest idle, 45 s)"));
+    assert_non_null(strstr(e.text, "agent 102: not available (pause)"));
+    assert_non_null(strstr(e.text, "agent 103: skill fr level 40 < required 50"));
+    assert_non_null(strstr(e.text, "agent 104: lacks skill fr"));
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "*"), before);
+}
+
+/* ---- the randomised hour ---- */
+
+struct statbox {
+    plt_queue_stats s;
+    bool got;
+};
+
+static void
+on_stats(void *arg, int status, const plt_queue_stats *s)
+{
+    struct statbox *box = arg;
+    assert_int_equal(status, 0);
+    box->s = *s;
+    box->got = true;
+}
+
+static char *
+hour_run(uint64_t *answered, uint64_t *abandoned)
+{
+    char yaml[4096];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "seed: 5\nqueues:\n  - {name: in, strategy: random, "
+                     "dids: ['+33140000000'], wrap_up: 10s}\nagents:\n");
+    for (int i = 0; i < 10; i++)
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+                      "  - {agent: '2%02d', queues: [in]}\n", i);
+    fixture *f = fixture_open(
+        yaml, "seed: 11\npatience_mean: 40s\npatience_sd: 20s\n"
+              "talk_mean: 200s\ntalk_sd: 60s\n"
+              "trunks: [{name: sim, max_channels: 200, cps: 0}]\n"
+              "inbound:\n  - {did: '+33140000000', rate_per_hour: 240}\n");
+    char names[10][8];
+    const char *v[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(names[i], sizeof(names[i]), "2%02d", i);
+        v[i] = names[i];
+    }
+    staff(f, v, 10);
+    plt_fake_host_run_for(f->fh, 3600 * 1000);
+    /* Walk the log: no agent offered a second call before it became
+     * available again; every answer and abandon carries a wait. */
+    size_t total = plt_fake_host_event_count(f->fh, "*");
+    bool busy[10] = {0};
+    size_t cap = 1 << 20, len = 0;
+    char *log = malloc(cap);
+    assert_non_null(log);
+    for (size_t i = 0; i < total; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "*", i);
+        const char *t = plt_fake_event_topic(ev);
+        if (strcmp(t, "agent.state_changed") == 0) {
+            const char *a = plt_fake_event_str(ev, "agent");
+            const char *to = plt_fake_event_str(ev, "to");
+            int k = atoi(a) - 200;
+            if (k >= 0 && k < 10 && strcmp(to, "available") == 0)
+                busy[k] = false;
+        } else if (strcmp(t, "queue.offered") == 0) {
+            int k = atoi(plt_fake_event_str(ev, "agent")) - 200;
+            assert_true(k >= 0 && k < 10);
+            assert_false(busy[k]);
+            busy[k] = true;
+        } else if (strcmp(t, "queue.answered") == 0 ||
+                   strcmp(t, "queue.abandoned") == 0) {
+            assert_true(plt_fake_event_i64(ev, "wait_ms", -1) >= 0);
+        }
+        if (strncmp(t, "queue.", 6) == 0 && len + 256 < cap)
+            len += (size_t)snprintf(
+                log + len, cap - len, "%lld %s %s %s %lld\n",
+                (long long)plt_fake_event_time(ev), t,
+                plt_fake_event_str(ev, "leg_id"),
+                plt_fake_event_str(ev, "agent") ? plt_fake_event_str(ev, "agent")
+                                                : "-",
+                (long long)plt_fake_event_i64(ev, "wait_ms", -1));
+    }
+    size_t joined = plt_fake_host_event_count(f->fh, "queue.joined");
+    size_t ans = plt_fake_host_event_count(f->fh, "queue.answered");
+    size_t ab = plt_fake_host_event_count(f->fh, "queue.abandoned");
+    struct statbox box = {0};
+    assert_int_equal(f->acd.vt->stats(f->acd.impl, "in", on_stats, &box), 0);
+    assert_true(box.got);
+    assert_true(joined > 150);
+    assert_int_equal(box.s.answered, ans);
+    assert_int_equal(box.s.abandoned, ab);
+    assert_int_equal(joined, ans + ab + box.s.waiting);
+    assert_true(box.s.service_level >= 0.0 && box.s.service_level <= 1.0);
+    *answered = ans;
+    *abandoned = ab;
+    fixture_close(f);
+    log[len] = '\0';
+    return log;
+}
+
+static void
+randomised_hour(void **state)
+{
+    (void)state;
+    uint64_t ans1, ab1, ans2, ab2;
+    char *a = hour_run(&ans1, &ab1);
+    char *b = hour_run(&ans2, &ab2);
+    assert_true(ans1 > 100);
+    assert_int_equal(ans1, ans2);
+    assert_int_equal(ab1, ab2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(strategy_longest_idle, teardown),
+        cmocka_unit_test_teardown(strategy_skill_level, teardown),
+        cmocka_unit_test_teardown(strategy_linear_and_round_robin, teardown),
+        cmocka_unit_test_teardown(strategy_linear, teardown),
+        cmocka_unit_test_teardown(strategy_fewest_calls_and_talk, teardown),
+        cmocka_unit_test(strategy_random_seeded),
+        cmocka_unit_test(ring_all_refused),
+        cmocka_unit_test_teardown(skills_relaxation, teardown),
+        cmocka_unit_test_teardown(priority_first, teardown),
+        cmocka_unit_test_teardown(global_fairness, teardown),
+        cmocka_unit_test_teardown(offer_timeout_next_agent, teardown),
+        cmocka_unit_test_teardown(abandon_while_waiting, teardown),
+        cmocka_unit_test_teardown(dry_run_explains, teardown),
+        cmocka_unit_test(randomised_hour),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
