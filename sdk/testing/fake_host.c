@@ -1230,6 +1230,21 @@ plt_fake_event_i64(const plt_event *ev, const char *key, int64_t def)
     return def;
 }
 
+size_t
+plt_fake_event_count(const plt_event *ev)
+{
+    return ev ? ev->n : 0;
+}
+
+int
+plt_fake_event_field_at(const plt_event *ev, size_t i, const char **key,
+                        plt_value *out)
+{
+    if (!ev)
+        return PLT_EINVAL;
+    return plt__event_field_at(ev, i, key, out);
+}
+
 double
 plt_fake_event_double(const plt_event *ev, const char *key, double def)
 {

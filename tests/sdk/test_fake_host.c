@@ -439,6 +439,14 @@ delivery_opens_at_start(void **state)
     assert_int_equal(plt_fake_event_i64(ev, "ok", 0), 1);
     assert_null(plt_fake_event_str(ev, "n"));
     assert_int_equal(plt_fake_event_i64(ev, "missing", -5), -5);
+    /* Fields can be walked in the order they were set. */
+    assert_int_equal(plt_fake_event_count(ev), 3);
+    const char *key = NULL;
+    plt_value v;
+    assert_int_equal(plt_fake_event_field_at(ev, 1, &key, &v), 0);
+    assert_string_equal(key, "ratio");
+    assert_int_equal(v.type, PLT_T_DOUBLE);
+    assert_int_equal(plt_fake_event_field_at(ev, 3, &key, &v), PLT_ERANGE);
     assert_null(plt_fake_host_event_at(f->fh, "*", 1));
     plt_fake_host_events_clear(f->fh);
     assert_int_equal(plt_fake_host_event_count(f->fh, NULL), 0);

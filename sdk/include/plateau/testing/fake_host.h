@@ -390,6 +390,12 @@ const char *plt_fake_event_str(const plt_event *ev, const char *key);
 int64_t plt_fake_event_i64(const plt_event *ev, const char *key, int64_t def);
 /** A DOUBLE (or I64) field, or @p def. */
 double plt_fake_event_double(const plt_event *ev, const char *key, double def);
+/** Number of fields, for iterating with plt_fake_event_field_at(). */
+size_t plt_fake_event_count(const plt_event *ev);
+/** Field @p i in the order it was set (e.g. to compare whole events).
+ *  @return 0; PLT_ERANGE past the end. Strings point into the event. */
+int plt_fake_event_field_at(const plt_event *ev, size_t i, const char **key,
+                            plt_value *out);
 
 /* ------------------------------------------------------------------ */
 /* Logs */
