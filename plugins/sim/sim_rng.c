@@ -18,7 +18,7 @@
  */
 #include <math.h>
 
-#include "sim_int.h"
+#include "sim_rng.h"
 
 static uint64_t
 splitmix64(uint64_t *x)

@@ -8,7 +8,7 @@
  * random stream per agent; start() acquires the agents service, subscribes
  * to agent.state_changed and arms the login timers; stop() cancels the
  * timers and logs the agents out. The behaviour lives in
- * sim_agents_behaviour.c, the random streams in sim_agents_rng.c.
+ * sim_agents_behaviour.c, the random streams in sim_rng.c.
  */
 #include <stdlib.h>
 #include <string.h>

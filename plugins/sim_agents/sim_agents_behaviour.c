@@ -180,10 +180,10 @@ sim_agents_on_state(const plt_event *ev, void *arg)
     const sim_agents_cfg *c = &s->cfg;
     switch (to) {
     case PLT_AGENT_WRAP_UP: {
-        double wrap = sim_agents_rng_lognormal(&a->rng, (double)c->wrap_mean_ms,
+        double wrap = sim_rng_lognormal(&a->rng, (double)c->wrap_mean_ms,
                                                (double)c->wrap_sd_ms);
-        a->take_pause = sim_agents_rng_bernoulli(&a->rng, c->pause_rate);
-        a->pause_ms = (int64_t)sim_agents_rng_lognormal(
+        a->take_pause = sim_rng_bernoulli(&a->rng, c->pause_rate);
+        a->pause_ms = (int64_t)sim_rng_lognormal(
             &a->rng, (double)c->pause_mean_ms, (double)c->pause_sd_ms);
         a->asked_pause = false;
         arm(a, SIM_AGENT_END_WRAP, (int64_t)wrap);
@@ -232,7 +232,7 @@ sim_agents_setup(sim_agents *s)
             plt_set_error("login_prefix too long");
             return PLT_EINVAL;
         }
-        sim_agents_rng_seed(&a->rng, (uint64_t)c->seed, (uint64_t)i,
+        sim_rng_seed(&a->rng, (uint64_t)c->seed, (uint64_t)i,
                             STREAM_BEHAVIOUR);
     }
     return 0;

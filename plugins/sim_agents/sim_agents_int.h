@@ -13,19 +13,8 @@
 #include <plateau/plateau.h>
 #include <plateau/svc/agents.h>
 
-/* ---- random streams (sim_agents_rng.c) ---- */
-
-typedef struct sim_agents_rng {
-    uint64_t s[4];
-} sim_agents_rng;
-
-void sim_agents_rng_seed(sim_agents_rng *r, uint64_t seed, uint64_t a,
-                         uint64_t b);
-uint64_t sim_agents_rng_next(sim_agents_rng *r);
-double sim_agents_rng_uniform(sim_agents_rng *r);
-double sim_agents_rng_normal(sim_agents_rng *r, double mean, double sd);
-double sim_agents_rng_lognormal(sim_agents_rng *r, double mean, double sd);
-bool sim_agents_rng_bernoulli(sim_agents_rng *r, double p);
+/* Random streams: sim_rng.h from the sim plugin (plateau_sim_rng). */
+#include "sim_rng.h"
 
 /* ---- configuration ---- */
 
@@ -57,7 +46,7 @@ typedef struct sim_agent {
     uint32_t index; /* 0-based */
     char login[32];
     char phone[32];
-    sim_agents_rng rng;
+    sim_rng rng;
     plt_timer *timer; /* one-shot; NULL when none is pending */
     sim_agent_next next;
     int32_t state;    /* last state seen in agent.state_changed */
