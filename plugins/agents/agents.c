@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents_http.h"
 #include "agents_int.h"
 
 static const plt_cfg_key agents_keys[] = {
@@ -58,6 +59,7 @@ static const plt_cfg_key agents_keys[] = {
 static const plt_dep agents_needs[] = {
     {PLT_TELEPHONY_NAME, PLT_TELEPHONY_MAJOR, 0, 0},
     {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0, 0},
+    {PLT_HTTP_NAME, PLT_HTTP_MAJOR, 0, PLT_DEP_OPTIONAL},
     {0}};
 static const char *const agents_provides[] = {PLT_AGENTS_NAME, NULL};
 
@@ -200,6 +202,10 @@ agents_start(plt_plugin *self)
         plt_set_error("cannot start the invariant check: %s", plt_strerror(rc));
         return rc;
     }
+    if ((rc = agents_http_start(s)) != 0) {
+        plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
+        return rc;
+    }
     s->started = true;
     return 0;
 }
@@ -210,6 +216,7 @@ agents_stop(plt_plugin *self)
     (void)self;
     agents *s = agents_state;
     s->started = false;
+    agents_http_stop();
     agents_timers_stop_checks(s);
     if (s->sub) {
         plt_unsubscribe(s->sub);
@@ -231,6 +238,7 @@ agents_fini(plt_plugin *self)
     agents *s = agents_state;
     if (!s)
         return;
+    agents_http_stop();
     for (size_t i = 0; i < s->n; i++) {
         agent *a = s->v[i];
         agents_timers_stop_all(a);
@@ -246,6 +254,7 @@ agents_fini(plt_plugin *self)
         free(a);
     }
     free(s->v);
+    free(s->byname);
     agents_log_fini(&s->log);
     cfg_free(&s->cfg);
     free(s);

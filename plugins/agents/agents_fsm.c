@@ -81,14 +81,56 @@ agents_strset(char **dst, const char *src)
     return 0;
 }
 
+/* FNV-1a: the login index is looked up on every offer and every read of
+ * the ACD, so a walk of all agents would make routing O(agents). */
+static size_t
+login_hash(const char *login)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)login; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static void
+index_put(agent **slots, size_t nslots, agent *a)
+{
+    size_t i = login_hash(a->login) & (nslots - 1);
+    while (slots[i])
+        i = (i + 1) & (nslots - 1);
+    slots[i] = a;
+}
+
+int
+agents_index_add(agents *s, agent *a)
+{
+    if (s->n * 2 > s->nbyname) {
+        size_t n = s->nbyname ? s->nbyname * 2 : 64;
+        while (n < s->n * 2)
+            n *= 2;
+        agent **slots = calloc(n, sizeof(*slots));
+        if (!slots)
+            return PLT_ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->v[i] != a)
+                index_put(slots, n, s->v[i]);
+        free(s->byname);
+        s->byname = slots;
+        s->nbyname = n;
+    }
+    index_put(s->byname, s->nbyname, a);
+    return 0;
+}
+
 agent *
 agents_find(agents *s, const char *login)
 {
-    if (!login)
+    if (!login || !s->nbyname)
         return NULL;
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i]->login, login) == 0)
-            return s->v[i];
+    size_t i = login_hash(login) & (s->nbyname - 1);
+    for (agent *a; (a = s->byname[i]) != NULL; i = (i + 1) & (s->nbyname - 1))
+        if (strcmp(a->login, login) == 0)
+            return a;
     return NULL;
 }
 
@@ -151,8 +193,10 @@ agents_fsm_go(agent *a, agents_trigger t, int32_t to, const char *reason,
     agents_timers_leave(a, from);
     if (from == PLT_AGENT_RESERVED)
         agents_strset(&a->offer_id, NULL);
-    if (from == PLT_AGENT_IN_CALL || from == PLT_AGENT_OUTBOUND)
+    if (from == PLT_AGENT_IN_CALL || from == PLT_AGENT_OUTBOUND) {
         agents_strset(&a->call_leg_id, NULL);
+        a->call_leg_gone_at = 0;
+    }
     /* A pending pause is consumed by the state it was waiting for, and
      * dropped by anything that ends the session. */
     if (to == PLT_AGENT_PAUSE || to == PLT_AGENT_LOGGED_OUT ||

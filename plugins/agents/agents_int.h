@@ -71,6 +71,11 @@ typedef struct agent {
     char *offer_id; /* RESERVED */
     uint32_t offer_timeout_ms;
     char *call_leg_id; /* IN_CALL / OUTBOUND */
+    /* When the invariant check first found call_leg_id ended (0: live). The
+     * leg's owner learns of its end through call.ended, delivered after
+     * the timers due at the same instant: the repair waits one more check
+     * so that it never races the owner's call_ended(). */
+    int64_t call_leg_gone_at;
     int32_t missed;    /* missed offers in a row */
     char *pending_pause;
     bool pending_logout;
@@ -104,6 +109,8 @@ struct agents {
     bool have_tel;
     agent **v; /* every agent seen since start, logged in or not */
     size_t n, cap;
+    agent **byname; /* open addressing by login; agents are never removed */
+    size_t nbyname; /* slots, a power of two, at least twice n */
     plt_sub *sub;
     plt_timer *check_timer;
     agents_log log;
@@ -116,6 +123,8 @@ extern const plt_agents_vt agents_vtable;
 /* ---- small helpers (agents_fsm.c) ---- */
 int agents_strset(char **dst, const char *src);
 agent *agents_find(agents *s, const char *login);
+/* Add @p a (already in s->v) to the login index. */
+int agents_index_add(agents *s, agent *a);
 bool agents_reason_ok(const agents *s, const char *reason);
 
 /* ---- agents_fsm.c ---- */

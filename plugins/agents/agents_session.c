@@ -228,6 +228,12 @@ agent_new(agents *s, const char *login)
     a->owner = s;
     a->state = PLT_AGENT_LOGGED_OUT;
     s->v[s->n++] = a;
+    if (agents_index_add(s, a) != 0) {
+        s->n--;
+        free(a->login);
+        free(a);
+        return NULL;
+    }
     return a;
 }
 

@@ -226,7 +226,16 @@ check_agent(agents *s, agent *a, int64_t now)
     }
     case PLT_AGENT_IN_CALL:
     case PLT_AGENT_OUTBOUND:
-        if (a->call_leg_id && leg_gone(s, a->call_leg_id))
+        /* The customer's leg may have ended in a timer due at this very
+         * instant, before this check: its call.ended is not delivered yet,
+         * and the ACD or dialer that owns the call will end it with its
+         * own wrap-up. Only a leg found gone by two checks in a row is a
+         * stuck agent. */
+        if (!a->call_leg_id || !leg_gone(s, a->call_leg_id))
+            a->call_leg_gone_at = 0;
+        else if (a->call_leg_gone_at == 0)
+            a->call_leg_gone_at = now;
+        else if (now - a->call_leg_gone_at >= CHECK_PERIOD_MS)
             (void)agents_repair(a, PLT_AGENT_WRAP_UP, "call_leg_gone",
                                 "in_call_without_leg");
         break;

@@ -11,7 +11,9 @@
  * PAUSE(no_answer) after the configured missed offers; every request in
  * every state against the transition table (PLT_ESTATE); a supervisor's
  * forced state logged with who; the offer timeout repaired with
- * agent.state_repaired; a phone hung up remotely reconnected, then
+ * agent.state_repaired; a customer leg ending just before the owner's
+ * call_ended() never repaired (the race seen under load), one left in call
+ * repaired; a phone hung up remotely reconnected, then
  * LOGGED_OUT when reconnection keeps failing; the storage state log
  * complete and contiguous; the same script giving the same event log;
  * outbound and a logout asked for during a call (applied after wrap-up);
@@ -514,6 +516,70 @@ offer_timeout_repaired(void **state)
                      2);
 }
 
+/* A customer leg that is up: a simulated phone in the customer role. */
+static void
+customer_leg(fixture *f, char id[32])
+{
+    plt_originate o = {.size = sizeof(o),
+                       .destination = "agent:901",
+                       .role = PLT_LEG_CUSTOMER};
+    plt_leg *leg;
+    assert_int_equal(f->tel.vt->originate(f->tel.impl, &o, &leg), 0);
+    plt_fake_host_run_for(f->fh, 3000);
+    plt_leg_info i = {.size = sizeof(i)};
+    assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    assert_int_equal(i.state, PLT_LEG_UP);
+    snprintf(id, 32, "%s", i.id);
+    f->tel.vt->leg_unref(f->tel.impl, leg);
+}
+
+/* The customer hangs up and the invariant check runs before the call's
+ * owner has handled call.ended (a talk timer and the check due at the same
+ * instant fire before any event is delivered: under load this repaired
+ * agents "in call without a live leg" and gave them the default wrap-up
+ * instead of the queue's). The owner's call_ended() must win; only an
+ * agent left in call with a dead leg for a whole check period is
+ * repaired. */
+static void
+call_leg_end_never_races_the_owner(void **state)
+{
+    fixture *f = *state = fixture_open(NULL);
+    login(f, A);
+    ready(f, A);
+    char leg[32];
+    customer_leg(f, leg);
+    assert_int_equal(f->ag.vt->offer(f->ag.impl, A, "o1", 0), 0);
+    assert_int_equal(f->ag.vt->offer_answered(f->ag.impl, A, "o1", leg), 0);
+    plt_fake_host_run_for(f->fh, 5000);
+    hangup_leg(f, leg);
+    /* One check passes with the leg ended and call_ended() not called
+     * yet: the agent is still the owner's to end. */
+    plt_fake_host_run_for(f->fh, 1000);
+    assert_int_equal(state_of(f, A), PLT_AGENT_IN_CALL);
+    assert_int_equal(f->ag.vt->call_ended(f->ag.impl, A, 7000), 0);
+    plt_fake_host_run_for(f->fh, 6999);
+    assert_int_equal(state_of(f, A), PLT_AGENT_WRAP_UP);
+    plt_fake_host_run_for(f->fh, 1);
+    assert_int_equal(state_of(f, A), PLT_AGENT_AVAILABLE);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
+
+    /* Nobody ends it: repaired after two checks at most. */
+    customer_leg(f, leg);
+    assert_int_equal(f->ag.vt->offer(f->ag.impl, A, "o2", 0), 0);
+    assert_int_equal(f->ag.vt->offer_answered(f->ag.impl, A, "o2", leg), 0);
+    hangup_leg(f, leg);
+    plt_fake_host_run_for(f->fh, 2000);
+    assert_int_equal(state_of(f, A), PLT_AGENT_WRAP_UP);
+    plt_fake_host_run_until_idle(f->fh);
+    const plt_event *ev =
+        plt_fake_host_event_last(f->fh, "agent.state_repaired");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "invariant"),
+                        "in_call_without_leg");
+}
+
 static void
 phone_lost_reconnects(void **state)
 {
@@ -825,6 +891,8 @@ main(void)
         cmocka_unit_test_teardown(invalid_transitions_table, teardown),
         cmocka_unit_test_teardown(force_state_logged_with_who, teardown),
         cmocka_unit_test_teardown(offer_timeout_repaired, teardown),
+        cmocka_unit_test_teardown(call_leg_end_never_races_the_owner,
+                                  teardown),
         cmocka_unit_test_teardown(phone_lost_reconnects, teardown),
         cmocka_unit_test_teardown(phone_lost_then_logged_out, teardown),
         cmocka_unit_test_teardown(pause_exceeded_and_listing, teardown),
