@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agents plugin's routes, WebSocket messages and pushes, registered
+ * through the optional `http` service (agents_http.c).
+ */
+#ifndef PLATEAU_AGENTS_HTTP_H
+#define PLATEAU_AGENTS_HTTP_H
+
+#include "agents_int.h"
+#include <plateau/svc/http.h>
+
+/* From start(): register everything if the http service exists (0 when it
+ * does not). */
+int agents_http_start(agents *s);
+/* From stop() and fini(): unsubscribe and free (idempotent). */
+void agents_http_stop(void);
+
+#endif
