@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acd_http.h"
 #include "acd_int.h"
 
 /* ring_all is documented in the contract but not implemented yet: it is
@@ -131,6 +132,10 @@ acd_start(plt_plugin *self)
         plt_set_error("cannot subscribe: %s", plt_strerror(rc));
         return rc;
     }
+    if ((rc = acd_http_start(s)) != 0) {
+        plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
+        return rc;
+    }
     s->started = true;
     return 0;
 }
@@ -141,6 +146,7 @@ acd_stop(plt_plugin *self)
     (void)self;
     acd *s = the_acd;
     s->started = false;
+    acd_http_stop();
     acd_stop_all(s);
     if (s->sub_agent)
         plt_unsubscribe(s->sub_agent);
@@ -154,6 +160,7 @@ static void
 acd_fini(plt_plugin *self)
 {
     (void)self;
+    acd_http_stop();
     if (!the_acd)
         return;
     /* Timers are gone after stop(); never start new ones while freeing. */
@@ -165,6 +172,9 @@ acd_fini(plt_plugin *self)
 
 static const plt_dep needs[] = {{.service = PLT_AGENTS_NAME, .major = 1},
                                 {.service = PLT_TELEPHONY_NAME, .major = 1},
+                                {.service = PLT_HTTP_NAME,
+                                 .major = PLT_HTTP_MAJOR,
+                                 .flags = PLT_DEP_OPTIONAL},
                                 {0}};
 static const char *const provides[] = {PLT_ACD_NAME, NULL};
 
