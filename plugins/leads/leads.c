@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leads_http.h"
 #include "leads_int.h"
 
 static const plt_cfg_key leads_keys[] = {
@@ -44,7 +45,9 @@ static const plt_cfg_key leads_keys[] = {
     PLT_CFG_END};
 
 static const plt_dep leads_needs[] = {
-    {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0, 0}, {0}};
+    {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0, 0},
+    {PLT_HTTP_NAME, PLT_HTTP_MAJOR, 0, PLT_DEP_OPTIONAL},
+    {0}};
 static const char *const leads_provides[] = {PLT_LEADS_NAME, NULL};
 
 static leads *leads_state;
@@ -182,6 +185,11 @@ leads_start(plt_plugin *self)
 {
     (void)self;
     leads_state->started = true;
+    int rc = leads_http_start(leads_state);
+    if (rc != 0) {
+        plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
+        return rc;
+    }
     return 0;
 }
 
@@ -192,6 +200,7 @@ leads_stop(plt_plugin *self)
     leads *L = leads_state;
     L->stopping = true;
     L->started = false;
+    leads_http_stop();
     leads_cli_abort();
     if (L->pending == 0)
         return 0;
@@ -204,6 +213,7 @@ leads_fini(plt_plugin *self)
 {
     (void)self;
     leads *L = leads_state;
+    leads_http_stop();
     if (!L)
         return;
     leads_cli_bind(NULL);
