@@ -342,6 +342,18 @@ h_list(void *arg, plt_http_req *req)
 }
 
 static void
+h_one(void *arg, plt_http_req *req)
+{
+    (void)arg;
+    json_t *o = NULL;
+    agents_get(ah->s, ah->vt->param(ah->impl, req, "login"), got_me, &o);
+    if (!o)
+        ah->vt->reply_error(ah->impl, req, 404, "not_found", "not logged in");
+    else
+        ah->vt->reply_json(ah->impl, req, 200, o);
+}
+
+static void
 h_force(void *arg, plt_http_req *req)
 {
     (void)arg;
@@ -540,6 +552,8 @@ static const plt_http_route routes[] = {
       "manual dial"),
     R("GET", "/agents", PLT_HTTP_STAFF, h_list, NULL,
       "every logged-in agent with state and time in state"),
+    R("GET", "/agents/{login}", PLT_HTTP_STAFF, h_one, NULL,
+      "one logged-in agent, with the call in progress"),
     R("POST", "/agents/{login}/state", PLT_HTTP_STAFF, h_force, NULL,
       "force an agent's state (supervisor)"),
 };

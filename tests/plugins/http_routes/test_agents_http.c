@@ -134,6 +134,10 @@ console_and_supervisor(void **state)
     req(f, "GET", "/agents", NULL, 0, NULL, 401);
     b = req(f, "GET", "/agents", "sue", SUP, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(b, "items")), 1);
+    b = req(f, "GET", "/agents/alice", "sue", SUP, NULL, 200);
+    assert_string_equal(str(b, "state"), "pause");
+    req(f, "GET", "/agents/nobody", "sue", SUP, NULL, 404);
+    req(f, "GET", "/agents/alice", ME, AG, NULL, 403);
 
     req(f, "POST", "/agents/me/state", ME, AG, "{\"state\":\"bogus\"}", 400);
     b = req(f, "POST", "/agents/me/state", ME, AG,
