@@ -16,18 +16,11 @@
 #include "acd_http.h"
 #include "acd_int.h"
 
-/* ring_all is documented in the contract but not implemented yet: it is
- * left out of the choices so that a configuration asking for it is
- * refused with the core's file:line message. */
-static const char *const strategy_choices[] = {
-    "longest_idle", "skill_level", "round_robin", "fewest_calls",
-    "least_talk_time", "random", "linear", NULL};
-
 static const plt_cfg_key queue_keys[] = {
     {.name = "name", .type = PLT_CFG_STR, .flags = PLT_CFG_REQUIRED,
      .help = "queue name"},
     {.name = "strategy", .type = PLT_CFG_STR, .def = "longest_idle",
-     .choices = strategy_choices, .help = "how an agent is chosen"},
+     .choices = acd_strategy_names, .help = "how an agent is chosen"},
     {.name = "skills", .type = PLT_CFG_LIST,
      .help = "required skills as \"skill:level\" (0-100)"},
     {.name = "relax_after", .type = PLT_CFG_DURATION, .def = "0",

@@ -24,6 +24,7 @@ enum {
     ACD_LEAST_TALK_TIME,
     ACD_RANDOM,
     ACD_LINEAR,
+    ACD_RING_ALL,
     ACD_STRATEGY_N
 };
 
@@ -51,6 +52,15 @@ typedef struct acd_queue {
     char **dids;
     size_t ndids;
     size_t rr_last; /* round robin: index + 1 of the agent last chosen */
+    /* The agents serving this queue, in configured order (rebuilt when an
+     * assignment changes): a choice looks at these only. */
+    struct acd_agent **agents;
+    size_t nagents;
+    /* Dispatch pass memo: in pass empty_pass, a plain caller relaxed
+     * empty_steps times found nobody, so no plain caller relaxed as much
+     * or less can find anybody in the rest of that pass. */
+    uint64_t empty_pass;
+    int empty_steps;
     /* Figures since start. */
     uint64_t joined, offered, answered, abandoned, overflowed;
     uint64_t answered_within_sl, abandoned_after_sl;
@@ -60,6 +70,10 @@ typedef struct acd_queue {
 
 typedef struct acd_agent {
     char *login;
+    size_t index;          /* in acd.a: the configured order */
+    /* plt_agent_info.changes of the AVAILABLE period a whole dispatch
+     * pass has already matched against every waiting caller (~0: none). */
+    uint64_t settled;
     acd_skill *skills;
     size_t nskills;
     char **queues;
@@ -89,19 +103,43 @@ typedef struct acd_caller {
     int state;
     int relax_steps;
     char play_id[32];
-    /* Current offer. */
+    /* Current offers: one, or one per agent rung at once (ring_all). The
+     * agent who took the call stays in `agent` while bridged. */
     acd_agent *agent;
-    char offer_id[48];
+    struct acd_offer *offers;
+    size_t noffers;
     int attempt;
-    plt_timer *offer_timer;
+    plt_timer *offer_timer; /* the queue's offer timeout */
+    bool gone; /* its leg ended; call.ended will remove it */
     /* Agents who missed this caller: tried others first. */
     char **tried;
     size_t ntried;
     plt_timer *relax_timer;
     plt_timer *wait_timer;
     int64_t answered_at;
-    struct acd_caller *next;
+    struct acd_caller *prev, *next; /* in serving order */
 } acd_caller;
+
+/* One agent rung for a caller. */
+typedef struct acd_offer {
+    acd_caller *c;
+    acd_agent *agent;
+    char id[80]; /* <caller id>.<attempt>[.<n>] */
+    plt_timer *ring_timer; /* simulated ringing before the answer */
+} acd_offer;
+
+/* What a choice found. Committing it (after the offer succeeded) moves
+ * the round-robin cursor and the random stream; a choice never offered
+ * leaves both as they were. */
+typedef struct acd_choice {
+    acd_agent *agent;  /* chosen, or NULL */
+    acd_agent **ring;  /* ring_all: every candidate, longest idle first */
+    size_t nring;
+    bool unsettled;    /* a candidate's availability is not settled yet */
+    bool set_rr, set_rng;
+    size_t rr_last;
+    uint64_t rng;
+} acd_choice;
 
 typedef struct acd {
     plt_agents ag;
@@ -110,12 +148,13 @@ typedef struct acd {
     size_t nq;
     acd_agent **a;
     size_t na;
-    acd_caller *callers; /* in join order */
+    acd_caller *callers, *last; /* in serving order */
     uint64_t seq;
     uint64_t next_id;
     uint64_t rng;
     int64_t offer_ring_ms;
     plt_sub *sub_agent, *sub_call;
+    uint64_t pass; /* dispatch passes so far */
     bool started, dispatching, again;
 } acd;
 
@@ -134,7 +173,13 @@ int acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
                   plt_acd_done_fn done, void *arg);
 size_t acd_queue_count(void *impl);
 const char *acd_queue_at(void *impl, size_t i);
+/* A whole pass: every waiting caller in serving order. */
 void acd_dispatch(acd *s);
+/* Only @p c changed (joined, relaxed, back from an offer): serve it if an
+ * agent can take it, falling back to a whole pass when fairness needs one. */
+void acd_dispatch_caller(acd *s, acd_caller *c);
+/* Rebuild every queue's agent list after an assignment changed. */
+int acd_index_agents(acd *s);
 void acd_on_agent_event(const plt_event *ev, void *arg);
 void acd_on_call_event(const plt_event *ev, void *arg);
 void acd_caller_remove(acd_caller *c);
@@ -146,20 +191,27 @@ void acd_stop_all(acd *s);
 extern const char *const acd_strategy_names[];
 /* Required level of @p sk for a caller relaxed @p steps times. */
 int32_t acd_required_level(const acd_queue *q, int32_t level, int steps);
-/* Choose among the available agents for @p c (or a would-be caller when
- * @p c is NULL: dry run). With @p lines, one explanation per candidate
- * (caller frees each and the array); @p commit false leaves the PRNG and
- * round-robin cursor untouched. *out = NULL when nobody fits. */
+/* Choose among the available agents for a caller of @p q (or a would-be
+ * caller: dry run). With @p lines, one explanation per candidate (the
+ * caller frees each and the array). Changes nothing: see
+ * acd_choice_commit(). out->agent is NULL when nobody fits. */
 int acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
                int relax_steps, const char *only_agent,
-               char *const *tried, size_t ntried, bool commit,
-               acd_agent **out, char ***lines, size_t *nlines);
+               char *const *tried, size_t ntried, acd_choice *out,
+               char ***lines, size_t *nlines);
+void acd_choice_commit(acd *s, acd_queue *q, const acd_choice *ch);
+void acd_choice_free(acd_choice *ch);
 int acd_dry_run(void *impl, const plt_acd_request *r, plt_acd_explain_fn cb,
                 void *arg);
 
 /* acd_offer.c */
-int acd_offer_start(acd_caller *c, acd_agent *a);
+/* Offer @p c to the chosen agent (or ring every agent of a ring_all
+ * choice). 0 if at least one agent was reserved. */
+int acd_offer_start(acd_caller *c, const acd_choice *ch);
+/* End every offer of @p c (missed: each agent missed it) and put the
+ * caller back to waiting. */
 void acd_offer_abort(acd_caller *c, bool missed);
+bool acd_leg_live(acd *s, plt_leg *leg);
 void acd_caller_answered_leg(acd_caller *c);
 void acd_caller_ended(acd_caller *c);
 

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The offer of one caller to one agent. agents.offer() reserves the agent;
+ * The offer of one caller to agents. agents.offer() reserves an agent;
  * agents' phones are kept-up legs, so there is nothing to ring: the offer
  * is accepted at once (auto-answer), or after `offer_ring` when the
- * configuration simulates ringing (per agent or for all). Accepting means
- * offer_answered(), stopping the hold music and bridging the customer leg
- * to the agent's phone leg; queue.answered follows. An offer not accepted
- * within the queue's offer_timeout is missed: offer_failed(missed), and
- * the caller goes back to the queue, to be offered to another agent first.
+ * configuration simulates ringing (per agent or for all). ring_all rings
+ * every eligible agent at once: the first to answer takes the call and
+ * the others' offers are withdrawn (offer_failed, not missed), so each of
+ * them is free again at once. Accepting means offer_answered(), stopping
+ * the hold music and bridging the customer leg to the agent's phone leg;
+ * queue.answered follows. An offer not accepted within the queue's
+ * offer_timeout is missed by every agent rung: offer_failed(missed), and
+ * the caller goes back to the queue, to be offered to other agents first.
  * The ACD's own timer decides the timeout; the agents service is given a
- * slightly longer one, as a safety net that never races it. When the
+ * slightly longer one, as a safety net that never races it. A caller
+ * whose leg has ended (its call.ended not delivered yet) is never bridged:
+ * the offer is withdrawn and the event then counts the abandon. When the
  * bridged customer's leg ends, the agent goes to wrap-up and the figures
  * used by fewest_calls and least_talk_time are updated.
  */
@@ -37,6 +42,14 @@ acd_caller_answered_leg(acd_caller *c)
     }
 }
 
+bool
+acd_leg_live(acd *s, plt_leg *leg)
+{
+    plt_leg_info info = {.size = sizeof(info)};
+    return s->tel.vt->leg_info(s->tel.impl, leg, &info) == 0 &&
+           info.state != PLT_LEG_ENDED;
+}
+
 static void
 remember_tried(acd_caller *c, const char *login)
 {
@@ -51,48 +64,102 @@ remember_tried(acd_caller *c, const char *login)
         c->ntried++;
 }
 
+/* Withdraw one offer: the agents service frees the agent. */
+static void
+offer_end(acd_caller *c, acd_offer *o, bool missed)
+{
+    acd *s = c->s;
+    if (o->ring_timer) {
+        plt_timer_stop(o->ring_timer);
+        o->ring_timer = NULL;
+    }
+    int rc =
+        s->ag.vt->offer_failed(s->ag.impl, o->agent->login, o->id, missed);
+    if (rc != 0)
+        plt_log_err(PLT_LOG_DEBUG, rc, "offer %s to %s already over", o->id,
+                    o->agent->login);
+    if (missed)
+        remember_tried(c, o->agent->login);
+    /* The agent is free again: a pass in progress must look again. */
+    if (s->dispatching)
+        s->again = true;
+}
+
+static void
+offers_free(acd_caller *c)
+{
+    free(c->offers);
+    c->offers = NULL;
+    c->noffers = 0;
+}
+
+/* Back to waiting, after something that may have freed agents or changed
+ * what the caller can take: a dispatch in progress must look again. */
+static void
+back_to_waiting(acd_caller *c)
+{
+    c->agent = NULL;
+    c->state = ACD_WAITING;
+    if (c->s->dispatching)
+        c->s->again = true;
+}
+
 void
 acd_offer_abort(acd_caller *c, bool missed)
 {
-    acd *s = c->s;
     if (c->offer_timer) {
         plt_timer_stop(c->offer_timer);
         c->offer_timer = NULL;
     }
-    if (c->agent) {
-        int rc = s->ag.vt->offer_failed(s->ag.impl, c->agent->login,
-                                        c->offer_id, missed);
-        if (rc != 0)
-            plt_log_err(PLT_LOG_DEBUG, rc, "offer %s to %s already over",
-                        c->offer_id, c->agent->login);
-        if (missed)
-            remember_tried(c, c->agent->login);
-    }
-    c->agent = NULL;
-    c->state = ACD_WAITING;
+    for (size_t i = 0; i < c->noffers; i++)
+        offer_end(c, &c->offers[i], missed);
+    offers_free(c);
+    back_to_waiting(c);
 }
 
+/* @p o's agent answered: the others' offers are withdrawn, the customer is
+ * bridged to that agent's phone. */
 static void
-accept(acd_caller *c)
+accept(acd_caller *c, acd_offer *o)
 {
     acd *s = c->s;
-    acd_agent *a = c->agent;
+    acd_agent *a = o->agent;
+    char id[sizeof(o->id)];
+    snprintf(id, sizeof(id), "%s", o->id);
+    if (c->offer_timer) {
+        plt_timer_stop(c->offer_timer);
+        c->offer_timer = NULL;
+    }
+    for (size_t i = 0; i < c->noffers; i++)
+        if (&c->offers[i] != o)
+            offer_end(c, &c->offers[i], false);
+    if (o->ring_timer) {
+        plt_timer_stop(o->ring_timer);
+        o->ring_timer = NULL;
+    }
+    offers_free(c); /* o is gone from here on: a and id are kept */
+    if (!acd_leg_live(s, c->leg)) {
+        /* The customer hung up in this very instant; call.ended, still on
+         * its way, counts the abandon. The agent never takes a dead call. */
+        (void)s->ag.vt->offer_failed(s->ag.impl, a->login, id, false);
+        c->gone = true;
+        back_to_waiting(c);
+        return;
+    }
     plt_leg *phone = s->ag.vt->phone_leg(s->ag.impl, a->login);
     if (!phone) {
         plt_log(PLT_LOG_WARN, "agent %s has no phone leg: offer %s withdrawn",
-                a->login, c->offer_id);
-        acd_offer_abort(c, false);
+                a->login, id);
+        (void)s->ag.vt->offer_failed(s->ag.impl, a->login, id, false);
         remember_tried(c, a->login);
+        back_to_waiting(c);
         return;
     }
-    int rc = s->ag.vt->offer_answered(s->ag.impl, a->login, c->offer_id,
-                                      c->leg_id);
+    int rc = s->ag.vt->offer_answered(s->ag.impl, a->login, id, c->leg_id);
     if (rc != 0) {
         s->tel.vt->leg_unref(s->tel.impl, phone);
-        plt_log_err(PLT_LOG_WARN, rc, "offer %s to %s", c->offer_id,
-                    a->login);
-        c->agent = NULL; /* the agents service already ended it */
-        c->state = ACD_WAITING;
+        plt_log_err(PLT_LOG_WARN, rc, "offer %s to %s", id, a->login);
+        back_to_waiting(c); /* the agents service already ended it */
         return;
     }
     if (c->play_id[0]) {
@@ -107,13 +174,13 @@ accept(acd_caller *c)
         plt_log_err(PLT_LOG_WARN, rc, "bridge %s to %s", c->leg_id, a->login);
         (void)s->ag.vt->call_ended(s->ag.impl, a->login, 0);
         remember_tried(c, a->login);
-        c->agent = NULL;
-        c->state = ACD_WAITING;
+        back_to_waiting(c);
         acd_caller_answered_leg(c);
         return;
     }
     int64_t now = plt_now();
     int64_t wait = now - c->joined_at;
+    c->agent = a;
     c->state = ACD_BRIDGED;
     c->answered_at = now;
     if (c->relax_timer) {
@@ -138,10 +205,12 @@ accept(acd_caller *c)
 static void
 on_ring_done(void *arg)
 {
-    acd_caller *c = arg;
-    c->offer_timer = NULL; /* one-shot: released by the core */
-    accept(c);
-    acd_dispatch(c->s);
+    acd_offer *o = arg;
+    acd_caller *c = o->c;
+    o->ring_timer = NULL; /* one-shot: released by the core */
+    accept(c, o);
+    if (c->state == ACD_WAITING)
+        acd_dispatch_caller(c->s, c);
 }
 
 static void
@@ -149,43 +218,89 @@ on_offer_timeout(void *arg)
 {
     acd_caller *c = arg;
     c->offer_timer = NULL;
-    plt_log(PLT_LOG_INFO, "queue %s: %s missed by %s", c->q->name, c->id,
-            c->agent ? c->agent->login : "?");
+    plt_log(PLT_LOG_INFO, "queue %s: %s missed by %zu agent(s)", c->q->name,
+            c->id, c->noffers);
     acd_offer_abort(c, true);
-    acd_dispatch(c->s);
+    acd_dispatch_caller(c->s, c);
+}
+
+static int64_t
+ring_of(const acd *s, const acd_agent *a)
+{
+    return a->offer_ring_ms >= 0 ? a->offer_ring_ms : s->offer_ring_ms;
 }
 
 int
-acd_offer_start(acd_caller *c, acd_agent *a)
+acd_offer_start(acd_caller *c, const acd_choice *ch)
 {
     acd *s = c->s;
+    acd_agent *const one[1] = {ch->agent};
+    acd_agent *const *v = ch->nring ? ch->ring : one;
+    size_t n = ch->nring ? ch->nring : 1;
     int64_t timeout = c->q->offer_timeout_ms;
-    snprintf(c->offer_id, sizeof(c->offer_id), "%s.%d", c->id, c->attempt + 1);
-    int rc = s->ag.vt->offer(s->ag.impl, a->login, c->offer_id,
+    acd_offer *offers = calloc(n, sizeof(*offers));
+    if (!offers)
+        return PLT_ENOMEM;
+    size_t k = 0;
+    int rc = PLT_ESTATE;
+    for (size_t i = 0; i < n; i++) {
+        acd_offer *o = &offers[k];
+        o->c = c;
+        o->agent = v[i];
+        if (ch->nring)
+            snprintf(o->id, sizeof(o->id), "%s.%d.%zu", c->id, c->attempt + 1,
+                     i + 1);
+        else
+            snprintf(o->id, sizeof(o->id), "%s.%d", c->id, c->attempt + 1);
+        rc = s->ag.vt->offer(s->ag.impl, v[i]->login, o->id,
                              (uint32_t)(timeout + ACD_OFFER_GRACE_MS));
-    if (rc != 0)
-        return rc;
-    c->attempt++;
-    c->agent = a;
-    c->state = ACD_OFFERING;
-    plt_event *ev = acd_event(c, "queue.offered");
-    if (ev) {
-        plt_event_set_str(ev, "agent", a->login);
-        plt_event_set_i64(ev, "attempt", c->attempt);
-        plt_event_publish(ev);
+        if (rc == 0)
+            k++;
     }
-    int64_t ring = a->offer_ring_ms >= 0 ? a->offer_ring_ms : s->offer_ring_ms;
+    if (k == 0) {
+        free(offers);
+        return rc;
+    }
+    c->offers = offers;
+    c->noffers = k;
+    c->attempt++;
+    c->state = ACD_OFFERING;
+    for (size_t i = 0; i < k; i++) {
+        plt_event *ev = acd_event(c, "queue.offered");
+        if (ev) {
+            plt_event_set_str(ev, "agent", offers[i].agent->login);
+            plt_event_set_i64(ev, "attempt", c->attempt);
+            plt_event_set_i64(ev, "rung", (int64_t)k);
+            plt_event_publish(ev);
+        }
+    }
+    /* Who answers first: the shortest ringing, the first listed on a tie
+     * (longest idle for ring_all). */
+    size_t first = 0;
+    for (size_t i = 1; i < k; i++)
+        if (ring_of(s, offers[i].agent) < ring_of(s, offers[first].agent))
+            first = i;
+    int64_t ring = ring_of(s, offers[first].agent);
     if (ring <= 0 && timeout > 0) {
-        accept(c);
+        accept(c, &offers[first]);
         return 0;
     }
-    bool missed = timeout > 0 && ring >= timeout;
-    rc = plt_timer_start(&c->offer_timer,
-                         (uint64_t)(missed ? timeout : ring), 0,
-                         missed ? on_offer_timeout : on_ring_done, c);
-    if (rc != 0) {
-        /* Without a timer nothing would end the offer: withdraw it. */
+    rc = 0;
+    if (timeout > 0 && (rc = plt_timer_start(&c->offer_timer,
+                                             (uint64_t)timeout, 0,
+                                             on_offer_timeout, c)) != 0)
         c->offer_timer = NULL;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        int64_t r = ring_of(s, offers[i].agent);
+        if (timeout > 0 && r >= timeout)
+            continue; /* rings out: the offer timeout ends it */
+        rc = plt_timer_start(&offers[i].ring_timer, (uint64_t)(r > 0 ? r : 0),
+                             0, on_ring_done, &offers[i]);
+        if (rc != 0)
+            offers[i].ring_timer = NULL;
+    }
+    if (rc != 0) {
+        /* Without timers nothing would end the offers: withdraw them. */
         acd_offer_abort(c, false);
         return rc;
     }

@@ -1,17 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Queues and the callers waiting in them. A caller joins (enqueue(), or an
- * inbound leg on one of the queue's DIDs), waits in one list kept in join
- * order, and is served by acd_dispatch(): callers are taken by priority,
- * then by how long they have waited, across every queue (global fairness:
- * an agent who becomes available gets the first caller of that order it
- * can take, whichever of its queues the caller is in), and each is given
- * to the agent its queue's strategy picks. Dispatch runs only when
- * something changed - a caller joined or was relaxed, an agent became
- * available, an offer failed, an assignment changed - never on a poll.
+ * inbound leg on one of the queue's DIDs) and waits in one list kept in
+ * serving order - priority, then how long they have waited, then join
+ * order - across every queue (global fairness: an agent who becomes
+ * available gets the first caller of that order it can take, whichever of
+ * its queues the caller is in); each caller is given to the agent its
+ * queue's strategy picks.
+ *
+ * Dispatch is event-driven and never walks more than it must. After a
+ * whole pass no waiting caller can be taken by any available agent the
+ * pass saw, so:
+ *  - a caller who joins, is relaxed, overflows or comes back from a missed
+ *    offer is matched alone against its queue's agents; only if one of
+ *    them became available since the last pass (its agent.state_changed
+ *    not handled yet: "unsettled") does a whole pass run instead, so that
+ *    an older caller elsewhere is served first;
+ *  - an agent who becomes available (or whose assignment changes) runs a
+ *    whole pass, in which a queue whose plain callers found nobody is
+ *    skipped for the rest of the pass (no caller relaxed as much or less
+ *    can find anybody either);
+ *  - each choice looks only at the agents serving the caller's queue.
  * The file also owns the configuration (queues and agent assignments) and
  * the requests that change it at run time (cancel, set_agent).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +186,7 @@ load_agent(acd *s, const plt_cfg *c)
     acd_agent *a = calloc(1, sizeof(*a));
     if (!a)
         return PLT_ENOMEM;
+    a->index = s->na;
     s->a[s->na++] = a;
     a->offer_ring_ms = -1;
     if (plt_cfg_is_set(c, "offer_ring"))
@@ -237,6 +251,28 @@ acd_config_load(acd *s, const plt_cfg *cfg)
             (rc = load_agent(s, c)) != 0)
             return rc;
     }
+    return acd_index_agents(s);
+}
+
+int
+acd_index_agents(acd *s)
+{
+    for (size_t i = 0; i < s->nq; i++) {
+        acd_queue *q = &s->q[i];
+        size_t n = 0;
+        for (size_t k = 0; k < s->na; k++)
+            n += acd_agent_in_queue(s->a[k], q);
+        acd_agent **v = n ? malloc(n * sizeof(*v)) : NULL;
+        if (n && !v)
+            return PLT_ENOMEM;
+        n = 0;
+        for (size_t k = 0; k < s->na; k++)
+            if (acd_agent_in_queue(s->a[k], q))
+                v[n++] = s->a[k];
+        free(q->agents);
+        q->agents = v;
+        q->nagents = n;
+    }
     return 0;
 }
 
@@ -263,6 +299,7 @@ acd_free_all(acd *s)
         free(q->hold_music);
         acd_skills_free(q->skills, q->nskills);
         strv_free(q->dids, q->ndids);
+        free(q->agents);
     }
     free(s->q);
     for (size_t i = 0; i < s->na; i++)
@@ -323,14 +360,35 @@ before(const acd_caller *x, const acd_caller *y)
     return x->seq < y->seq;
 }
 
+/* The list is in serving order: the callers ahead are the ones before. */
 size_t
 acd_position(const acd_caller *c)
 {
     size_t pos = 1;
-    for (const acd_caller *o = c->s->callers; o; o = o->next)
-        if (o != c && o->q == c->q && o->state != ACD_BRIDGED && before(o, c))
+    for (const acd_caller *o = c->prev; o; o = o->prev)
+        if (o->q == c->q && o->state != ACD_BRIDGED)
             pos++;
     return pos;
+}
+
+/* Insert @p c at its place in serving order; callers mostly join last, so
+ * the walk starts from the end. */
+static void
+list_insert(acd *s, acd_caller *c)
+{
+    acd_caller *after = s->last;
+    while (after && before(c, after))
+        after = after->prev;
+    c->prev = after;
+    c->next = after ? after->next : s->callers;
+    if (c->next)
+        c->next->prev = c;
+    else
+        s->last = c;
+    if (after)
+        after->next = c;
+    else
+        s->callers = c;
 }
 
 plt_event *
@@ -371,13 +429,17 @@ void
 acd_caller_remove(acd_caller *c)
 {
     acd *s = c->s;
-    for (acd_caller **p = &s->callers; *p; p = &(*p)->next) {
-        if (*p == c) {
-            *p = c->next;
-            break;
-        }
-    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->callers == c)
+        s->callers = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else if (s->last == c)
+        s->last = c->prev;
+    c->prev = c->next = NULL;
     caller_timers_stop(c);
+    free(c->offers);
     if (c->leg)
         s->tel.vt->leg_unref(s->tel.impl, c->leg);
     free(c->leg_id);
@@ -425,7 +487,7 @@ on_relax(void *arg)
         plt_timer_stop(c->relax_timer);
         c->relax_timer = NULL;
     }
-    acd_dispatch(c->s);
+    acd_dispatch_caller(c->s, c);
 }
 
 static void
@@ -509,7 +571,7 @@ on_max_wait(void *arg)
         c->max_wait_ms += wait;
         wait_arm(c);
     }
-    acd_dispatch(s);
+    acd_dispatch_caller(s, c);
 }
 
 static acd_caller *
@@ -596,11 +658,7 @@ acd_enqueue(void *impl, const plt_acd_request *r, char request_id[32])
     c->seq = ++s->seq;
     c->max_wait_ms = r->max_wait_ms ? (int64_t)r->max_wait_ms : q->max_wait_ms;
     snprintf(c->id, sizeof(c->id), "Q%llu", (unsigned long long)++s->next_id);
-    /* Append: the list stays in join order. */
-    acd_caller **p = &s->callers;
-    while (*p)
-        p = &(*p)->next;
-    *p = c;
+    list_insert(s, c);
     /* An inbound caller still ringing is answered now, so that the trunk
      * does not reject it while it waits; then hold music. */
     if (info.state == PLT_LEG_RINGING && info.inbound) {
@@ -614,7 +672,7 @@ acd_enqueue(void *impl, const plt_acd_request *r, char request_id[32])
     publish_joined(c);
     relax_arm(c);
     wait_arm(c);
-    acd_dispatch(s);
+    acd_dispatch_caller(s, c);
     return 0;
 }
 
@@ -629,7 +687,8 @@ acd_cancel(void *impl, const char *request_id, const char *reason)
         return PLT_ENOENT;
     if (c->state == ACD_BRIDGED)
         return PLT_ESTATE;
-    if (c->state == ACD_OFFERING)
+    bool freed = c->state == ACD_OFFERING;
+    if (freed)
         acd_offer_abort(c, false);
     if (c->play_id[0])
         (void)s->tel.vt->stop_play(s->tel.impl, c->leg, c->play_id);
@@ -639,7 +698,8 @@ acd_cancel(void *impl, const char *request_id, const char *reason)
         plt_event_publish(ev);
     }
     acd_caller_remove(c);
-    acd_dispatch(s);
+    if (freed)
+        acd_dispatch(s); /* its agents are free again */
     return 0;
 }
 
@@ -686,14 +746,28 @@ acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
     }
     if (fresh) {
         a->offer_ring_ms = -1;
+        a->index = s->na;
         s->a[s->na++] = a;
     }
-    acd_skills_free(a->skills, a->nskills);
-    strv_free(a->queues, a->nqueues);
-    a->skills = nsk;
-    a->nskills = nskills;
+    char **oldq = a->queues;
+    size_t noldq = a->nqueues;
     a->queues = nq;
     a->nqueues = nqueues;
+    if (acd_index_agents(s) != 0) {
+        /* Keep the agent as it was (its queues, the index). */
+        a->queues = oldq;
+        a->nqueues = noldq;
+        (void)acd_index_agents(s);
+        acd_skills_free(nsk, nskills);
+        strv_free(nq, nqueues);
+        return PLT_ENOMEM;
+    }
+    strv_free(oldq, noldq);
+    acd_skills_free(a->skills, a->nskills);
+    a->skills = nsk;
+    a->nskills = nskills;
+    /* What the agent can take changed: a whole pass settles it again. */
+    a->settled = 0;
     if (done)
         done(arg, 0, NULL);
     acd_dispatch(s);
@@ -702,46 +776,65 @@ acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
 
 /* ---- distribution ---- */
 
-static int
-cmp_callers(const void *x, const void *y)
+/* A caller whose eligibility depends on its queue and relaxation only. */
+static bool
+plain(const acd_caller *c)
 {
-    const acd_caller *a = *(acd_caller *const *)x, *b = *(acd_caller *const *)y;
-    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+    return !c->nskills && !c->only_agent && !c->ntried;
 }
 
-/* One pass: the first waiting caller, in serving order, that some agent
- * can take, is offered. Returns true if an offer was made. */
-static bool
-dispatch_one(acd *s)
+enum { SERVE_NONE, SERVE_OFFERED, SERVE_SKIPPED, SERVE_UNSETTLED };
+
+/* Offer @p c to the agent its strategy picks, if any. With @p settled_only,
+ * a choice among agents not settled yet is left to a whole pass. */
+static int
+serve(acd *s, acd_caller *c, bool settled_only)
 {
-    size_t n = 0;
-    for (acd_caller *c = s->callers; c; c = c->next)
-        n++;
-    if (n == 0)
-        return false;
-    acd_caller **v = malloc(n * sizeof(*v));
-    if (!v) {
-        plt_log(PLT_LOG_ERROR, "dispatch: out of memory");
-        return false;
+    acd_choice ch;
+    if (acd_choose(s, c->q, c->skills, c->nskills, c->relax_steps,
+                   c->only_agent, c->tried, c->ntried, &ch, NULL, NULL) != 0)
+        return SERVE_SKIPPED;
+    int r = SERVE_NONE;
+    if (!ch.agent) {
+        r = SERVE_NONE;
+    } else if (settled_only && ch.unsettled) {
+        r = SERVE_UNSETTLED;
+    } else if (!acd_leg_live(s, c->leg)) {
+        /* Hung up in this instant: call.ended, on its way, removes it. */
+        c->gone = true;
+        r = SERVE_SKIPPED;
+    } else if (acd_offer_start(c, &ch) == 0) {
+        /* The cursor and the stream move only for an offer made. */
+        acd_choice_commit(s, c->q, &ch);
+        r = SERVE_OFFERED;
+    } else {
+        r = SERVE_SKIPPED;
     }
-    n = 0;
-    for (acd_caller *c = s->callers; c; c = c->next)
-        if (c->state == ACD_WAITING)
-            v[n++] = c;
-    qsort(v, n, sizeof(*v), cmp_callers);
-    bool offered = false;
-    for (size_t i = 0; i < n && !offered; i++) {
-        acd_caller *c = v[i];
-        acd_agent *a;
-        if (acd_choose(s, c->q, c->skills, c->nskills, c->relax_steps,
-                       c->only_agent, c->tried, c->ntried, true, &a, NULL,
-                       NULL) != 0 ||
-            !a)
+    acd_choice_free(&ch);
+    return r;
+}
+
+/* One pass over the waiting callers in serving order. */
+static void
+pass(acd *s)
+{
+    uint64_t p = ++s->pass;
+    for (acd_caller *c = s->callers; c && !s->again; c = c->next) {
+        if (c->state != ACD_WAITING || c->gone)
             continue;
-        offered = acd_offer_start(c, a) == 0;
+        acd_queue *q = c->q;
+        bool pl = plain(c);
+        if (pl && q->empty_pass == p && c->relax_steps <= q->empty_steps)
+            continue;
+        /* Offers only make agents busy, so a caller passed over earlier in
+         * this pass still has nobody: no need to start again from the
+         * top, unless something freed an agent (s->again). */
+        if (serve(s, c, false) == SERVE_NONE && pl &&
+            (q->empty_pass != p || c->relax_steps > q->empty_steps)) {
+            q->empty_pass = p;
+            q->empty_steps = c->relax_steps;
+        }
     }
-    free(v);
-    return offered;
 }
 
 void
@@ -759,18 +852,60 @@ acd_dispatch(acd *s)
     s->dispatching = true;
     do {
         s->again = false;
-        while (dispatch_one(s))
-            ;
+        pass(s);
     } while (s->again);
     s->dispatching = false;
 }
 
 void
+acd_dispatch_caller(acd *s, acd_caller *c)
+{
+    if (!s->started || c->state != ACD_WAITING || c->gone)
+        return;
+    if (s->dispatching) {
+        s->again = true;
+        return;
+    }
+    s->dispatching = true;
+    s->again = false;
+    bool whole = serve(s, c, true) == SERVE_UNSETTLED;
+    s->dispatching = false;
+    if (whole || s->again)
+        acd_dispatch(s);
+}
+
+typedef struct agent_look {
+    bool available;
+    uint64_t changes;
+} agent_look;
+
+static void
+on_look(void *arg, int status, const plt_agent_info *i)
+{
+    agent_look *l = arg;
+    if (status == 0 && i && i->state == PLT_AGENT_AVAILABLE &&
+        i->size >= offsetof(plt_agent_info, changes) + sizeof(i->changes)) {
+        l->available = true;
+        l->changes = i->changes;
+    }
+}
+
+void
 acd_on_agent_event(const plt_event *ev, void *arg)
 {
+    acd *s = arg;
     const char *to = plt_event_str(ev, "to");
-    if (to && strcmp(to, "available") == 0)
-        acd_dispatch(arg);
+    if (!to || strcmp(to, "available") != 0)
+        return;
+    acd_dispatch(s);
+    /* The pass matched this agent against every waiting caller: until its
+     * state changes, a caller alone can be matched without a whole pass. */
+    acd_agent *a = acd_agent_find(s, plt_event_str(ev, "agent"));
+    agent_look l = {0};
+    if (a && s->started &&
+        s->ag.vt->get(s->ag.impl, a->login, on_look, &l) == 0 &&
+        l.available && l.changes != UINT64_MAX)
+        a->settled = l.changes;
 }
 
 static void
@@ -816,7 +951,8 @@ acd_on_call_event(const plt_event *ev, void *arg)
         return;
     }
     /* The caller hung up while waiting (or while being offered). */
-    if (c->state == ACD_OFFERING)
+    bool freed = c->state == ACD_OFFERING;
+    if (freed)
         acd_offer_abort(c, false);
     int64_t wait = plt_now() - c->joined_at;
     size_t pos = acd_position(c);
@@ -830,5 +966,6 @@ acd_on_call_event(const plt_event *ev, void *arg)
         plt_event_publish(out);
     }
     acd_caller_remove(c);
-    acd_dispatch(s);
+    if (freed)
+        acd_dispatch(s); /* its agents are free again */
 }

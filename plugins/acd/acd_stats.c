@@ -40,11 +40,10 @@ acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb, void *arg)
         if (now - c->joined_at > st.longest_wait_ms)
             st.longest_wait_ms = now - c->joined_at;
     }
-    for (size_t i = 0; i < s->na; i++) {
-        if (!acd_agent_in_queue(s->a[i], q))
-            continue;
+    for (size_t i = 0; i < q->nagents; i++) {
         int32_t state = PLT_AGENT_LOGGED_OUT;
-        if (s->ag.vt->get(s->ag.impl, s->a[i]->login, on_info, &state) != 0)
+        if (s->ag.vt->get(s->ag.impl, q->agents[i]->login, on_info, &state) !=
+            0)
             state = PLT_AGENT_LOGGED_OUT;
         if (state != PLT_AGENT_LOGGED_OUT)
             st.agents_logged_in++;

@@ -8,15 +8,19 @@
  * skills' levels, then longest idle), round_robin (the next agent after
  * the last one chosen, in configured order), fewest_calls and
  * least_talk_time (ACD figures since start, then longest idle), random (a
- * seeded splitmix64 stream, so a run replays) and linear (configured
- * order). Every tie ends on longest idle then login, so the same agents,
- * states and clock always give the same choice. The same walk explains
- * itself for dry_run(), one line per agent considered.
+ * seeded splitmix64 stream, so a run replays), linear (configured
+ * order) and ring_all (every candidate at once, longest idle first). Every
+ * tie ends on longest idle then login, so the same agents, states and
+ * clock always give the same choice. A choice changes nothing by itself:
+ * the round-robin cursor and the random stream move only when the offer
+ * it leads to succeeds (acd_choice_commit). The same walk explains itself
+ * for dry_run(), one line per agent considered.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* vasprintf */
 #endif
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +29,7 @@
 
 const char *const acd_strategy_names[] = {
     "longest_idle", "skill_level", "round_robin", "fewest_calls",
-    "least_talk_time", "random", "linear", NULL};
+    "least_talk_time", "random", "linear", "ring_all", NULL};
 
 int32_t
 acd_required_level(const acd_queue *q, int32_t level, int steps)
@@ -38,6 +42,7 @@ typedef struct cand {
     acd_agent *a;
     size_t index; /* configured order */
     int64_t since;
+    uint64_t changes;
     int64_t score; /* skill_level: sum of the required skills' levels */
 } cand;
 
@@ -76,6 +81,7 @@ typedef struct getinfo {
     int status;
     int32_t state;
     int64_t since;
+    uint64_t changes;
 } getinfo;
 
 static void
@@ -86,6 +92,12 @@ on_info(void *arg, int status, const plt_agent_info *i)
     if (status == 0 && i) {
         g->state = i->state;
         g->since = i->since;
+        /* An older provider without the counter: never settled, so every
+         * choice falls back to a whole pass (slower, still fair). */
+        g->changes =
+            i->size >= offsetof(plt_agent_info, changes) + sizeof(i->changes)
+                ? i->changes
+                : UINT64_MAX;
     }
 }
 
@@ -151,9 +163,17 @@ splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Pick among @p n candidates per the queue's strategy; *why says why. */
+static int
+by_idle(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    return idler(a, b) ? -1 : idler(b, a) ? 1 : 0;
+}
+
+/* Pick among @p n candidates per the queue's strategy; *why says why.
+ * The cursor and stream moves go to @p ch, applied only on commit. */
 static size_t
-pick(acd *s, acd_queue *q, cand *c, size_t n, bool commit, char *why,
+pick(acd *s, acd_queue *q, cand *c, size_t n, acd_choice *ch, char *why,
      size_t whylen)
 {
     size_t best = 0;
@@ -170,17 +190,16 @@ pick(acd *s, acd_queue *q, cand *c, size_t n, bool commit, char *why,
         break;
     case ACD_ROUND_ROBIN: {
         /* The first candidate after the last chosen one, wrapping. */
-        size_t na = s->na, bestd = SIZE_MAX;
+        size_t na = s->na ? s->na : 1, bestd = SIZE_MAX;
         for (size_t i = 0; i < n; i++) {
-            size_t d = (c[i].index + na - (q->rr_last % (na ? na : 1))) %
-                       (na ? na : 1);
+            size_t d = (c[i].index + na - (q->rr_last % na)) % na;
             if (d < bestd) {
                 bestd = d;
                 best = i;
             }
         }
-        if (commit)
-            q->rr_last = c[best].index + 1;
+        ch->set_rr = true;
+        ch->rr_last = c[best].index + 1;
         snprintf(why, whylen, "round robin, next in order");
         break;
     }
@@ -203,11 +222,11 @@ pick(acd *s, acd_queue *q, cand *c, size_t n, bool commit, char *why,
         break;
     case ACD_RANDOM: {
         /* Candidates are collected in configured order, so the draw alone
-         * decides; a dry run draws from a copy of the stream. */
+         * decides; the stream moves only if the offer is made. */
         uint64_t st = s->rng;
         uint64_t r = splitmix64(&st);
-        if (commit)
-            s->rng = st;
+        ch->set_rng = true;
+        ch->rng = st;
         best = (size_t)(r % n);
         snprintf(why, whylen, "random draw %zu of %zu", best + 1, n);
         break;
@@ -217,6 +236,13 @@ pick(acd *s, acd_queue *q, cand *c, size_t n, bool commit, char *why,
             if (c[i].index < c[best].index)
                 best = i;
         snprintf(why, whylen, "linear, position %zu", c[best].index + 1);
+        break;
+    case ACD_RING_ALL:
+        /* Every candidate rings; the longest idle is listed first and wins
+         * a tie between answers at the same instant. */
+        qsort(c, n, sizeof(*c), by_idle);
+        best = 0;
+        snprintf(why, whylen, "ring all, %zu phones", n);
         break;
     default: /* ACD_LONGEST_IDLE */
         for (size_t i = 1; i < n; i++)
@@ -229,22 +255,36 @@ pick(acd *s, acd_queue *q, cand *c, size_t n, bool commit, char *why,
     return best;
 }
 
+void
+acd_choice_commit(acd *s, acd_queue *q, const acd_choice *ch)
+{
+    if (ch->set_rr)
+        q->rr_last = ch->rr_last;
+    if (ch->set_rng)
+        s->rng = ch->rng;
+}
+
+void
+acd_choice_free(acd_choice *ch)
+{
+    free(ch->ring);
+    ch->ring = NULL;
+    ch->nring = 0;
+}
+
 int
 acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
            int relax_steps, const char *only_agent, char *const *tried,
-           size_t ntried, bool commit, acd_agent **out, char ***lines_out,
-           size_t *nlines)
+           size_t ntried, acd_choice *ch, char ***lines_out, size_t *nlines)
 {
     explain l = {.want = lines_out != NULL};
-    *out = NULL;
-    cand *c = malloc((s->na ? s->na : 1) * sizeof(*c));
+    memset(ch, 0, sizeof(*ch));
+    cand *c = malloc((q->nagents ? q->nagents : 1) * sizeof(*c));
     if (!c)
         return PLT_ENOMEM;
     size_t n = 0, untried = 0;
-    for (size_t i = 0; i < s->na; i++) {
-        acd_agent *a = s->a[i];
-        if (!acd_agent_in_queue(a, q))
-            continue;
+    for (size_t i = 0; i < q->nagents; i++) {
+        acd_agent *a = q->agents[i];
         if (only_agent && strcmp(only_agent, a->login) != 0) {
             say(&l, "agent %s: the call is for %s only", a->login,
                 only_agent);
@@ -261,7 +301,11 @@ acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
         int64_t score;
         if (!skills_ok(q, a, extra, nextra, relax_steps, &l, &score))
             continue;
-        c[n] = (cand){.a = a, .index = i, .since = g.since, .score = score};
+        c[n] = (cand){.a = a,
+                      .index = a->index,
+                      .since = g.since,
+                      .changes = g.changes,
+                      .score = score};
         if (!was_tried(a, tried, ntried))
             untried++;
         n++;
@@ -278,22 +322,39 @@ acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
         }
         n = k;
     }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].changes != c[i].a->settled)
+            ch->unsettled = true;
     if (n > 0) {
         char why[96];
-        size_t b = pick(s, q, c, n, commit, why, sizeof(why));
-        *out = c[b].a;
-        for (size_t i = 0; i < n; i++)
-            if (i != b)
-                say(&l, "agent %s: eligible, not chosen", c[i].a->login);
+        size_t b = pick(s, q, c, n, ch, why, sizeof(why));
+        ch->agent = c[b].a;
+        if (q->strategy == ACD_RING_ALL) {
+            ch->ring = malloc(n * sizeof(*ch->ring));
+            if (!ch->ring)
+                rc = PLT_ENOMEM;
+            for (size_t i = 0; ch->ring && i < n; i++)
+                ch->ring[i] = c[i].a;
+            ch->nring = ch->ring ? n : 0;
+            for (size_t i = 1; i < n; i++)
+                say(&l, "agent %s: rung too", c[i].a->login);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (i != b)
+                    say(&l, "agent %s: eligible, not chosen", c[i].a->login);
+        }
         say(&l, "agent %s: chosen (%s)", c[b].a->login, why);
     } else {
         say(&l, "no agent can take the call now");
     }
     free(c);
-    if (l.oom) {
+    if (l.oom || rc != 0) {
         for (size_t i = 0; i < l.n; i++)
             free(l.v[i]);
         free(l.v);
+        acd_choice_free(ch);
+        ch->agent = NULL;
         return PLT_ENOMEM;
     }
     if (lines_out) {
@@ -323,15 +384,16 @@ acd_dry_run(void *impl, const plt_acd_request *r, plt_acd_explain_fn cb,
             extra[i] = (acd_skill){.name = (char *)r->skills[i].skill,
                                    .level = r->skills[i].level};
     }
-    acd_agent *chosen;
+    acd_choice ch;
     char **lines = NULL;
     size_t n = 0;
-    int rc = acd_choose(s, q, extra, r->nskills, 0, r->agent, NULL, 0, false,
-                        &chosen, &lines, &n);
+    int rc = acd_choose(s, q, extra, r->nskills, 0, r->agent, NULL, 0, &ch,
+                        &lines, &n);
     free(extra);
     if (rc != 0)
         return rc;
-    cb(arg, chosen ? chosen->login : NULL, (const char *const *)lines, n);
+    cb(arg, ch.agent ? ch.agent->login : NULL, (const char *const *)lines, n);
+    acd_choice_free(&ch);
     for (size_t i = 0; i < n; i++)
         free(lines[i]);
     free(lines);

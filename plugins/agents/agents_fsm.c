@@ -212,6 +212,7 @@ agents_fsm_go(agent *a, agents_trigger t, int32_t to, const char *reason,
     a->reason = pause_reason;
     a->state = to;
     a->since = now;
+    a->changes++;
 
     publish_changed(a, from, to, reason, by, previous_ms);
     agents_log_transition(&a->owner->log, a->login, to, reason,

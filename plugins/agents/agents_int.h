@@ -62,6 +62,7 @@ typedef struct agent {
     int32_t state; /* plt_agent_state */
     char *reason;  /* PAUSE: the pause reason; else NULL */
     int64_t since; /* plt_now() when the state began */
+    uint64_t changes; /* transitions so far (plt_agent_info.changes) */
     char *phone;
     char *origin;
     bool keep_up;

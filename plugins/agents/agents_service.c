@@ -130,6 +130,7 @@ fill_info(const agent *a, plt_agent_info *i)
     i->logged_in_at = a->logged_in_at;
     i->keep_up = a->keep_up;
     i->pending_logout = a->pending_logout;
+    i->changes = a->changes;
 }
 
 int

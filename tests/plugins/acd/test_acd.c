@@ -7,7 +7,10 @@
  * which answer in 1-3 s and never hang up), so that each case controls who
  * is available since when and checks the agent queue.offered names.
  *
- * Covered: every strategy on a hand-built case; skills with relaxation;
+ * Covered: every strategy on a hand-built case (ring_all: the first to
+ * answer wins, the others are freed); a caller hanging up in the instant
+ * an agent frees up is never offered, and round robin does not move for
+ * an offer never made; skills with relaxation;
  * priority; global fairness across two queues; an offer timeout moving to
  * the next agent; callers abandoning (sim patience) with their wait;
  * dry_run explanations; and a randomised hour of inbound traffic checking
@@ -126,6 +129,21 @@ ready(fixture *f, const char *agent)
                                          NULL),
                      0);
     plt_fake_host_run_until_idle(f->fh);
+}
+
+static void
+on_state(void *arg, int status, const plt_agent_info *i)
+{
+    int32_t *st = arg;
+    *st = status == 0 ? i->state : 0;
+}
+
+static int32_t
+agent_state(fixture *f, const char *agent)
+{
+    int32_t st = 0;
+    assert_int_equal(f->ag.vt->get(f->ag.impl, agent, on_state, &st), 0);
+    return st;
 }
 
 /* Log in every agent of @p v, then make them available 1 s apart, in that
@@ -310,22 +328,109 @@ strategy_random_seeded(void **state)
     }
 }
 
-static void
-ring_all_refused(void **state)
+static size_t
+count_to(fixture *f, const char *agent, const char *from, const char *to)
 {
-    (void)state;
-    fixture *f = calloc(1, sizeof(*f));
-    assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0);
-    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
-    char so[PATH_MAX];
-    snprintf(so, sizeof(so), "%s/acd.so", dir ? dir : ".");
-    assert_int_equal(
-        plt_fake_host_add_so(f->fh, so,
-                             "queues:\n  - {name: q, strategy: ring_all}\n",
-                             NULL),
-        PLT_ECONFIG);
-    assert_int_equal(plt_fake_host_free(f->fh), 0);
-    free(f);
+    size_t n = 0, total = plt_fake_host_event_count(f->fh,
+                                                    "agent.state_changed");
+    for (size_t i = 0; i < total; i++) {
+        const plt_event *ev =
+            plt_fake_host_event_at(f->fh, "agent.state_changed", i);
+        if (strcmp(plt_fake_event_str(ev, "agent"), agent) == 0 &&
+            strcmp(plt_fake_event_str(ev, "from"), from) == 0 &&
+            strcmp(plt_fake_event_str(ev, "to"), to) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* ring_all rings every eligible agent at once; the first to answer takes
+ * the call and the others are free again at once, without a missed offer. */
+static void
+strategy_ring_all(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, strategy: ring_all, offer_timeout: 15s}\n"
+        "agents:\n  - {agent: '101', queues: [q], offer_ring: 8s}\n"
+        "  - {agent: '102', queues: [q], offer_ring: 3s}\n"
+        "  - {agent: '103', queues: [q], offer_ring: 5s}\n",
+        NULL);
+    staff(f, three, 3);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "queue.offered", i);
+        assert_string_equal(plt_fake_event_str(ev, "agent"), three[i]);
+        assert_int_equal(plt_fake_event_i64(ev, "rung", 0), 3);
+    }
+    assert_int_equal(agent_state(f, "101"), PLT_AGENT_RESERVED);
+    assert_int_equal(agent_state(f, "103"), PLT_AGENT_RESERVED);
+    plt_fake_host_run_for(f->fh, 2999);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.answered"), 0);
+    plt_fake_host_run_for(f->fh, 1);
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.answered");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "agent"), "102");
+    assert_int_equal(plt_fake_event_i64(ev, "wait_ms", -1), 3000);
+    assert_int_equal(agent_state(f, "102"), PLT_AGENT_IN_CALL);
+    assert_int_equal(agent_state(f, "101"), PLT_AGENT_AVAILABLE);
+    assert_int_equal(agent_state(f, "103"), PLT_AGENT_AVAILABLE);
+    assert_int_equal(count_to(f, "101", "reserved", "available"), 1);
+    assert_int_equal(count_to(f, "103", "reserved", "available"), 1);
+    /* Nobody else rings later and nobody missed it. */
+    plt_fake_host_run_for(f->fh, 20000);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 3);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.answered"), 1);
+    assert_int_equal(agent_state(f, "101"), PLT_AGENT_AVAILABLE);
+    /* The next caller rings the two still free. */
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 5);
+}
+
+/* The customer hangs up in the very instant an agent becomes available,
+ * and the agent's event is handled first: the dead caller must not be
+ * offered (before, the agent was reserved, put in call, then in wrap-up
+ * for a call that never was, and round robin moved on past it). */
+static void
+dead_caller_never_offered(void **state)
+{
+    fixture *f = *state = fixture_open(
+        "queues:\n  - {name: q, strategy: round_robin}\n" AGENTS3(""),
+        NULL);
+    for (size_t i = 0; i < 3; i++)
+        login(f, three[i]);
+    plt_fake_host_run_for(f->fh, 3000);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 0);
+    /* Ready first (its event is published first), then the hang-up. */
+    assert_int_equal(f->ag.vt->set_state(f->ag.impl, "101",
+                                         PLT_AGENT_AVAILABLE, NULL, NULL,
+                                         NULL),
+                     0);
+    assert_int_equal(f->ag.vt->set_state(f->ag.impl, "102",
+                                         PLT_AGENT_AVAILABLE, NULL, NULL,
+                                         NULL),
+                     0);
+    plt_leg *l;
+    assert_int_equal(f->tel.vt->leg_find(f->tel.impl, leg, &l), 0);
+    assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER),
+                     0);
+    f->tel.vt->leg_unref(f->tel.impl, l);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.offered"), 0);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.answered"), 0);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "queue.abandoned"), 1);
+    assert_int_equal(agent_state(f, "101"), PLT_AGENT_AVAILABLE);
+    assert_int_equal(count_to(f, "101", "available", "reserved"), 0);
+    /* Round robin did not move for the offer never made: 101 is next. */
+    customer(f, leg);
+    enqueue(f, "q", 0, leg);
+    assert_string_equal(last_offered(f), "101");
 }
 
 static void
@@ -600,7 +705,8 @@ main(void)
         cmocka_unit_test_teardown(strategy_linear, teardown),
         cmocka_unit_test_teardown(strategy_fewest_calls_and_talk, teardown),
         cmocka_unit_test(strategy_random_seeded),
-        cmocka_unit_test(ring_all_refused),
+        cmocka_unit_test_teardown(dead_caller_never_offered, teardown),
+        cmocka_unit_test_teardown(strategy_ring_all, teardown),
         cmocka_unit_test_teardown(skills_relaxation, teardown),
         cmocka_unit_test_teardown(priority_first, teardown),
         cmocka_unit_test_teardown(global_fairness, teardown),

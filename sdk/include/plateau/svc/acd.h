@@ -22,7 +22,8 @@
  * EVENTS (topics; every one has request_id, queue, leg_id and the
  * request's var_* variables):
  *   queue.joined      (priority, position)
- *   queue.offered     (agent, attempt)         the agent's phone rings
+ *   queue.offered     (agent, attempt, rung)   the agent's phone rings
+ *                     (rung: agents rung at once, >1 for ring_all)
  *   queue.answered    (agent, wait_ms)         bridged to the agent
  *   queue.abandoned   (wait_ms, position)      the caller hung up waiting
  *   queue.overflowed  (action, target, wait_ms)

@@ -114,6 +114,10 @@ typedef struct plt_agent_info {
     int64_t logged_in_at;
     bool keep_up;           /**< the phone leg stays up between calls */
     bool pending_logout;    /**< logout asked for during a call */
+    /** Appended in 1.0 (check size): transitions of this agent since the
+     *  provider started. Two reads with the same value saw the same state
+     *  period, even within one millisecond. */
+    uint64_t changes;
 } plt_agent_info;
 
 typedef void (*plt_agents_done_fn)(void *arg, int status, const char *msg);
