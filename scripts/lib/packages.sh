@@ -26,6 +26,7 @@ PLATEAU_BUILD_PACKAGES=(
     libsofia-sip-ua-dev # SIP (sip)
     libspandsp-dev      # DTMF, tones, detectors (sip media)
     libsndfile1-dev     # WAV files (recording, prompts)
+    libglib2.0-dev      # time zones of contacts (dialer: GTimeZone)
 )
 
 # Needed to run Plateau, not to build it.
