@@ -44,6 +44,31 @@
  * JSON values are jansson's json_t (link jansson). Ownership is stated per
  * function: "borrowed" = do not decref; "stolen" = the callee decrefs.
  *
+ * WHAT THE BROWSER SEES (served by the web plugin itself, see docs/web.md):
+ *  - POST /api/v1/session {"login","password"} logs in and sets the
+ *    session cookie (HttpOnly, SameSite=Strict, `__Host-` + Secure under
+ *    TLS and on loopback); the reply (like GET /api/v1/session) is
+ *    {"login","role","name","lang","must_change_password","csrf_token",
+ *     "idle_timeout_s","expires_at"}. DELETE /api/v1/session logs out;
+ *    POST /api/v1/session/password {"current_password","new_password"};
+ *    PATCH /api/v1/session {"lang":"fr"|"en"}.
+ *  - Every POST/PUT/PATCH/DELETE made with the session cookie must carry
+ *    the header `X-CSRF-Token: <csrf_token>` (403 csrf otherwise), and a
+ *    JSON body with `Content-Type: application/json` (415 otherwise).
+ *  - While must_change_password is true, every other route answers 403
+ *    password_change_required.
+ *  - The WebSocket is at /api/v1/ws (same origin, no subprotocol needed).
+ *    The server sends {"type":"hello","data":{login,role,...}} first, and
+ *    {"type":"bye","data":{"reason":...}} before it closes (logout, expiry,
+ *    account disabled, shutdown): reconnect unless the reason is
+ *    "logout"/"expired"/"disabled". {"type":"ping","id":..} is answered
+ *    with a reply.
+ *  - Uploads (PLT_HTTP_UPLOAD) are the raw request body (any type), the
+ *    file name in the header `X-File-Name` (percent-encoded).
+ *
+ * CHANGES while 1.0 is not released: metrics()/metric() appended (the
+ * members before them are unchanged).
+ *
  * Thread: loop thread only, for every function and every callback.
  */
 #ifndef PLATEAU_SVC_HTTP_H
@@ -108,6 +133,11 @@ typedef struct plt_http_principal {
 
 typedef struct plt_http_req plt_http_req;
 typedef struct plt_ws_msg plt_ws_msg;
+/** A /metrics scrape being written (see metrics()). */
+typedef struct plt_http_metrics plt_http_metrics;
+
+/** Adds a plugin's figures to a /metrics scrape with metric(). */
+typedef void (*plt_http_metrics_fn)(void *arg, plt_http_metrics *m);
 
 /** A route handler. Answer @p req exactly once (now or later). */
 typedef void (*plt_http_handler_fn)(void *arg, plt_http_req *req);
@@ -233,6 +263,21 @@ typedef struct plt_http_vt {
      *  principal as actor and address. */
     void (*audit)(void *impl, plt_http_req *req, const char *action,
                   const char *target, const char *detail);
+
+    /* ---- metrics ---- */
+
+    /** Call @p fn at every /metrics scrape so the plugin adds its gauges
+     *  and counters (agents by state, calls, queue waits, pacing). Removed
+     *  when the registering plugin stops. @return 0; PLT_ENOMEM. */
+    int (*metrics)(void *impl, plt_http_metrics_fn fn, void *arg);
+    /** Inside a plt_http_metrics_fn: one sample, in Prometheus text
+     *  format. @p name: [a-z_][a-z0-9_]*, prefix it with "plateau_"; the
+     *  first sample of a name writes its HELP/TYPE lines (@p type
+     *  "gauge" or "counter"; @p help one line). @p labels: NULL or
+     *  'state="ready",queue="sales"' (values escaped by the caller). */
+    void (*metric)(void *impl, plt_http_metrics *m, const char *name,
+                   const char *type, const char *help, const char *labels,
+                   double value);
 } plt_http_vt;
 
 #ifdef __cplusplus

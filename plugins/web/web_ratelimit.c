@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Token buckets per client address: one for logins (a few per minute,
+ * against password guessing from one place, before the account lockout
+ * of the users service even counts) and one for every request (against
+ * floods). A bucket holds at most `burst` tokens and refills at `rate`;
+ * a request takes one token or is refused with the time to wait.
+ *
+ * Buckets live in a hash table keyed by address and are forgotten once
+ * full again, so memory follows the number of recently active addresses.
+ * Time is the core clock, so tests drive it with the simulated clock.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_int.h"
+
+struct web_bucket {
+    web_bucket *next;
+    double tokens;
+    int64_t at; /* when tokens was computed */
+    char addr[64];
+};
+
+static size_t
+hash_addr(const char *s, size_t nslots)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)(h % nslots);
+}
+
+void
+web_rl_init(web_ratelimit *rl, double per_second, double burst)
+{
+    memset(rl, 0, sizeof(*rl));
+    web_rl_configure(rl, per_second, burst);
+}
+
+void
+web_rl_configure(web_ratelimit *rl, double per_second, double burst)
+{
+    rl->rate_per_ms = per_second / 1000.0;
+    rl->burst = burst < 1 ? 1 : burst;
+}
+
+static void
+refill(web_ratelimit *rl, web_bucket *b, int64_t now)
+{
+    if (now > b->at) {
+        b->tokens += (double)(now - b->at) * rl->rate_per_ms;
+        if (b->tokens > rl->burst)
+            b->tokens = rl->burst;
+    }
+    b->at = now;
+}
+
+int64_t
+web_rl_take(web_ratelimit *rl, const char *addr, int64_t now)
+{
+    if (rl->rate_per_ms <= 0)
+        return 0; /* limit disabled */
+    if (!rl->slots) {
+        rl->nslots = 1024;
+        rl->slots = calloc(rl->nslots, sizeof(*rl->slots));
+        if (!rl->slots) {
+            rl->nslots = 0;
+            return 0;
+        }
+    }
+    size_t i = hash_addr(addr, rl->nslots);
+    web_bucket *b = rl->slots[i];
+    while (b && strcmp(b->addr, addr) != 0)
+        b = b->next;
+    if (!b) {
+        /* Past this many addresses the table stops growing: refusing a
+         * new address is safer than letting an attacker with many
+         * addresses exhaust memory. */
+        if (rl->count >= 100000)
+            return 1000;
+        b = calloc(1, sizeof(*b));
+        if (!b)
+            return 1000;
+        snprintf(b->addr, sizeof(b->addr), "%s", addr);
+        b->tokens = rl->burst;
+        b->at = now;
+        b->next = rl->slots[i];
+        rl->slots[i] = b;
+        rl->count++;
+    }
+    refill(rl, b, now);
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return 0;
+    }
+    double wait = (1.0 - b->tokens) / rl->rate_per_ms;
+    int64_t ms = (int64_t)ceil(wait);
+    return ms < 1 ? 1 : ms;
+}
+
+void
+web_rl_sweep(web_ratelimit *rl, int64_t now)
+{
+    for (size_t i = 0; i < rl->nslots; i++) {
+        web_bucket **pp = &rl->slots[i];
+        while (*pp) {
+            web_bucket *b = *pp;
+            refill(rl, b, now);
+            if (b->tokens >= rl->burst) {
+                *pp = b->next;
+                free(b);
+                rl->count--;
+            } else {
+                pp = &b->next;
+            }
+        }
+    }
+}
+
+void
+web_rl_free(web_ratelimit *rl)
+{
+    for (size_t i = 0; i < rl->nslots; i++) {
+        web_bucket *b = rl->slots[i];
+        while (b) {
+            web_bucket *n = b->next;
+            free(b);
+            b = n;
+        }
+    }
+    free(rl->slots);
+    rl->slots = NULL;
+    rl->nslots = rl->count = 0;
+}
