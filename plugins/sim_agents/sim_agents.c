@@ -8,10 +8,13 @@
  * random stream per agent; start() acquires the agents service, subscribes
  * to agent.state_changed and arms the login timers; stop() cancels the
  * timers and logs the agents out. The behaviour lives in
- * sim_agents_behaviour.c, the random streams in sim_rng.c.
+ * sim_agents_behaviour.c, the random streams in sim_rng.c, the
+ * `plateau simulate-acd` command in sim_agents_cli.c.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <plateau/svc/acd.h>
 
 #include "sim_agents_int.h"
 
@@ -173,6 +176,7 @@ sa_stop(plt_plugin *self)
     if (!s)
         return 0;
     s->started = false;
+    sim_agents_cli_stop();
     sim_agents_cancel_all(s);
     if (s->sub)
         plt_unsubscribe(s->sub);
@@ -193,9 +197,15 @@ sa_fini(plt_plugin *self)
     the_sim = NULL;
 }
 
-static const plt_dep needs[] = {{.service = PLT_AGENTS_NAME, .major = 1}, {0}};
+/* acd only for `plateau simulate-acd`, which prints its queues. */
+static const plt_dep needs[] = {{.service = PLT_AGENTS_NAME, .major = 1},
+                                {.service = PLT_ACD_NAME,
+                                 .major = PLT_ACD_MAJOR,
+                                 .flags = PLT_DEP_OPTIONAL},
+                                {0}};
 
 PLT_PLUGIN_DEFINE(.name = "sim_agents", .version = "1.0.0",
                   .summary = "Simulated agents on the simulated clock",
-                  .needs = needs, .config_keys = keys, .init = sa_init,
+                  .needs = needs, .config_keys = keys,
+                  .commands = sim_agents_commands, .init = sa_init,
                   .start = sa_start, .stop = sa_stop, .fini = sa_fini);

@@ -73,4 +73,9 @@ void sim_agents_on_state(const plt_event *ev, void *arg);
 void sim_agents_logout_all(sim_agents *s);
 void sim_agents_cancel_all(sim_agents *s);
 
+/* ---- `plateau simulate-acd` (sim_agents_cli.c) ---- */
+
+extern const plt_command sim_agents_commands[];
+void sim_agents_cli_stop(void);
+
 #endif
