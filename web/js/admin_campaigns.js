@@ -1,0 +1,167 @@
+// Admin: campaigns ("opérations"), and the wizard that creates one in the
+// order the manuals teach: type, dial mode and its settings, results with
+// their meaning, products, agents, opening days and hours, fields shown
+// and the script, hold music and messages, timers — then a summary.
+
+import { get, post } from './api.js';
+import { h, clear, field, toast } from './dom.js';
+import { t, tErr } from './i18n.js';
+
+const TYPES = ['sale', 'appointment', 'survey', 'other'];
+const MODES = ['preview', 'progressive', 'predictive'];
+const KINDS = [['success', 'success'], ['final', 'failure'], ['retry', 'retry'], ['callback', 'callback'], ['dnc', 'dnc']];
+const DEFAULT_DISPOSITIONS = [
+  { code: 'VENTE', label: 'Vente', kind: 'success' },
+  { code: 'REFUS', label: 'Pas intéressé', kind: 'final' },
+  { code: 'RAPPEL', label: 'À rappeler', kind: 'callback' },
+  { code: 'FAUX', label: 'Faux numéro', kind: 'final' },
+  { code: 'NPA', label: 'Ne plus appeler', kind: 'dnc' },
+];
+
+export function mount(main) {
+  const listEl = h('div#campaign-list');
+  const wizEl = h('section.card.wizard#wizard', { hidden: true });
+  main.append(h('section.card', h('h1', t('camp.title')),
+    h('button.primary#btn-new-campaign', { type: 'button', onclick: () => wizard(wizEl, () => { wizEl.hidden = true; load(); }) },
+      t('camp.new')), listEl), wizEl);
+
+  async function load() {
+    let items = [];
+    try { items = (await get('/campaigns')).items || []; } catch { items = []; }
+    clear(listEl, items.length ? h('table.grid#campaigns-table', h('tbody', items.map((c) => h('tr', { dataset: { campaign: c.name } },
+      h('td', c.label || c.name), h('td', t('camp.type.' + (c.type || 'other'))), h('td', t('camp.mode.' + (c.mode || 'progressive'))),
+      h('td', c.enabled ? t('sup.on') : t('sup.off')),
+      h('td', h('button', { type: 'button', onclick: async () => {
+        try { await post(`/campaigns/${encodeURIComponent(c.name)}/${c.enabled ? 'stop' : 'start'}`, {}); load(); } catch (e) { toast(tErr(e), 'error'); }
+      } }, c.enabled ? t('camp.stop') : t('camp.start')))))))
+      : h('p.muted', t('camp.none')));
+  }
+  load();
+}
+
+function wizard(el, done) {
+  el.hidden = false;
+  const c = {
+    name: '', label: '', type: 'sale', mode: 'progressive', power_ratio: 1.5, ring_timeout_s: 25, max_attempts: 5,
+    retry_delay_min: 60, amd: false, caller_id: '', queue: '', dispositions: DEFAULT_DISPOSITIONS.map((d) => ({ ...d })),
+    products: [], agents: [], days: [1, 2, 3, 4, 5], from: '09:00', to: '20:00', fields_shown: 'prenom, nom, ville',
+    script: 'Bonjour {{prenom}} {{nom}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
+    wrap_up_s: 60, offer_timeout_s: 20, lists: '',
+  };
+  const steps = [stepType, stepMode, stepResults, stepProducts, stepAgents, stepHours, stepScript, stepMedia, stepSummary];
+  let i = 0;
+
+  const input = (key, attrs = {}) => {
+    const e = h('input', { value: c[key], ...attrs });
+    e.addEventListener('input', () => { c[key] = attrs.type === 'number' ? Number(e.value) : e.value; });
+    return e;
+  };
+  const select = (key, opts) => {
+    const e = h('select', opts.map(([v, l]) => h('option', { value: v, selected: c[key] === v }, l)));
+    e.addEventListener('change', () => { c[key] = e.value; });
+    return e;
+  };
+
+  function stepType() {
+    return [field(t('camp.name'), input('name', { id: 'camp-name', required: true, pattern: '[a-z0-9_-]{1,40}' }), 'a-z 0-9 _ -'),
+      field(t('camp.disp_label'), input('label', { id: 'camp-label' })),
+      field(t('camp.type'), select('type', TYPES.map((x) => [x, t('camp.type.' + x)])))];
+  }
+  function stepMode() {
+    return [field(t('camp.mode'), select('mode', MODES.map((x) => [x, t('camp.mode.' + x)]))),
+      h('div.row', field(t('camp.ratio'), input('power_ratio', { type: 'number', step: '0.1', min: '1' })),
+        field(t('camp.ring_timeout'), input('ring_timeout_s', { type: 'number', min: '10', max: '60' })),
+        field(t('camp.max_attempts'), input('max_attempts', { type: 'number', min: '1', max: '50' })),
+        field(t('camp.retry_delay'), input('retry_delay_min', { type: 'number', min: '1' }))),
+      h('div.row', field(t('camp.caller_id'), input('caller_id', { placeholder: '+331…' })),
+        field(t('sup.queue'), input('queue', { placeholder: 'ventes' })),
+        field(t('camp.lists'), input('lists', { placeholder: 'demo' }))),
+      h('label.check', h('input', { type: 'checkbox', checked: c.amd, onchange: (e) => { c.amd = e.target.checked; } }), ' ', t('camp.amd'))];
+  }
+  function rows(key, cols, blank) {
+    const body = h('tbody');
+    const draw = () => clear(body, c[key].map((r, n) => h('tr', cols.map(([k, label, opts]) => {
+      const e = opts ? h('select', { 'aria-label': label }, opts.map(([v, l]) => h('option', { value: v, selected: r[k] === v }, l)))
+        : h('input', { value: r[k] ?? '', 'aria-label': label });
+      e.addEventListener('change', () => { r[k] = e.value; });
+      return h('td', e);
+    }), h('td', h('button', { type: 'button', onclick: () => { c[key].splice(n, 1); draw(); } }, t('camp.remove'))))));
+    draw();
+    return [h('table.grid', h('thead', h('tr', cols.map(([, l]) => h('th', l)), h('th'))), body),
+      h('button', { type: 'button', onclick: () => { c[key].push({ ...blank }); draw(); } }, t('camp.add_row'))];
+  }
+  function stepResults() {
+    return rows('dispositions', [['code', t('camp.disp_code')], ['label', t('camp.disp_label')],
+      ['kind', t('camp.disp_meaning'), KINDS.map(([v, m]) => [v, t('camp.meaning.' + m)])]], { code: '', label: '', kind: 'final' });
+  }
+  function stepProducts() {
+    return rows('products', [['code', t('camp.disp_code')], ['label', t('camp.disp_label')], ['price', t('camp.price')]],
+      { code: '', label: '', price: '' });
+  }
+  function stepAgents() {
+    const box = h('div#camp-agents', t('common.loading'));
+    get('/users?limit=500').then((r) => clear(box, (r.items || []).filter((u) => [3, 'agent'].includes(u.role)).map((u) =>
+      h('label.check', h('input', { type: 'checkbox', value: u.login, checked: c.agents.includes(u.login),
+        onchange: (e) => { c.agents = e.target.checked ? [...c.agents, u.login] : c.agents.filter((a) => a !== u.login); } }),
+      ' ', u.name || u.login)))).catch(() => clear(box, ''));
+    return [h('h3', t('camp.agents')), box];
+  }
+  function stepHours() {
+    return [h('fieldset', h('legend', t('camp.days')), [1, 2, 3, 4, 5, 6, 0].map((d) => h('label.check',
+      h('input', { type: 'checkbox', checked: c.days.includes(d),
+        onchange: (e) => { c.days = e.target.checked ? [...c.days, d] : c.days.filter((x) => x !== d); } }), ' ', t('day.' + d)))),
+    h('div.row', field(t('camp.from'), input('from', { type: 'time' })), field(t('camp.to'), input('to', { type: 'time' })))];
+  }
+  function stepScript() {
+    const ta = h('textarea#camp-script', { rows: 8, value: c.script });
+    ta.addEventListener('input', () => { c.script = ta.value; });
+    return [field(t('camp.fields'), input('fields_shown', { id: 'camp-fields' })), field(t('camp.script'), ta)];
+  }
+  function stepMedia() {
+    return [field(t('camp.hold_music'), input('hold_music', { placeholder: 'moh.wav' })),
+      field(t('camp.message'), input('message', { placeholder: 'attente.wav' })),
+      h('h3', t('camp.timers')),
+      h('div.row', field(t('camp.wrap_up'), input('wrap_up_s', { type: 'number', min: '0' })),
+        field(t('camp.offer_timeout'), input('offer_timeout_s', { type: 'number', min: '5' })))];
+  }
+  const payload = () => ({
+    name: c.name.trim(), label: c.label || c.name, type: c.type, mode: c.mode, power_ratio: c.power_ratio,
+    ring_timeout_ms: c.ring_timeout_s * 1000, max_attempts: c.max_attempts, amd: c.amd,
+    retries: [{ on: 'no_answer', delay_ms: c.retry_delay_min * 60000 }, { on: 'busy', delay_ms: c.retry_delay_min * 60000 }],
+    caller_id: c.caller_id || undefined, queue: c.queue || undefined,
+    lists: c.lists.split(',').map((s) => s.trim()).filter(Boolean),
+    dispositions: c.dispositions.filter((d) => d.code), products: c.products.filter((p) => p.code),
+    agents: c.agents, hours: [{ days: c.days, from: c.from, to: c.to }],
+    fields_shown: c.fields_shown.split(',').map((s) => s.trim()).filter(Boolean), script: c.script,
+    hold_music: c.hold_music || undefined, abandon_message: c.message || undefined,
+    wrap_up_ms: c.wrap_up_s * 1000, offer_timeout_ms: c.offer_timeout_s * 1000,
+  });
+  function stepSummary() {
+    return [h('pre.preview#camp-summary', JSON.stringify(payload(), null, 2))];
+  }
+  const titles = ['camp.type', 'camp.mode', 'camp.dispositions', 'camp.products', 'camp.agents', 'camp.hours', 'camp.script',
+    'camp.timers', 'camp.summary'];
+
+  function draw() {
+    const last = i === steps.length - 1;
+    clear(el, h('h2', t('camp.new'), ' — ', t('camp.step', { n: i + 1, m: steps.length })),
+      h('ol.steps', titles.map((k, n) => h('li', { 'aria-current': n === i ? 'step' : null }, t(k).replace(/ \(.*$/, '')))),
+      h('form#wizard-form', {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (!last) { i++; draw(); return; }
+          try {
+            await post('/campaigns', payload());
+            toast(t('camp.created'));
+            done();
+          } catch (err) { toast(err.message && err.code === 'invalid_argument' ? err.message : tErr(err), 'error'); }
+        },
+      }, steps[i](),
+      h('div.controls',
+        h('button', { type: 'button', disabled: i === 0, onclick: () => { i--; draw(); } }, t('camp.prev')),
+        h('button.primary#wizard-next', { type: 'submit' }, last ? t('camp.create') : t('camp.next')),
+        h('button', { type: 'button', onclick: done }, t('common.cancel')))));
+    el.querySelector('input,select,textarea')?.focus();
+  }
+  draw();
+}
