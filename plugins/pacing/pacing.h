@@ -128,8 +128,8 @@ typedef struct pacing_config {
     double cap;            /**< abandon cap, default 0.03 */
     pacing_window window;  /**< window of the cap */
     double horizon_s;      /**< look-ahead for agents and answers, 0 =
-                                default (the mean human ring time + the
-                                connect deadline, clipped to [4, 30]) */
+                                default: no_answer_s, the whole life of a
+                                call placed now (at most 60 s) */
     double connect_deadline_s; /**< answered call abandoned after, 2 */
     double no_answer_s;    /**< no-answer timeout of a dial, default 25 */
     int min_team;          /**< fewer agents (free+talk+wrap) than this:
@@ -167,7 +167,8 @@ typedef struct pacing_explain {
     double answer_per_dial;    /**< P(live within horizon) for a new dial */
     double answers_new;        /**< expected live answers from new dials */
     double overflow;           /**< expected answers with no agent */
-    double overflow_allowed;   /**< what the budget allows this decision */
+    double overflow_allowed;   /**< extra overflow one more dial may add:
+                                    target_rate * answer_per_dial */
     /* estimators */
     double hit_rate;           /**< estimated P(live) per attempt */
     double machine_rate;       /**< estimated P(machine) per attempt */
@@ -179,7 +180,9 @@ typedef struct pacing_explain {
     double window_abandons;    /**< abandons charged in the window,
                                     including estimated AMD false positives */
     double day_live, day_abandons; /**< same, today */
-    double target_rate;        /**< the rate aimed for now */
+    double target_rate;        /**< admissible abandon probability of one
+                                    more dial's answer, after AMD false
+                                    positives: the budget controller */
     double budget_remaining;   /**< abandons still allowed in the window
                                     at the cap (can be negative) */
     double horizon_s;
