@@ -513,7 +513,9 @@ send_rtcp(media_engine *e, media_endpoint *ep, bool bye, int64_t now)
                           ep->rxs.init ? &blk : NULL, "plateau", bye);
     if (ep->rtcp_latched) {
         to = &ep->rtcp_peer;
-    } else if (ep->latched) {
+    } else if (ep->latched && !same_addr(&ep->peer, &ep->rp.rtp)) {
+        /* Latched elsewhere than the SDP said (NAT): RTCP is most likely
+         * on the next port of the same mapping. */
         guess = ep->peer;
         set_port(&guess, (uint16_t)(port_of(&ep->peer) + 1));
         to = &guess;

@@ -711,15 +711,16 @@ media_record_start(media_endpoint *ep, const char *path, int32_t mode,
     }
     c->rec->ep = ep;
     c->rec->ep_ud = ep->ud;
+    uint32_t id = c->id;
     rc = send_cmd(ep, c);
     if (rc < 0)
         return rc;
     /* The recording's reference, dropped when its finished event has been
      * delivered. */
     ep->refs++;
-    ep->rec_id = c->id;
+    ep->rec_id = id;
     if (rec_id)
-        *rec_id = c->id;
+        *rec_id = id;
     return 0;
 }
 
