@@ -7,6 +7,11 @@
 #ifndef IMPORT_CSV_INT_H
 #define IMPORT_CSV_INT_H
 
+/* Batches handed to leads add_batch() at once: leads prepares the next
+ * one on the loop while the database commits the previous one, and runs
+ * their transactions one after the other, in order. */
+#define IMP_ADDING_MAX 2
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,7 +201,7 @@ struct imp_job {
     imp_batch *written_head, *written_tail; /* committed, to write */
     int alive;           /* batches parsed and not yet committed */
     bool work_running;
-    bool adding;
+    int adding;          /* batches handed to add_batch, not yet answered */
     bool persisting;
     bool persist_again;
     plt_import_counters persist_snap;

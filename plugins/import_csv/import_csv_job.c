@@ -558,7 +558,7 @@ added_cb(void *arg, int status, const plt_lead_added *res, size_t n)
     imp_batch *b = arg;
     imp_job *j = b->job;
     j->pending--;
-    j->adding = false;
+    j->adding--;
     if (status != 0) {
         /* Nothing of this batch was committed (one transaction). */
         import_csv_batch_free(b);
@@ -582,7 +582,7 @@ static void
 send_ready(imp_job *j)
 {
     import_csv *ic = j->ic;
-    while (!j->adding && j->ready_head && !j->cancel) {
+    while (j->adding < IMP_ADDING_MAX && j->ready_head && !j->cancel) {
         imp_batch *b = j->ready_head;
         j->ready_head = b->next;
         if (!j->ready_head)
@@ -615,7 +615,7 @@ send_ready(imp_job *j)
                                 plt_strerror(rc));
             return;
         }
-        j->adding = true;
+        j->adding++;
         j->pending++;
     }
 }
@@ -672,7 +672,7 @@ pump(imp_job *j)
     bool need_parse = !stopping &&
                       j->alive < (int)j->ic->cfg.max_in_flight;
     bool need_close =
-        stopping && !j->closed && j->alive == 0 && !j->adding;
+        stopping && !j->closed && j->alive == 0 && j->adding == 0;
     if (j->written_head || need_parse || need_close) {
         j->w_in = j->written_head;
         j->written_head = j->written_tail = NULL;
@@ -698,7 +698,7 @@ pump(imp_job *j)
         j->pending++;
         return;
     }
-    if (j->closed && !j->adding && j->alive == 0)
+    if (j->closed && j->adding == 0 && j->alive == 0)
         finish(j);
 }
 

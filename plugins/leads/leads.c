@@ -42,6 +42,12 @@ static const plt_cfg_key leads_keys[] = {
      .min = 1,
      .max = 10000,
      .help = "most contacts one reservation hands out"},
+    {.name = "indexed_fields",
+     .type = PLT_CFG_LIST,
+     .def = "[name, last_name]",
+     .help = "custom fields searched through an index (the others are "
+             "searched by scanning each contact's JSON fields); restart to "
+             "change"},
     PLT_CFG_END};
 
 static const plt_dep leads_needs[] = {
@@ -84,6 +90,7 @@ read_cfg(const plt_cfg *cfg, leads_cfg *out)
     rc |= plt_cfg_str(cfg, "default_country", &c);
     rc |= plt_cfg_int(cfg, "insert_rows", &out->insert_rows);
     rc |= plt_cfg_int(cfg, "reserve_max", &out->reserve_max);
+    rc |= plt_cfg_count(cfg, "indexed_fields", &out->nindexed);
     if (rc != 0) {
         plt_set_error("cannot read the configuration");
         return PLT_ECONFIG;
@@ -100,6 +107,21 @@ read_cfg(const plt_cfg *cfg, leads_cfg *out)
         strstr(res.error, "unknown default country")) {
         plt_set_error("default_country: unknown country '%s'", c);
         return PLT_ECONFIG;
+    }
+    if (out->nindexed > LEADS_MAX_INDEXED) {
+        plt_set_error("indexed_fields: at most %d names", LEADS_MAX_INDEXED);
+        return PLT_ECONFIG;
+    }
+    for (size_t i = 0; i < out->nindexed; i++) {
+        const char *f = NULL;
+        if (plt_cfg_list_at(cfg, "indexed_fields", i, &f) != 0 || !f || !*f ||
+            strlen(f) >= LEADS_FIELD_NAME_MAX) {
+            plt_set_error("indexed_fields: item %zu is empty or longer than "
+                          "%d bytes",
+                          i, LEADS_FIELD_NAME_MAX - 1);
+            return PLT_ECONFIG;
+        }
+        snprintf(out->indexed[i], LEADS_FIELD_NAME_MAX, "%s", f);
     }
     out->country[0] = (char)(c[0] & ~0x20);
     out->country[1] = (char)(c[1] & ~0x20);
@@ -185,8 +207,13 @@ leads_start(plt_plugin *self)
 {
     (void)self;
     leads_state->started = true;
-    int rc = leads_http_start(leads_state);
-    if (rc != 0) {
+    /* Asynchronous; until it is done a field search may scan where the
+     * index would do, never miss a contact. */
+    int rc = leads_fields_reconcile(leads_state);
+    if (rc != 0)
+        plt_log(PLT_LOG_WARN, "leads: cannot record the indexed fields: %s",
+                plt_strerror(rc));
+    if ((rc = leads_http_start(leads_state)) != 0) {
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
         return rc;
     }
@@ -230,6 +257,10 @@ leads_reconfigure(plt_plugin *self, const plt_cfg *cfg, plt_reconf_phase phase)
     int rc = read_cfg(cfg, &c);
     if (rc != 0 || phase == PLT_RECONF_CHECK)
         return rc;
+    /* The indexed fields are fixed at start: lead_field_index describes
+     * what the running process writes. */
+    memcpy(c.indexed, leads_state->cfg.indexed, sizeof(c.indexed));
+    c.nindexed = leads_state->cfg.nindexed;
     leads_state->cfg = c;
     return 0;
 }

@@ -15,10 +15,21 @@
  *      duplicates inside the batch are found with a hash set;
  *   3. multi-row INSERTs (insert_rows rows each; identical texts for full
  *      chunks so the engines reuse prepared statements) for contacts with
- *      RETURNING id, then phones, fields and "imported" history;
+ *      RETURNING id (custom fields ride along as one JSON document per
+ *      contact), then phones, the search-index rows of the indexed fields
+ *      only, and "imported" history;
  *   4. the progress value of a resumable import, in the same transaction.
  * Statements are pipelined (LEADS_PIPELINE in flight): the next one is
  * built while the engine runs the previous one.
+ *
+ * Statement shapes are few, so that prepared statements are reused from
+ * one batch to the next: SQLite's parser spends time quadratic in the
+ * number of parameters on each prepare (it looks every numbered parameter
+ * up in a list), which made preparing a fresh text for the last, odd-sized
+ * chunk of every batch the largest cost of an import. INSERTs hold
+ * insert_rows rows, or, for what is left, a power of 4 (1, 4, 16, 64,
+ * 256...); IN lists of probes are padded to a power of 4 (at least 16) by
+ * repeating their last key, which changes no result.
  * Ids from RETURNING are matched to rows by order of value: both engines
  * hand out increasing ids to the rows of one INSERT in VALUES order
  * (SQLite AUTOINCREMENT, a PostgreSQL identity's nextval per row), while
@@ -111,14 +122,13 @@ typedef struct nphone {
     int32_t type;
 } nphone;
 
-typedef struct nfield {
-    const char *name, *value;
-} nfield;
+typedef plt_lead_field nfield;
 
 typedef struct ncontact {
     int64_t line, priority, contact_id;
     int32_t result, status;
     const char *reason, *tz, *key, *dup_what;
+    const char *json; /* custom fields, or NULL */
     uint32_t dnc_phones, invalid_phones;
     uint32_t phone0, nphones, field0, nfields;
     int64_t dup_of; /* index of an earlier contact of the batch, or -1 */
@@ -149,6 +159,7 @@ typedef struct add_op {
     const char **keys; /* unique keys to probe */
     size_t nkeys;
     size_t cursor, cursor2; /* progress of the current stage */
+    size_t left;            /* rows the current INSERT stage still adds */
     int stage;
     bool stage_issued; /* the stage has nothing more to queue */
     /* Contact INSERTs in flight, oldest first (rows [from, to) of
@@ -161,6 +172,8 @@ typedef struct add_op {
     size_t nids;
     size_t *add_idx; /* indexes of the contacts to insert */
     size_t nadd;
+    size_t insert_rows; /* cfg.insert_rows when the batch was taken */
+    struct add_op *next; /* waiting for its turn (leads.add_head) */
     plt_leads_added_fn cb;
     void *arg;
 } add_op;
@@ -284,13 +297,17 @@ add_normalise(add_op *o, const leads_list_rules *lr)
             o->fl[q].value = inf->value;
         }
         c->nfields = (uint32_t)(o->nfl - c->field0);
-        if (o->dedup_field) {
+        char *json = NULL;
+        if (leads_fields_to_json(&o->fl[c->field0], c->nfields, &json) != 0)
+            return PLT_ENOMEM;
+        c->json = leads_arena_dup(&o->a, json);
+        free(json);
+        /* Phone de-duplication probes contact_phone: only a custom field
+         * needs a key of its own (contact.dedup_key). */
+        if (o->dedup_field)
             for (size_t q = c->field0; q < o->nfl; q++)
                 if (strcmp(o->fl[q].name, o->dedup_field) == 0)
                     c->key = field_key(&o->a, o->dedup_field, o->fl[q].value);
-        } else {
-            c->key = o->ph[c->phone0].e164;
-        }
     }
     return o->a.oom ? PLT_ENOMEM : 0;
 }
@@ -431,6 +448,44 @@ add_decide(add_op *o)
     }
 }
 
+/* Width of an IN list of @p k keys: a power of 4, at least 16. */
+static size_t
+probe_width(size_t k)
+{
+    size_t w = 16;
+    while (w < k && w < LEADS_IN_CHUNK)
+        w *= 4;
+    return w;
+}
+
+/* Rows of the next INSERT when @p left remain: @p full, or the largest
+ * power of 4 not above @p left. */
+static size_t
+chunk_rows(size_t left, size_t full)
+{
+    if (left >= full)
+        return full;
+    size_t r = 1;
+    while (r * 4 <= left)
+        r *= 4;
+    return r;
+}
+
+/* Pad an IN list of @p k keys (the last is args->v[args->n - 1]) to its
+ * width, then close it. */
+static void
+probe_pad(leads_sb *sql, leads_args *args, size_t k)
+{
+    size_t w = probe_width(k);
+    plt_value last = args->v ? args->v[args->n - 1] : PLT_V_NULL();
+    for (; !args->oom && k < w; k++) {
+        leads_args_add(args, last);
+        leads_sb_add(sql, ", ");
+        leads_sb_param(sql, args->n);
+    }
+    leads_sb_add(sql, ")");
+}
+
 /* Issue the next probe chunk of @p keys: 1 queued, 0 none is left, < 0
  * the job failed. */
 static int
@@ -460,7 +515,7 @@ add_probe(add_op *o, bool dnc_probe)
             leads_args_free(&args);
             return 0;
         }
-        leads_sb_add(&sql, ")");
+        probe_pad(&sql, &args, k);
         return leads_job_query_built(&o->j, &sql, &args, 0, dnc_row) ? -1 : 1;
     }
     /* The probe must walk the key index (a few thousand lookups), never
@@ -486,8 +541,8 @@ add_probe(add_op *o, bool dnc_probe)
             leads_sb_add(&sql, ", ");
         leads_sb_param(&sql, args.n);
     }
+    probe_pad(&sql, &args, end - o->cursor);
     o->cursor = end;
-    leads_sb_add(&sql, ")");
     if (o->scope == PLT_DEDUP_LIST)
         leads_sb_add(&sql, " AND +c.list_id = $1");
     else if (o->scope == PLT_DEDUP_CAMPAIGN)
@@ -517,7 +572,10 @@ static int
 add_insert(add_op *o)
 {
     leads *L = o->j.L;
-    size_t rows_max = (size_t)L->cfg.insert_rows;
+    size_t rows_max = o->insert_rows;
+    if (o->stage != ST_CONTACTS)
+        rows_max *= 2; /* narrower rows */
+    size_t target = chunk_rows(o->left, rows_max);
     leads_sb sql = {0};
     leads_args args = {0};
     size_t rows = 0;
@@ -526,25 +584,27 @@ add_insert(add_op *o)
         if (o->cursor >= o->nadd)
             return 0;
         leads_sb_add(&sql, "INSERT INTO contact (list_id, status, time_zone,"
-                           " priority, dedup_key, created_at, updated_at)"
-                           " VALUES ");
+                           " priority, dedup_key, fields, created_at,"
+                           " updated_at) VALUES ");
         leads_args_add(&args, PLT_V_I64(o->list_id));
         leads_args_add(&args, PLT_V_I64(o->now));
         size_t from = o->cursor;
-        while (o->cursor < o->nadd && rows < rows_max) {
+        while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor++]];
             size_t b = args.n;
             leads_sb_add(&sql, rows++ ? ", ($1, " : "($1, ");
-            leads_sb_params(&sql, b + 1, 4);
+            leads_sb_params(&sql, b + 1, 5);
             leads_sb_add(&sql, ", $2, $2)");
             leads_args_add(&args, PLT_V_I64(c->status));
             leads_args_add(&args, PLT_V_STR(c->tz));
             leads_args_add(&args, PLT_V_I64(c->priority));
             leads_args_add(&args, PLT_V_STR(c->key));
+            leads_args_add(&args, PLT_V_STR(c->json));
         }
         o->cq[o->cq_n].from = from;
         o->cq[o->cq_n].to = o->cursor;
         o->cq_n++;
+        o->left -= rows;
         leads_sb_add(&sql, " RETURNING id");
         return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE,
                                      ids_row)
@@ -554,7 +614,7 @@ add_insert(add_op *o)
     case ST_PHONES: {
         leads_sb_add(&sql, "INSERT INTO contact_phone (contact_id, position,"
                            " e164, original, type, time_zone) VALUES ");
-        while (o->cursor < o->nadd && rows < rows_max * 2) {
+        while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor]];
             if (o->cursor2 >= c->nphones) {
                 o->cursor++;
@@ -576,7 +636,7 @@ add_insert(add_op *o)
     case ST_FIELDS: {
         leads_sb_add(&sql, "INSERT INTO contact_field (contact_id, name,"
                            " value) VALUES ");
-        while (o->cursor < o->nadd && rows < rows_max * 2) {
+        while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor]];
             if (o->cursor2 >= c->nfields) {
                 o->cursor++;
@@ -584,6 +644,10 @@ add_insert(add_op *o)
                 continue;
             }
             nfield *f = &o->fl[c->field0 + o->cursor2];
+            if (!leads_field_indexed(L, f->name)) {
+                o->cursor2++;
+                continue;
+            }
             sb_row(&sql, rows++ == 0, args.n + 1, 3);
             leads_args_add(&args, PLT_V_I64(c->contact_id));
             leads_args_add(&args, PLT_V_STR(f->name));
@@ -597,7 +661,7 @@ add_insert(add_op *o)
                            " note) VALUES ");
         leads_args_add(&args, PLT_V_I64(o->now));
         leads_args_add(&args, PLT_V_STR(o->source ? o->source : "add"));
-        while (o->cursor < o->nadd && rows < rows_max * 2) {
+        while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor++]];
             leads_args_add(&args, PLT_V_I64(c->contact_id));
             leads_sb_add(&sql, rows++ ? ", (" : "(");
@@ -614,9 +678,36 @@ add_insert(add_op *o)
         leads_args_free(&args);
         return 0;
     }
+    o->left -= rows;
     return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL)
                ? -1
                : 1;
+}
+
+/* Rows the INSERT stage @p stage adds. */
+static size_t
+stage_rows(const add_op *o, int stage)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->nadd; i++) {
+        const ncontact *c = &o->c[o->add_idx[i]];
+        switch (stage) {
+        case ST_CONTACTS:
+        case ST_EVENTS:
+            n++;
+            break;
+        case ST_PHONES:
+            n += c->nphones;
+            break;
+        case ST_FIELDS:
+            for (uint32_t f = 0; f < c->nfields; f++)
+                n += leads_field_indexed(o->j.L, o->fl[c->field0 + f].name);
+            break;
+        default:
+            break;
+        }
+    }
+    return n;
 }
 
 static void
@@ -625,6 +716,7 @@ add_next_stage(add_op *o)
     o->stage++;
     o->cursor = o->cursor2 = 0;
     o->stage_issued = false;
+    o->left = stage_rows(o, o->stage);
 }
 
 /* Keep up to LEADS_PIPELINE statements of the stage in flight, so that
@@ -764,19 +856,28 @@ add_free(add_op *o)
     free(o);
 }
 
+static void add_next(leads *L, char *failed_key);
+
+/* The progress key of a failed batch (malloc'd), for add_next(). */
+static char *
+failed_key(const add_op *o, int status)
+{
+    return status != 0 && o->progress_key ? strdup(o->progress_key) : NULL;
+}
+
 static void
 add_finish(leads_job *j)
 {
     add_op *o = (add_op *)j;
-    if (j->status != 0) {
-        o->cb(o->arg, j->status, NULL, 0);
+    leads *L = j->L;
+    plt_lead_added *res =
+        j->status == 0 ? calloc(o->n ? o->n : 1, sizeof(*res)) : NULL;
+    int status = j->status != 0 ? j->status : res ? 0 : PLT_ENOMEM;
+    if (status != 0) {
+        char *key = failed_key(o, status);
+        o->cb(o->arg, status, NULL, 0);
         add_free(o);
-        return;
-    }
-    plt_lead_added *res = calloc(o->n ? o->n : 1, sizeof(*res));
-    if (!res) {
-        o->cb(o->arg, PLT_ENOMEM, NULL, 0);
-        add_free(o);
+        add_next(L, key);
         return;
     }
     for (size_t i = 0; i < o->n; i++) {
@@ -805,23 +906,87 @@ add_finish(leads_job *j)
     o->cb(o->arg, 0, res, o->n);
     free(res);
     add_free(o);
+    add_next(L, NULL);
+}
+
+/* add_batch transactions run one at a time, in call order. Their
+ * preparation (normalising, JSON documents) does not wait: a batch handed
+ * over while another one's transaction runs is prepared on the loop at
+ * once and queued, so that the loop's work and the database's overlap.
+ * One at a time also keeps de-duplication exact between batches on
+ * PostgreSQL, where two transactions would not see each other's rows.
+ * While a callback runs, the queue is still busy: an add_batch() called
+ * from it queues behind the batches already waiting. */
+static void
+add_begin(add_op *o)
+{
+    leads *L = o->j.L;
+    L->add_busy = true;
+    int rc = leads_job_start(&o->j, true, 0);
+    if (rc == 0)
+        return;
+    char *key = failed_key(o, rc);
+    o->cb(o->arg, rc, NULL, 0);
+    add_free(o);
+    add_next(L, key);
+}
+
+/* The previous batch is over: start the next one waiting. When it failed
+ * with @p failed_key (freed here), the batches waiting with the same
+ * progress key fail too (PLT_ECANCELED): their stored progress would skip
+ * the failed batch's rows. */
+static void
+add_next(leads *L, char *failed_key)
+{
+    add_op *o;
+    while ((o = L->add_head) != NULL) {
+        L->add_head = o->next;
+        if (!L->add_head)
+            L->add_tail = NULL;
+        if (failed_key && o->progress_key &&
+            strcmp(o->progress_key, failed_key) == 0) {
+            o->cb(o->arg, PLT_ECANCELED, NULL, 0);
+            add_free(o);
+            leads_req_end(L);
+            continue;
+        }
+        free(failed_key);
+        /* Counted while it waited; the job counts itself from here. */
+        add_begin(o);
+        leads_req_end(L);
+        return;
+    }
+    free(failed_key);
+    L->add_busy = false;
 }
 
 static void
 add_go(add_op *o, const leads_list_rules *lr)
 {
+    leads *L = o->j.L;
+    o->insert_rows = (size_t)L->cfg.insert_rows;
     int rc = add_normalise(o, lr);
     if (rc == 0) {
-        o->ids = calloc((size_t)o->j.L->cfg.insert_rows, sizeof(*o->ids));
+        o->ids = calloc(o->insert_rows, sizeof(*o->ids));
         if (!o->ids)
             rc = PLT_ENOMEM;
     }
-    if (rc == 0)
-        rc = leads_job_start(&o->j, true, 0);
     if (rc != 0) {
         o->cb(o->arg, rc, NULL, 0);
         add_free(o);
+        return;
     }
+    if (L->add_busy) {
+        /* Counted in pending while it waits, so that stop() waits too. */
+        leads_req_begin(L);
+        if (L->add_tail)
+            L->add_tail->next = o;
+        else
+            L->add_head = o;
+        L->add_tail = o;
+        return;
+    }
+    add_begin(o);
 }
 
 static void
@@ -938,8 +1103,12 @@ typedef struct search_op {
     leads_loadset set;
     leads_arena a;
     int64_t list_id, status, created_from, created_to;
-    const char *phone, *text, *field_name, *field_value;
-    int64_t offset, limit, sent, last_id;
+    const char *phone, *field_name, *field_value;
+    /* Pre-filters of contact.fields (LIKE patterns) and what every
+     * candidate is checked against in C (leads_fields_match). */
+    const char *text_like, *text_lower, *field_like;
+    int64_t field_from; /* lead_field_index.from_id; -1: not indexed */
+    int64_t offset, limit, sent, last_id, page_last;
     int64_t only_id; /* get() */
     bool page_short, stopped;
     plt_lead_row_fn row;
@@ -952,13 +1121,23 @@ static int
 search_contact_row(void *arg, const plt_storage_row *row)
 {
     search_op *o = arg;
+    o->page_last = leads_col_i64(row, 0);
+    /* The SQL pre-filters are loose; the document decides. */
+    const char *json = leads_col_str(row, 13);
+    if (o->text_lower && !leads_fields_match(json, NULL, NULL, o->text_lower))
+        return 0;
+    if (o->field_name && o->field_value &&
+        !leads_fields_match(json, o->field_name, o->field_value, NULL))
+        return 0;
     return leads_loadset_add_row(&o->set, row) != 0;
 }
 
 static int
-search_field_row(void *arg, const plt_storage_row *row)
+search_index_row(void *arg, const plt_storage_row *row)
 {
-    return leads_loadset_field_row(&((search_op *)arg)->set, row);
+    search_op *o = arg;
+    o->field_from = leads_col_i64(row, 0);
+    return 0;
 }
 
 static int
@@ -1002,18 +1181,35 @@ search_page_sql(search_op *o, leads_sb *sql, leads_args *args)
                       args->n);
     }
     if (o->field_name && o->field_value) {
-        leads_args_add(args, PLT_V_STR(o->field_name));
-        leads_args_add(args, PLT_V_STR(o->field_value));
-        leads_sb_addf(sql,
-                      " AND c.id IN (SELECT contact_id FROM contact_field"
-                      " WHERE name = $%zu AND value = $%zu)",
-                      args->n - 1, args->n);
+        /* Through the index where it is complete (contacts from
+         * field_from on), else a scan of the documents. */
+        size_t like = 0;
+        if (o->field_from != 0 && o->field_from != 1) {
+            leads_args_add(args, PLT_V_STR(o->field_like));
+            like = args->n;
+        }
+        if (o->field_from < 0) {
+            leads_sb_addf(sql, " AND c.fields LIKE $%zu ESCAPE '\\'", like);
+        } else {
+            leads_args_add(args, PLT_V_STR(o->field_name));
+            leads_args_add(args, PLT_V_STR(o->field_value));
+            leads_sb_addf(sql,
+                          " AND (c.id IN (SELECT contact_id FROM contact_field"
+                          " WHERE name = $%zu AND value = $%zu)",
+                          args->n - 1, args->n);
+            if (like) {
+                leads_args_add(args, PLT_V_I64(o->field_from));
+                leads_sb_addf(sql,
+                              " OR (c.id < $%zu AND c.fields LIKE $%zu"
+                              " ESCAPE '\\')",
+                              args->n, like);
+            }
+            leads_sb_add(sql, ")");
+        }
     }
-    if (o->text) {
-        leads_args_add(args, PLT_V_STR(o->text));
-        leads_sb_addf(sql,
-                      " AND c.id IN (SELECT contact_id FROM contact_field"
-                      " WHERE lower(value) LIKE $%zu ESCAPE '\\')",
+    if (o->text_like) {
+        leads_args_add(args, PLT_V_STR(o->text_like));
+        leads_sb_addf(sql, " AND lower(c.fields) LIKE $%zu ESCAPE '\\'",
                       args->n);
     }
     int64_t want = SEARCH_PAGE;
@@ -1032,30 +1228,40 @@ search_step(leads_job *j)
     leads_sb sql = {0};
     leads_args args = {0};
     switch (j->stage) {
+    case 4: { /* is the field indexed, and from which contact on? */
+        j->stage = 0;
+        plt_value a = PLT_V_STR(o->field_name);
+        leads_job_query(j,
+                        "SELECT from_id FROM lead_field_index WHERE name = $1",
+                        &a, 1, 0, search_index_row);
+        return;
+    }
     case 0: /* a page of contacts */
         leads_loadset_free(&o->set);
         j->stage = 1;
         search_page_sql(o, &sql, &args);
         leads_job_query_built(j, &sql, &args, 0, search_contact_row);
         return;
-    case 1: /* its fields */
+    case 1: /* their phones */
         o->page_short = o->only_id || j->rows < SEARCH_PAGE;
+        /* The next page starts after this one, whatever C filtered out. */
+        if (o->page_last > o->last_id)
+            o->last_id = o->page_last;
         if (o->set.n == 0) {
-            leads_job_done(j);
+            if (o->page_short) {
+                leads_job_done(j);
+                return;
+            }
+            j->stage = 0;
+            search_step(j);
             return;
         }
-        j->stage = 2;
-        leads_sql_fields_of(&o->set, 0, o->set.n, &sql, &args);
-        leads_job_query_built(j, &sql, &args, 0, search_field_row);
-        return;
-    case 2: /* its phones */
         j->stage = 3;
         leads_sql_phones_of(&o->set, 0, o->set.n, NULL, &sql, &args);
         leads_job_query_built(j, &sql, &args, 0, search_phone_row);
         return;
     default: /* hand the page out */
         for (size_t i = 0; i < o->set.n; i++) {
-            o->last_id = o->set.c[i].lead.id;
             if (o->offset > 0) {
                 o->offset--; /* the first page skips the offset in C */
                 continue;
@@ -1115,25 +1321,46 @@ leads_get(void *impl, int64_t contact_id, plt_lead_fn cb, void *arg)
     return rc;
 }
 
-/* "%needle%" for LIKE, lowercased (ASCII, as SQLite's lower()), with the
- * LIKE metacharacters escaped. */
+/* "%needle%" for LIKE over a contact's JSON document: @p text as the
+ * document spells it (JSON-escaped, in quotes when @p quoted), lowercased
+ * when @p lower (ASCII, as SQLite's lower()), LIKE metacharacters
+ * escaped. NULL when out of memory. */
 static const char *
-like_pattern(leads_arena *a, const char *text)
+like_pattern(leads_arena *a, const char *text, bool quoted, bool lower)
 {
-    size_t n = strlen(text);
-    char *p = leads_arena_alloc(a, 2 * n + 3);
-    if (!p)
+    char *esc = leads_json_escape(text);
+    if (!esc)
         return NULL;
+    size_t n = strlen(esc);
+    char *p = leads_arena_alloc(a, 2 * n + 5);
+    if (!p) {
+        free(esc);
+        return NULL;
+    }
     size_t k = 0;
     p[k++] = '%';
+    if (quoted)
+        p[k++] = '"';
     for (size_t i = 0; i < n; i++) {
-        char ch = text[i];
+        char ch = esc[i];
         if (ch == '%' || ch == '_' || ch == '\\')
             p[k++] = '\\';
-        p[k++] = (char)tolower((unsigned char)ch);
+        p[k++] = lower ? (char)tolower((unsigned char)ch) : ch;
     }
+    if (quoted)
+        p[k++] = '"';
     p[k++] = '%';
     p[k] = 0;
+    free(esc);
+    return p;
+}
+
+static const char *
+ascii_lower(leads_arena *a, const char *text)
+{
+    char *p = (char *)leads_arena_dup(a, text);
+    for (char *q = p; q && *q; q++)
+        *q = (char)tolower((unsigned char)*q);
     return p;
 }
 
@@ -1191,9 +1418,20 @@ leads_search(void *impl, const plt_lead_query *q, int64_t offset,
     o->status = q->status;
     o->created_from = q->created_from;
     o->created_to = q->created_to;
-    o->text = q->text && *q->text ? like_pattern(&o->a, q->text) : NULL;
+    bool oom = false;
+    if (q->text && *q->text) {
+        o->text_like = like_pattern(&o->a, q->text, false, true);
+        o->text_lower = ascii_lower(&o->a, q->text);
+        oom |= !o->text_like || !o->text_lower;
+    }
     o->field_name = leads_arena_dup(&o->a, q->field_name);
     o->field_value = leads_arena_dup(&o->a, q->field_value);
+    o->field_from = -1;
+    if (o->field_name && o->field_value) {
+        o->field_like = like_pattern(&o->a, q->field_value, true, false);
+        oom |= !o->field_like;
+        o->j.stage = 4; /* look the field up in lead_field_index first */
+    }
     o->offset = offset;
     o->limit = limit;
     o->row = row;
@@ -1201,7 +1439,7 @@ leads_search(void *impl, const plt_lead_query *q, int64_t offset,
     o->arg = arg;
     const char *phone =
         q->phone && *q->phone ? leads_arena_dup(&o->a, q->phone) : NULL;
-    if (o->a.oom) {
+    if (o->a.oom || oom) {
         leads_arena_free(&o->a);
         free(o);
         return PLT_ENOMEM;

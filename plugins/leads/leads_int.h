@@ -23,17 +23,26 @@
 /* Parameters per statement: below SQLite's 32766 and PostgreSQL's 65535,
  * with room for the shared parameters of a statement. */
 #define LEADS_MAX_PARAMS 30000
-/* Identifiers per "IN (...)" probe (DNC and duplicate checks, loads). */
-#define LEADS_IN_CHUNK 5000
+/* Identifiers per "IN (...)" probe (DNC and duplicate checks, loads); a
+ * power of 4, see leads_contacts.c on statement shapes. */
+#define LEADS_IN_CHUNK 4096
 /* Statements of one add_batch in flight at once: the next one is built
  * while the engine runs the previous one. */
 #define LEADS_PIPELINE 2
 #define LEADS_MSG_MAX 256
 
+/* Most names in `indexed_fields`. */
+#define LEADS_MAX_INDEXED 16
+#define LEADS_FIELD_NAME_MAX 64
+
 typedef struct leads_cfg {
     char country[3];     /* default country for numbers (FR) */
     int64_t insert_rows; /* rows per multi-row INSERT */
     int64_t reserve_max; /* most contacts one reserve() hands out */
+    /* Custom fields with rows in contact_field (search by field through
+     * an index); the others are searched by scanning contact.fields. */
+    char indexed[LEADS_MAX_INDEXED][LEADS_FIELD_NAME_MAX];
+    size_t nindexed;
 } leads_cfg;
 
 /* A list's normalisation rules, cached: rules never change once a list
@@ -45,6 +54,8 @@ typedef struct leads_list_rules {
     bool restore_lost_zero;
 } leads_list_rules;
 
+struct add_op;
+
 typedef struct leads {
     leads_cfg cfg;
     plt_storage st;
@@ -53,6 +64,10 @@ typedef struct leads {
     leads_list_rules *rules;
     size_t nrules, caprules;
     uint64_t rr; /* rotates the tie-break of weighted list mixing */
+    /* add_batch transactions: one runs, the others wait in call order
+     * (leads_contacts.c). */
+    bool add_busy;
+    struct add_op *add_head, *add_tail;
 } leads;
 
 extern const plt_leads_vt leads_vtable;
@@ -174,26 +189,49 @@ typedef struct leads_loadset {
     size_t n, cap;
 } leads_loadset;
 
+/* Column 13 is the contact's custom fields (JSON), decoded by
+ * leads_loadset_add_row(). */
 #define LEADS_CONTACT_COLS                                                     \
     "c.id, c.list_id, c.status, c.time_zone, c.priority, c.attempts,"          \
     " c.last_attempt_at, c.next_attempt_at, c.callback_at, c.callback_agent,"  \
-    " c.last_outcome, c.last_disposition, c.created_at"
+    " c.last_outcome, c.last_disposition, c.created_at, c.fields"
 int leads_loadset_add_row(leads_loadset *s, const plt_storage_row *row);
 leads_loaded *leads_loadset_find(leads_loadset *s, int64_t id);
 void leads_loadset_free(leads_loadset *s);
-/* Row callbacks for "SELECT contact_id, name, value" and
- * "SELECT contact_id, e164, original, type, time_zone" (arg: loadset). */
-int leads_loadset_field_row(void *arg, const plt_storage_row *row);
+/* Row callback for "SELECT contact_id, e164, original, type, time_zone"
+ * (arg: loadset). */
 int leads_loadset_phone_row(void *arg, const plt_storage_row *row);
-/* Append "SELECT ... FROM contact_field WHERE contact_id IN (...)" for
- * s->c[from..to) to @p sql/@p args (and the phone query likewise; with
+/* Append the phone query for s->c[from..to) to @p sql/@p args (with
  * @p dnc_campaign non-NULL, numbers on the DNC list of that campaign or the
  * global one are left out). */
-void leads_sql_fields_of(const leads_loadset *s, size_t from, size_t to,
-                         leads_sb *sql, leads_args *args);
 void leads_sql_phones_of(const leads_loadset *s, size_t from, size_t to,
                          const char *dnc_campaign, leads_sb *sql,
                          leads_args *args);
+
+/* ---- custom fields as JSON (leads_fields.c) ---- */
+/* One contact's fields as a compact JSON object (keys in the given order;
+ * a name given twice keeps its last value; bytes that are not UTF-8 are
+ * replaced by U+FFFD). NULL with no field. Returns 0 or PLT_ENOMEM;
+ * *out is malloc'd. */
+int leads_fields_to_json(const plt_lead_field *f, size_t n, char **out);
+/* Decode @p json into @p out (names sorted, strings in @p arena; *out
+ * malloc'd, or NULL when there is no field). A malformed document gives
+ * no field. Returns 0 or PLT_ENOMEM. */
+int leads_fields_from_json(const char *json, leads_arena *arena,
+                           plt_lead_field **out, size_t *n);
+/* @p json (a contact.fields document) with @p edits applied. */
+int leads_fields_merge(const char *json, const plt_lead_field *edits,
+                       size_t n, char **out);
+bool leads_field_indexed(const leads *L, const char *name);
+/* The JSON text of @p s as a string, without its quotes ("a\"b" for
+ * a"b): what a document holds for that value. malloc'd, or NULL. */
+char *leads_json_escape(const char *s);
+/* Does a field of @p json named @p name equal @p value exactly (@p name
+ * NULL: any field contains @p needle_lower, ASCII case folded)? */
+bool leads_fields_match(const char *json, const char *name, const char *value,
+                        const char *needle_lower);
+/* Bring lead_field_index in line with `indexed_fields` (at start). */
+int leads_fields_reconcile(leads *L);
 
 /* ---- vtable entries, by file ---- */
 int leads_list_create(void *impl, const char *name, const plt_lead_rules *r,

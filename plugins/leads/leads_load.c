@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading contacts back whole: a "load set" holds contacts decoded from
- * LEADS_CONTACT_COLS rows, then receives their fields and phones from two
- * more statements keyed by contact id (one IN (...) list each, not one
- * query per contact). get(), search() and reserve() all read through it.
- * Contacts are kept sorted by id so that field and phone rows find their
- * contact by binary search.
+ * LEADS_CONTACT_COLS rows, custom fields included (their JSON document is
+ * a column of the contact), then receives their phones from one more
+ * statement keyed by contact id (one IN (...) list, not one query per
+ * contact). get(), search() and reserve() all read through it. Contacts
+ * are kept sorted by id so that phone rows find their contact by binary
+ * search.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,13 @@ leads_loadset_add_row(leads_loadset *s, const plt_storage_row *row)
     l->last_outcome = leads_arena_dup(a, leads_col_str(row, 10));
     l->last_disposition = leads_arena_dup(a, leads_col_str(row, 11));
     l->created_at = leads_col_i64(row, 12);
-    if (a->oom)
+    if (a->oom ||
+        leads_fields_from_json(leads_col_str(row, 13), a, &c->fields,
+                               &c->nfields) != 0)
         return PLT_ENOMEM;
+    c->capfields = c->nfields;
+    l->fields = c->fields;
+    l->nfields = c->nfields;
     s->n++;
     return 0;
 }
@@ -68,35 +74,6 @@ leads_loadset_free(leads_loadset *s)
     free(s->c);
     leads_arena_free(&s->arena);
     memset(s, 0, sizeof(*s));
-}
-
-/* The loader's job is the first member of whatever op runs it, and the
- * load set is reached through the op: callers pass a row function that
- * forwards to these with their load set. */
-int
-leads_loadset_field_row(void *arg, const plt_storage_row *row)
-{
-    leads_loadset *s = arg;
-    leads_loaded *c = leads_loadset_find(s, leads_col_i64(row, 0));
-    if (!c)
-        return 0;
-    if (c->nfields == c->capfields) {
-        size_t cap = c->capfields ? c->capfields * 2 : 8;
-        plt_lead_field *n = realloc(c->fields, cap * sizeof(*n));
-        if (!n)
-            return 1;
-        c->fields = n;
-        c->capfields = cap;
-    }
-    plt_lead_field *f = &c->fields[c->nfields];
-    f->name = leads_arena_dup(&s->arena, leads_col_str(row, 1));
-    f->value = leads_arena_dup(&s->arena, leads_col_str(row, 2));
-    if (s->arena.oom || !f->name)
-        return 1;
-    c->nfields++;
-    c->lead.fields = c->fields;
-    c->lead.nfields = c->nfields;
-    return 0;
 }
 
 int
@@ -135,16 +112,6 @@ ids_in(const leads_loadset *s, size_t from, size_t to, leads_sb *sql,
         leads_sb_addf(sql, i > from ? ", $%zu" : "$%zu", args->n);
     }
     leads_sb_add(sql, ")");
-}
-
-void
-leads_sql_fields_of(const leads_loadset *s, size_t from, size_t to,
-                    leads_sb *sql, leads_args *args)
-{
-    leads_sb_add(sql, "SELECT contact_id, name, value FROM contact_field"
-                      " WHERE contact_id");
-    ids_in(s, from, to, sql, args);
-    leads_sb_add(sql, " ORDER BY contact_id, name");
 }
 
 void

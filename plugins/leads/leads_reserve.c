@@ -231,12 +231,6 @@ contact_row(void *arg, const plt_storage_row *row)
 }
 
 static int
-field_row(void *arg, const plt_storage_row *row)
-{
-    return leads_loadset_field_row(&((reserve_op *)arg)->set, row);
-}
-
-static int
 phone_row(void *arg, const plt_storage_row *row)
 {
     return leads_loadset_phone_row(&((reserve_op *)arg)->set, row);
@@ -428,7 +422,7 @@ reserve_step(leads_job *j)
                 o->stage = RS_COMMIT;
                 continue;
             }
-            o->stage = RS_FIELDS;
+            o->stage = RS_PHONES;
             leads_sb sql = {0};
             leads_args args = {0};
             leads_sb_add(&sql, "SELECT " LEADS_CONTACT_COLS
@@ -439,14 +433,6 @@ reserve_step(leads_job *j)
             }
             leads_sb_add(&sql, ") ORDER BY c.id");
             leads_job_query_built(j, &sql, &args, 0, contact_row);
-            return;
-        }
-        case RS_FIELDS: {
-            o->stage = RS_PHONES;
-            leads_sb sql = {0};
-            leads_args args = {0};
-            leads_sql_fields_of(&o->set, 0, o->set.n, &sql, &args);
-            leads_job_query_built(j, &sql, &args, 0, field_row);
             return;
         }
         case RS_PHONES: {
@@ -582,6 +568,8 @@ typedef struct record_op {
     plt_lead_attempt at;
     plt_lead_disposition d;
     bool is_attempt;
+    bool found;              /* disposition: the contact exists */
+    const char *old_fields;  /* disposition: its JSON fields before */
     int64_t now;
     plt_leads_done_fn done;
     void *arg;
@@ -691,6 +679,15 @@ leads_attempt_done(void *impl, const plt_lead_attempt *a,
     return rc;
 }
 
+static int
+disposition_row(void *arg, const plt_storage_row *row)
+{
+    record_op *o = arg;
+    o->found = true;
+    o->old_fields = leads_arena_dup(&o->a, leads_col_str(row, 0));
+    return o->a.oom ? 1 : 0;
+}
+
 static void
 disposition_step(leads_job *j)
 {
@@ -714,18 +711,34 @@ disposition_step(leads_job *j)
                 " callback_at = CASE WHEN $4 > 0 THEN $4 ELSE callback_at END,"
                 " callback_agent = CASE WHEN $4 > 0 THEN $5"
                 "  ELSE callback_agent END,"
-                " updated_at = $6 WHERE id = $1",
-                v, 6, PLT_STORAGE_WRITE, NULL);
+                " updated_at = $6 WHERE id = $1 RETURNING fields",
+                v, 6, PLT_STORAGE_WRITE, disposition_row);
             return;
         }
         case 1: {
-            if (j->affected <= 0) {
+            if (!o->found && j->affected <= 0) {
                 leads_job_fail(j, PLT_ENOENT, "no contact %lld",
                                (long long)d->contact_id);
                 return;
             }
             if (d->nfields == 0)
                 continue;
+            /* The UPDATE above holds the row (PostgreSQL locks it; SQLite
+             * has one writer): read, merge in C, write back. */
+            char *json = NULL;
+            if (leads_fields_merge(o->old_fields, d->fields, d->nfields,
+                                   &json) != 0) {
+                leads_job_fail(j, PLT_ENOMEM, "out of memory");
+                return;
+            }
+            plt_value v[] = {PLT_V_I64(d->contact_id), PLT_V_STR(json)};
+            leads_job_query(j, "UPDATE contact SET fields = $2 WHERE id = $1",
+                            v, 2, PLT_STORAGE_WRITE, NULL);
+            free(json); /* the engine copied it */
+            return;
+        }
+        case 2: {
+            /* The search index keeps rows for the indexed fields only. */
             leads_sb sql = {0};
             leads_args args = {0};
             leads_sb_add(&sql, "INSERT INTO contact_field (contact_id, name,"
@@ -737,19 +750,24 @@ disposition_step(leads_job *j)
                 bool later = false;
                 for (size_t k = i + 1; k < d->nfields && !later; k++)
                     later = strcmp(d->fields[k].name, d->fields[i].name) == 0;
-                if (later)
+                if (later || !leads_field_indexed(j->L, d->fields[i].name))
                     continue;
                 leads_args_add(&args, PLT_V_STR(d->fields[i].name));
                 leads_args_add(&args, PLT_V_STR(d->fields[i].value));
                 leads_sb_addf(&sql, "%s($1, $%zu, $%zu)", rows++ ? ", " : "",
                               args.n - 1, args.n);
             }
+            if (rows == 0) {
+                leads_sb_free(&sql);
+                leads_args_free(&args);
+                continue;
+            }
             leads_sb_add(&sql, " ON CONFLICT (contact_id, name)"
                                " DO UPDATE SET value = excluded.value");
             leads_job_query_built(j, &sql, &args, PLT_STORAGE_WRITE, NULL);
             return;
         }
-        case 2: {
+        case 3: {
             plt_value v[] = {PLT_V_I64(d->contact_id), PLT_V_I64(o->now),
                              PLT_V_STR(d->campaign), PLT_V_STR(d->code),
                              PLT_V_STR(d->agent), PLT_V_STR(d->note)};
@@ -760,7 +778,7 @@ disposition_step(leads_job *j)
                             v, 6, PLT_STORAGE_WRITE, NULL);
             return;
         }
-        case 3: {
+        case 4: {
             if (d->callback_at <= 0)
                 continue;
             char note[160];

@@ -12,10 +12,17 @@
  *    (list_id, status) prefix.
  *  - contact_callback (list_id, status, callback_at): due callbacks.
  *  - contact_reserved (reserved_by) partial: release() of one owner.
- *  - contact_dedup (dedup_key): duplicate checks on a custom field.
+ *  - contact_dedup (dedup_key) partial, non-NULL keys only: duplicate
+ *    checks on a custom field (from version 24; phone de-duplication
+ *    probes contact_phone_e164, so contacts de-duplicated on their phone
+ *    carry no key and cost this index nothing).
  *  - contact_phone_e164 (e164): duplicate checks on numbers, search by
  *    phone, DNC changes flipping contacts.
- *  - contact_field_value (name, value): search by field.
+ *  - contact_field_value (name, value): search by the fields named in
+ *    `indexed_fields` (lead_field_index says from which contact id each
+ *    is complete). From version 19 a contact's custom fields live in
+ *    contact.fields, one JSON object (TEXT, written and parsed with
+ *    jansson); contact_field is only this search index (ADR 0010).
  *  - contact_event_contact (contact_id, at): history.
  *  - contact_event_attempt (phone, at) partial on attempts: the legal caps
  *    (attempts_since).
@@ -145,6 +152,49 @@ const plt_storage_migration leads_migrations[] = {
     {.version = 18,
      .name = "index contact_created",
      .sql = "CREATE INDEX contact_created ON contact (created_at)"},
+    /* ---- 19-25: custom fields as one JSON document per contact ---- */
+    {.version = 19,
+     .name = "add contact.fields",
+     .sql = "ALTER TABLE contact ADD COLUMN fields TEXT"},
+    /* Existing databases: each contact's contact_field rows become its
+     * JSON object, keys in name order, compact (the form jansson writes),
+     * values as JSON strings (NULL as null). */
+    {.version = 20,
+     .name = "convert contact_field rows to contact.fields",
+     .sqlite = "UPDATE contact SET fields = (SELECT json_group_object(name,"
+               " value) FROM (SELECT f.name, f.value FROM contact_field f"
+               " WHERE f.contact_id = contact.id ORDER BY f.name))"
+               " WHERE id IN (SELECT contact_id FROM contact_field)",
+     .pg = "UPDATE contact c SET fields = '{' || s.body || '}' FROM"
+           " (SELECT contact_id, string_agg(to_json(name)::text || ':' ||"
+           " COALESCE(to_json(value)::text, 'null'), ',' ORDER BY name"
+           " COLLATE \"C\") AS body FROM contact_field GROUP BY contact_id) s"
+           " WHERE s.contact_id = c.id"},
+    {.version = 21,
+     .name = "create lead_field_index",
+     .sql = "CREATE TABLE lead_field_index ("
+            " name TEXT PRIMARY KEY,"
+            " from_id BIGINT NOT NULL)"},
+    /* Every field of the contacts stored so far has its contact_field
+     * rows: each name is indexed from the first contact on. leads' start
+     * then drops the names that are not configured. */
+    {.version = 22,
+     .name = "fields indexed so far",
+     .sql = "INSERT INTO lead_field_index (name, from_id)"
+            " SELECT DISTINCT name, 0 FROM contact_field"},
+    {.version = 23,
+     .name = "drop index contact_dedup",
+     .sql = "DROP INDEX contact_dedup"},
+    /* Phone de-duplication never read contact.dedup_key (it probes
+     * contact_phone), so phone keys are dropped and the index keeps only
+     * custom-field keys. */
+    {.version = 24,
+     .name = "clear phone dedup keys",
+     .sql = "UPDATE contact SET dedup_key = NULL WHERE dedup_key LIKE '+%'"},
+    {.version = 25,
+     .name = "index contact_dedup on keys only",
+     .sql = "CREATE INDEX contact_dedup ON contact (dedup_key)"
+            " WHERE dedup_key IS NOT NULL"},
 };
 const size_t leads_nmigrations =
     sizeof(leads_migrations) / sizeof(leads_migrations[0]);

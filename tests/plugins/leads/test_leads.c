@@ -107,7 +107,8 @@ pg_admin(const char *sql)
     "DO $$DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables "     \
     "WHERE schemaname = current_schema() AND (tablename IN ('lead_list', "     \
     "'lead_list_field', 'campaign_list', 'contact', 'contact_field', "         \
-    "'contact_phone', 'contact_event', 'dnc', 'lead_progress', 'bench_raw') " \
+    "'contact_phone', 'contact_event', 'dnc', 'lead_progress', "               \
+    "'lead_field_index', 'bench_raw') "                                        \
     "OR tablename LIKE 'plt\\_%') LOOP EXECUTE 'DROP TABLE IF EXISTS ' || "    \
     "quote_ident(t) || ' CASCADE'; END LOOP; END$$"
 

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Custom fields as one JSON document per contact (contact.fields, TEXT,
+ * written and parsed with jansson), and the small search index beside it.
+ *
+ * A 20-column lead file used to store ~18 contact_field rows per contact,
+ * each with two index entries: most of an import's time. Now a contact's
+ * fields are one compact JSON object in its own row, and contact_field
+ * keeps rows only for the fields named in `indexed_fields` (by default the
+ * name fields), so that searching by those stays an index lookup.
+ * lead_field_index records, per indexed name, the first contact id from
+ * which every contact has its rows (names indexed since the beginning: 0);
+ * a search on any other field, or on older contacts, scans contact.fields
+ * with a LIKE pre-filter. Every candidate a query returns is checked here
+ * against the decoded document, so the pre-filters may be loose (SQLite's
+ * LIKE folds ASCII case, a stale index row may remain after an edit) but
+ * never decide a result.
+ *
+ * The storage contract keeps engine JSON operators out of queries (one SQL
+ * text for both engines): JSON is only ever stored as text and parsed in C.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "leads_int.h"
+
+/* Length of the valid UTF-8 sequence at @p s (1..4), or 0. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+/* A JSON string of @p s; bytes that are not UTF-8 (a caller of the API
+ * may pass anything; the importer always hands out UTF-8) become U+FFFD,
+ * as the CSV reader would have decoded nothing better. */
+static json_t *
+json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    size_t n = strlen(s);
+    char *fixed = malloc(3 * n + 1);
+    if (!fixed)
+        return NULL;
+    size_t k = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t l = utf8_seq(p);
+        if (l == 0) {
+            memcpy(fixed + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            p++;
+            continue;
+        }
+        memcpy(fixed + k, p, l);
+        k += l;
+        p += l;
+    }
+    fixed[k] = 0;
+    j = json_string(fixed);
+    free(fixed);
+    return j;
+}
+
+static int
+set_field(json_t *o, const char *name, const char *value)
+{
+    json_t *v = value ? json_text(value) : json_null();
+    if (!v)
+        return PLT_ENOMEM;
+    /* Field names come from list definitions and import headers; a name
+     * that is not UTF-8 is kept as its repaired text. */
+    if (json_object_set_new(o, name, v) == 0)
+        return 0;
+    json_t *k = json_text(name);
+    const char *kn = k ? json_string_value(k) : NULL;
+    int rc = kn && json_object_set(o, kn, v) == 0 ? 0 : PLT_ENOMEM;
+    json_decref(k);
+    json_decref(v);
+    return rc;
+}
+
+int
+leads_fields_to_json(const plt_lead_field *f, size_t n, char **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    json_t *o = json_object();
+    if (!o)
+        return PLT_ENOMEM;
+    size_t set = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].name || !*f[i].name)
+            continue;
+        if (set_field(o, f[i].name, f[i].value) != 0) {
+            json_decref(o);
+            return PLT_ENOMEM;
+        }
+        set++;
+    }
+    if (set)
+        *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return set && !*out ? PLT_ENOMEM : 0;
+}
+
+static int
+cmp_field(const void *a, const void *b)
+{
+    return strcmp(((const plt_lead_field *)a)->name,
+                  ((const plt_lead_field *)b)->name);
+}
+
+int
+leads_fields_from_json(const char *json, leads_arena *arena,
+                       plt_lead_field **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json || !*json)
+        return 0;
+    json_t *o = json_loads(json, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return 0;
+    }
+    size_t cap = json_object_size(o);
+    plt_lead_field *f = cap ? calloc(cap, sizeof(*f)) : NULL;
+    if (cap && !f) {
+        json_decref(o);
+        return PLT_ENOMEM;
+    }
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(o, k, v)
+    {
+        if (i == cap)
+            break;
+        f[i].name = leads_arena_dup(arena, k);
+        if (json_is_string(v)) {
+            f[i].value = leads_arena_dup(arena, json_string_value(v));
+        } else if (!json_is_null(v)) {
+            /* Not written by Plateau; shown as its JSON text. */
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            f[i].value = leads_arena_dup(arena, t);
+            free(t);
+        }
+        i++;
+    }
+    json_decref(o);
+    if (arena->oom) {
+        free(f);
+        return PLT_ENOMEM;
+    }
+    /* Name order, as contact_field rows were read before. */
+    qsort(f, i, sizeof(*f), cmp_field);
+    *out = f;
+    *n = i;
+    return 0;
+}
+
+int
+leads_fields_merge(const char *json, const plt_lead_field *edits, size_t n,
+                   char **out)
+{
+    *out = NULL;
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+        if (!o)
+            return PLT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!edits[i].name || !*edits[i].name)
+            continue;
+        if (set_field(o, edits[i].name, edits[i].value) != 0) {
+            json_decref(o);
+            return PLT_ENOMEM;
+        }
+    }
+    *out = json_object_size(o) ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = json_object_size(o) && !*out ? PLT_ENOMEM : 0;
+    json_decref(o);
+    return rc;
+}
+
+bool
+leads_field_indexed(const leads *L, const char *name)
+{
+    for (size_t i = 0; name && i < L->cfg.nindexed; i++)
+        if (strcmp(L->cfg.indexed[i], name) == 0)
+            return true;
+    return false;
+}
+
+char *
+leads_json_escape(const char *s)
+{
+    json_t *j = json_text(s);
+    if (!j)
+        return NULL;
+    char *t = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(j);
+    if (!t)
+        return NULL;
+    size_t n = strlen(t);
+    /* Drop the quotes. */
+    memmove(t, t + 1, n - 2);
+    t[n - 2] = 0;
+    return t;
+}
+
+/* @p hay contains @p needle_lower, ASCII letters compared case-folded (as
+ * SQLite's lower() does). */
+static bool
+contains_folded(const char *hay, const char *needle_lower)
+{
+    size_t nl = strlen(needle_lower);
+    if (nl == 0)
+        return true;
+    for (; *hay; hay++) {
+        size_t k = 0;
+        while (k < nl && hay[k] &&
+               tolower((unsigned char)hay[k]) == (unsigned char)needle_lower[k])
+            k++;
+        if (k == nl)
+            return true;
+    }
+    return false;
+}
+
+bool
+leads_fields_match(const char *json, const char *name, const char *value,
+                   const char *needle_lower)
+{
+    if (!json)
+        return false;
+    json_t *o = json_loads(json, 0, NULL);
+    bool hit = false;
+    if (json_is_object(o)) {
+        if (name) {
+            const char *v = json_string_value(json_object_get(o, name));
+            hit = v && value && strcmp(v, value) == 0;
+        } else {
+            const char *k;
+            json_t *v;
+            json_object_foreach(o, k, v)
+            {
+                const char *s = json_string_value(v);
+                if (s && contains_folded(s, needle_lower)) {
+                    hit = true;
+                    break;
+                }
+            }
+        }
+    }
+    json_decref(o);
+    return hit;
+}
+
+/* ------------------------------------------------------------------ */
+/* lead_field_index at start */
+
+typedef struct reconcile_op {
+    leads_job j;
+    size_t next;
+} reconcile_op;
+
+static void
+reconcile_step(leads_job *j)
+{
+    reconcile_op *o = (reconcile_op *)j;
+    leads *L = j->L;
+    if (j->stage == 0) {
+        /* Names no longer configured: their rows stop being written, so
+         * the index is no longer complete for them. */
+        j->stage = 1;
+        leads_sb sql = {0};
+        leads_args args = {0};
+        leads_sb_add(&sql, "DELETE FROM lead_field_index");
+        if (L->cfg.nindexed) {
+            leads_sb_add(&sql, " WHERE name NOT IN (");
+            for (size_t i = 0; i < L->cfg.nindexed; i++) {
+                leads_args_add(&args, PLT_V_STR(L->cfg.indexed[i]));
+                if (i)
+                    leads_sb_add(&sql, ", ");
+                leads_sb_param(&sql, args.n);
+            }
+            leads_sb_add(&sql, ")");
+        }
+        leads_job_query_built(j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+        return;
+    }
+    if (o->next < L->cfg.nindexed) {
+        /* A name indexed from now on: complete from the next contact.
+         * (WHERE 1 = 1 lets SQLite parse the ON CONFLICT after SELECT.) */
+        plt_value a = PLT_V_STR(L->cfg.indexed[o->next++]);
+        leads_job_query(j,
+                        "INSERT INTO lead_field_index (name, from_id)"
+                        " SELECT $1, COALESCE(MAX(id), 0) + 1 FROM contact"
+                        " WHERE 1 = 1 ON CONFLICT (name) DO NOTHING",
+                        &a, 1, PLT_STORAGE_WRITE, NULL);
+        return;
+    }
+    leads_job_done(j);
+}
+
+static void
+reconcile_finish(leads_job *j)
+{
+    if (j->status != 0)
+        plt_log(PLT_LOG_WARN,
+                "leads: cannot record the indexed fields (%s): searches by "
+                "field scan contact.fields",
+                j->msg[0] ? j->msg : plt_strerror(j->status));
+    free(j);
+}
+
+int
+leads_fields_reconcile(leads *L)
+{
+    reconcile_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = L;
+    o->j.step = reconcile_step;
+    o->j.finish = reconcile_finish;
+    /* Autocommit statements, each idempotent: a crash in between leaves
+     * nothing that the next start does not repair. */
+    int rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
