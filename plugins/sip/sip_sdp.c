@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SDP offers and answers. sofia-sip's parser reads the text (never a
+ * hand-written one: its parser is the one whose CVEs are patched in
+ * Debian); this file decides what Plateau keeps of it - one audio stream,
+ * its numeric address and port, the first G.711 codec in the party's
+ * order of preference, the telephone-event payload type - and writes
+ * Plateau's own SDP. Anything else in the text (video, unknown codecs,
+ * attributes) is ignored; an SDP Plateau cannot use is refused with a
+ * reason, never half-used.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/sdp.h>
+#include <sofia-sip/su_alloc.h>
+
+#include "sip_sdp.h"
+
+static int
+numeric_addr(const char *a)
+{
+    unsigned char buf[16];
+    return a && (inet_pton(AF_INET, a, buf) == 1 ||
+                 inet_pton(AF_INET6, a, buf) == 1);
+}
+
+static int
+ptime_of(const sdp_media_t *m)
+{
+    for (const sdp_attribute_t *a = m->m_attributes; a; a = a->a_next)
+        if (a->a_name && strcasecmp(a->a_name, "ptime") == 0 && a->a_value) {
+            int v = 0;
+            if (sscanf(a->a_value, "%d", &v) == 1 && v >= 10 && v <= 60)
+                return v;
+        }
+    return 20;
+}
+
+static int
+pick(const sdp_media_t *m, sip_sdp_info *out)
+{
+    out->codec = -1;
+    out->te_pt = -1;
+    for (const sdp_rtpmap_t *r = m->m_rtpmaps; r; r = r->rm_next) {
+        if (!r->rm_encoding)
+            continue;
+        if (out->codec < 0 && r->rm_rate == 8000) {
+            if (strcasecmp(r->rm_encoding, "PCMU") == 0)
+                out->codec = SIP_CODEC_PCMU;
+            else if (strcasecmp(r->rm_encoding, "PCMA") == 0)
+                out->codec = SIP_CODEC_PCMA;
+            if (out->codec >= 0)
+                out->pt = r->rm_pt;
+        }
+        if (out->te_pt < 0 && r->rm_rate == 8000 &&
+            strcasecmp(r->rm_encoding, "telephone-event") == 0)
+            out->te_pt = r->rm_pt;
+    }
+    return out->codec >= 0 ? 0 : -ENOTSUP;
+}
+
+int
+sip_sdp_parse(const char *sdp, size_t len, sip_sdp_info *out)
+{
+    if (!sdp || !out || len == 0 || len > 65536)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, 0);
+    sdp_session_t *s = p ? sdp_session(p) : NULL;
+    int rc = -EINVAL;
+    if (!s)
+        goto done;
+    const sdp_media_t *m = s->sdp_media;
+    while (m && m->m_type != sdp_media_audio)
+        m = m->m_next;
+    if (!m || m->m_rejected || m->m_port == 0 || m->m_port > 65535 ||
+        (m->m_proto != sdp_proto_rtp && m->m_proto != sdp_proto_udp))
+        goto done;
+    const sdp_connection_t *c =
+        m->m_connections ? m->m_connections : s->sdp_connection;
+    if (!c || !c->c_address || !numeric_addr(c->c_address) ||
+        strlen(c->c_address) >= sizeof(out->addr))
+        goto done;
+    rc = pick(m, out);
+    if (rc != 0)
+        goto done;
+    snprintf(out->addr, sizeof(out->addr), "%s", c->c_address);
+    out->port = (uint16_t)m->m_port;
+    out->dir = m->m_mode & 3;
+    out->ptime = ptime_of(m);
+done:
+    if (p)
+        sdp_parser_free(p);
+    su_home_deinit(home);
+    return rc;
+}
+
+static const char *
+codec_name(int codec)
+{
+    return codec == SIP_CODEC_PCMA ? "PCMA" : "PCMU";
+}
+
+int
+sip_sdp_write(char *buf, size_t len, const sip_sdp_local *l)
+{
+    if (!buf || !l || !numeric_addr(l->addr))
+        return -EINVAL;
+    const char *ip = strchr(l->addr, ':') ? "IP6" : "IP4";
+    int n;
+    if (!l->answer_to) {
+        n = snprintf(buf, len,
+                     "v=0\r\n"
+                     "o=plateau %llu %llu IN %s %s\r\n"
+                     "s=plateau\r\n"
+                     "c=IN %s %s\r\n"
+                     "t=0 0\r\n"
+                     "m=audio %u RTP/AVP 0 8 101\r\n"
+                     "a=rtpmap:0 PCMU/8000\r\n"
+                     "a=rtpmap:8 PCMA/8000\r\n"
+                     "a=rtpmap:101 telephone-event/8000\r\n"
+                     "a=fmtp:101 0-16\r\n"
+                     "a=ptime:20\r\n"
+                     "a=sendrecv\r\n",
+                     (unsigned long long)l->sess_id,
+                     (unsigned long long)l->version, ip, l->addr, ip, l->addr,
+                     (unsigned)l->port);
+    } else {
+        const sip_sdp_info *o = l->answer_to;
+        /* Answer with the party's own payload numbers (RFC 3264 6.1). */
+        char te[96] = "";
+        char te_fmt[8] = "";
+        if (o->te_pt >= 0) {
+            snprintf(te_fmt, sizeof(te_fmt), " %d", o->te_pt);
+            snprintf(te, sizeof(te),
+                     "a=rtpmap:%d telephone-event/8000\r\n"
+                     "a=fmtp:%d 0-16\r\n",
+                     o->te_pt, o->te_pt);
+        }
+        n = snprintf(buf, len,
+                     "v=0\r\n"
+                     "o=plateau %llu %llu IN %s %s\r\n"
+                     "s=plateau\r\n"
+                     "c=IN %s %s\r\n"
+                     "t=0 0\r\n"
+                     "m=audio %u RTP/AVP %d%s\r\n"
+                     "a=rtpmap:%d %s/8000\r\n"
+                     "%s"
+                     "a=ptime:20\r\n"
+                     "a=sendrecv\r\n",
+                     (unsigned long long)l->sess_id,
+                     (unsigned long long)l->version, ip, l->addr, ip, l->addr,
+                     (unsigned)l->port, o->pt, te_fmt, o->pt,
+                     codec_name(o->codec), te);
+    }
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n >= len)
+        return -ENOSPC;
+    return n;
+}
