@@ -607,6 +607,8 @@ on_body(plt_http_req *req, const void *in, size_t len)
 {
     if (!req)
         return -1;
+    if (len == 0)
+        return 0; /* lws announces an empty POST body this way */
     if (req->body_len + len > req->body_cap)
         return -1; /* more than announced */
     memcpy(req->body + req->body_len, in, len);
