@@ -93,6 +93,7 @@ main(int argc, char **argv)
         fprintf(stderr, "--days must be 1..1000\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("bench_dialer: %d days of 8 h per mode, seed %llu, cap 3.00 %%\n",
            days, (unsigned long long)seed);
     int met_all = 1;
