@@ -1,0 +1,177 @@
+// The browser UI end to end in real headless Chromium (playwright-core,
+// /usr/bin/chromium) against a running Plateau (see run.sh): six wrong
+// passwords lock an account; an admin creates a campaign through the wizard
+// and imports a list; an agent logs in, goes available, receives a
+// simulated call, sees the screen pop and sets a result with a callback; a
+// supervisor sees the agent's state change live and forces a pause; an
+// agent cannot reach admin routes; a forged cross-site request is refused.
+// A screenshot of each screen goes to $PLATEAU_ARTIFACTS.
+
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+
+const require = createRequire(process.env.NODE_PATH + '/');
+const { chromium } = require('playwright-core');
+
+const URL = process.env.PLATEAU_URL;
+const ART = process.env.PLATEAU_ARTIFACTS;
+const CSV = process.env.PLATEAU_CSV;
+const started = Date.now();
+const step = (m) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const shot = (page, name) => page.screenshot({ path: `${ART}/${name}.png`, fullPage: true });
+
+async function login(ctx, user, password) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  await page.goto(URL + '/');
+  await page.fill('input[name=login]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#top:not([hidden])');
+  return page;
+}
+
+let failed = 0;
+async function test(name, fn) {
+  try {
+    const r = await fn();
+    step((r === 'pending' ? 'pending - ' : 'ok - ') + name);
+  } catch (e) {
+    failed++;
+    step('FAIL - ' + name + ': ' + (e.stack || e));
+  }
+}
+
+await test('six wrong passwords lock the account', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(URL + '/');
+  await shot(page, '01-login');
+  for (let i = 0; i < 6; i++) {
+    await page.fill('input[name=login]', 'victim');
+    await page.fill('input[name=password]', 'Wrong-pass-' + i);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#login-form .error').textContent.length > 0);
+    await page.evaluate(() => { document.querySelector('#login-form .error').textContent = ''; });
+  }
+  // The right password is now refused too, with the lock message.
+  await page.fill('input[name=login]', 'victim');
+  await page.fill('input[name=password]', 'Cible-9-Demo');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#login-form .error').textContent.length > 0);
+  const msg = await page.textContent('#login-form .error');
+  assert.match(msg, /verrouill|locked/i);
+  assert.equal(await page.isVisible('#top'), false);
+  await shot(page, '02-locked');
+  await ctx.close();
+});
+
+const adminCtx = await browser.newContext();
+await test('admin creates a campaign through the wizard and imports a list', async () => {
+  const page = await login(adminCtx, 'admin', 'Bureau-7-Demo');
+  // Until the dialer and import_csv register their routes (dialer_http.c,
+  // import_http.c), this scenario cannot run: say so rather than pass.
+  const missing = await page.evaluate(async () => {
+    const gone = async (p) => (await fetch('/api/v1' + p)).status === 404;
+    return (await gone('/campaigns')) || (await gone('/imports/0'));
+  });
+  if (missing) {
+    step('the /campaigns and /imports routes are not registered yet');
+    return 'pending';
+  }
+  await page.goto(URL + '/#/campaigns');
+  await page.click('#btn-new-campaign');
+  await page.fill('#camp-name', 'essai');
+  await page.fill('#camp-label', 'Essai navigateur');
+  for (let i = 0; i < 8; i++) {
+    await shot(page, `03-wizard-step-${i + 1}`);
+    await page.click('#wizard-next');
+  }
+  await page.waitForSelector('#campaigns-table tr[data-campaign=essai]');
+  await shot(page, '04-campaigns');
+
+  await page.goto(URL + '/#/lists');
+  await page.setInputFiles('#csv-file', CSV);
+  await page.click('#upload-form button[type=submit]');
+  await page.waitForSelector('#preview-table tbody tr');
+  await page.fill('#list-name', 'navigateur');
+  await shot(page, '05-import-preview');
+  await page.click('#btn-import');
+  await page.waitForSelector('#import-done', { timeout: 60000 });
+  await shot(page, '06-import-report');
+  const imported = await page.textContent('#report-table');
+  assert.match(imported, /80/);
+  await page.waitForSelector('#lists-table tr[data-list=navigateur]');
+  await shot(page, '07-lists');
+});
+
+const supCtx = await browser.newContext();
+const agentCtx = await browser.newContext();
+await test('agent takes a simulated call; supervisor sees it live and forces a pause', async () => {
+  const sup = await login(supCtx, 'supervisor', 'Tableau-8-Demo');
+  await sup.waitForSelector('#agents-table');
+  const agent = await login(agentCtx, 'agent', 'Casque-2-Demo');
+  await agent.waitForSelector('#phone-form');
+  await shot(agent, '08-agent-logged-out');
+  await agent.fill('#phone', '200');
+  await agent.click('#phone-form button[type=submit]');
+  await agent.waitForSelector('#agent-state .badge[data-state=pause]');
+  await sup.waitForSelector('#agents-table tr[data-agent=agent] td.state[data-state=pause]');
+  await agent.click('#btn-ready');
+  // Live on the supervisor's screen: no reload.
+  await sup.waitForSelector('#agents-table tr[data-agent=agent] td.state[data-state=available], ' +
+    '#agents-table tr[data-agent=agent] td.state[data-state=in_call]');
+  await shot(sup, '09-supervisor-live');
+  // Simulated callers ring every few seconds: the screen pops.
+  await agent.waitForFunction(() => (document.querySelector('#pop-number')?.textContent || '').startsWith('+'),
+    null, { timeout: 60000 });
+  await agent.waitForSelector('#screen-pop');
+  await shot(agent, '10-screen-pop');
+  await sup.waitForSelector('#agents-table tr[data-agent=agent] td.state[data-state=in_call]');
+  await agent.selectOption('#result-code', { index: 2 });
+  await agent.fill('#result-note', 'Rappeler demain matin');
+  const tomorrow = new Date(Date.now() + 86400000 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await agent.fill('#callback-at', tomorrow);
+  await shot(agent, '11-result');
+  await agent.click('#btn-save-result');
+  await agent.waitForSelector('#toast.show');
+  await shot(agent, '12-result-saved');
+  // The supervisor forces a pause; the agent's desk shows it by itself.
+  const row = '#agents-table tr[data-agent=agent]';
+  await sup.selectOption(`${row} select`, 'pause');
+  await sup.click(`${row} button`);
+  await agent.waitForSelector('#agent-state .badge[data-state=pause]', { timeout: 30000 });
+  await sup.waitForSelector(`${row} td.state[data-state=pause]`);
+  await shot(sup, '13-supervisor-forced');
+  await shot(agent, '14-agent-paused');
+});
+
+await test('an agent cannot reach admin routes', async () => {
+  const page = agentCtx.pages()[0] || await login(agentCtx, 'agent', 'Casque-2-Demo');
+  const st = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
+  assert.equal(st, 403);
+  const st2 = await page.evaluate(async () => (await fetch('/api/v1/lists')).status);
+  assert.equal(st2, 403);
+  await page.goto(URL + '/#/users');
+  await page.waitForFunction(() => location.hash === '#/agent');
+  await shot(page, '15-agent-no-admin');
+});
+
+await test('a forged cross-site request is refused', async () => {
+  // The agent's own cookie, sent from another site: no CSRF token, a
+  // foreign Origin. Plateau must refuse it and change nothing.
+  const r = await agentCtx.request.post(URL + '/api/v1/agents/me/state', {
+    headers: { Origin: 'http://evil.example', 'Content-Type': 'application/json' },
+    data: { state: 'available' },
+  });
+  assert.equal(r.status(), 403);
+  const page = agentCtx.pages()[0];
+  const me = await page.evaluate(async () => (await fetch('/api/v1/agents/me')).json());
+  assert.equal(me.state, 'pause');
+});
+
+await browser.close();
+step(failed ? `${failed} browser test(s) failed` : 'all browser tests passed');
+process.exit(failed ? 1 : 0);
