@@ -48,6 +48,7 @@ typedef struct fixture {
     plt_storage st;
     uv_timer_t guard;
     bool guard_on;
+    char own_dir[64]; /* a data directory of the case's own, removed last */
 } fixture;
 
 /* ------------------------------------------------------------------ */
@@ -166,6 +167,12 @@ teardown(void **state)
     int rc = plt_fake_host_free(f->fh);
     if (rc != 0)
         print_error("plt_fake_host_free: %d (a handle leaked)\n", rc);
+    if (f->own_dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->own_dir);
+        if (system(cmd) != 0)
+            print_error("cannot remove %s\n", f->own_dir);
+    }
     free(f);
     return rc == 0 ? 0 : -1;
 }
@@ -1320,6 +1327,326 @@ add_batch_throughput(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Upgrade: a database left by leads 1.0 (schema version 18, custom fields
+ * as contact_field rows) is migrated to the JSON documents. */
+
+/* The migrations of leads 1.0, as shipped (never edited since). */
+static const plt_storage_migration leads_v18[] = {
+    {.version = 1,
+     .name = "create lead_list",
+     .sql = "CREATE TABLE lead_list ("
+            " id PLT_ID,"
+            " name TEXT NOT NULL UNIQUE,"
+            " country TEXT NOT NULL,"
+            " prefix TEXT,"
+            " restore_lost_zero BIGINT NOT NULL DEFAULT 0,"
+            " created_at BIGINT NOT NULL)"},
+    {.version = 2,
+     .name = "create lead_list_field",
+     .sql = "CREATE TABLE lead_list_field ("
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " position BIGINT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " PRIMARY KEY (list_id, position))"},
+    {.version = 3,
+     .name = "create campaign_list",
+     .sql = "CREATE TABLE campaign_list ("
+            " campaign TEXT NOT NULL,"
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " weight BIGINT NOT NULL DEFAULT 1,"
+            " PRIMARY KEY (campaign, list_id))"},
+    {.version = 4,
+     .name = "create contact",
+     .sql = "CREATE TABLE contact ("
+            " id PLT_ID,"
+            " list_id BIGINT NOT NULL REFERENCES lead_list (id),"
+            " status BIGINT NOT NULL,"
+            " time_zone TEXT,"
+            " priority BIGINT NOT NULL DEFAULT 0,"
+            " attempts BIGINT NOT NULL DEFAULT 0,"
+            " last_attempt_at BIGINT NOT NULL DEFAULT 0,"
+            " next_attempt_at BIGINT NOT NULL DEFAULT 0,"
+            " callback_at BIGINT NOT NULL DEFAULT 0,"
+            " callback_agent TEXT,"
+            " last_outcome TEXT,"
+            " last_disposition TEXT,"
+            " reserved_by TEXT,"
+            " reserved_at BIGINT NOT NULL DEFAULT 0,"
+            " dedup_key TEXT,"
+            " created_at BIGINT NOT NULL,"
+            " updated_at BIGINT NOT NULL)"},
+    {.version = 5,
+     .name = "index contact_due",
+     .sql = "CREATE INDEX contact_due ON contact"
+            " (list_id, status, priority DESC, next_attempt_at, id)"},
+    {.version = 6,
+     .name = "index contact_callback",
+     .sql = "CREATE INDEX contact_callback ON contact"
+            " (list_id, status, callback_at)"},
+    {.version = 7,
+     .name = "index contact_reserved",
+     .sql = "CREATE INDEX contact_reserved ON contact (reserved_by)"
+            " WHERE reserved_by IS NOT NULL"},
+    {.version = 8,
+     .name = "index contact_dedup",
+     .sql = "CREATE INDEX contact_dedup ON contact (dedup_key)"},
+    {.version = 9,
+     .name = "create contact_field",
+     .sql = "CREATE TABLE contact_field ("
+            " contact_id BIGINT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " value TEXT,"
+            " PRIMARY KEY (contact_id, name))"},
+    {.version = 10,
+     .name = "index contact_field_value",
+     .sql = "CREATE INDEX contact_field_value ON contact_field (name, value)"},
+    {.version = 11,
+     .name = "create contact_phone",
+     .sql = "CREATE TABLE contact_phone ("
+            " contact_id BIGINT NOT NULL,"
+            " position BIGINT NOT NULL,"
+            " e164 TEXT NOT NULL,"
+            " original TEXT,"
+            " type BIGINT NOT NULL DEFAULT 0,"
+            " time_zone TEXT,"
+            " PRIMARY KEY (contact_id, position))"},
+    {.version = 12,
+     .name = "index contact_phone_e164",
+     .sql = "CREATE INDEX contact_phone_e164 ON contact_phone (e164)"},
+    {.version = 13,
+     .name = "create contact_event",
+     .sql = "CREATE TABLE contact_event ("
+            " id PLT_ID,"
+            " contact_id BIGINT NOT NULL,"
+            " at BIGINT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " campaign TEXT,"
+            " phone TEXT,"
+            " outcome TEXT,"
+            " disposition TEXT,"
+            " agent TEXT,"
+            " note TEXT,"
+            " attempt_ref TEXT)"},
+    {.version = 14,
+     .name = "index contact_event_contact",
+     .sql = "CREATE INDEX contact_event_contact ON contact_event"
+            " (contact_id, at)"},
+    {.version = 15,
+     .name = "index contact_event_attempt",
+     .sql = "CREATE INDEX contact_event_attempt ON contact_event (phone, at)"
+            " WHERE kind = 'attempt'"},
+    {.version = 16,
+     .name = "create dnc",
+     .sql = "CREATE TABLE dnc ("
+            " scope TEXT NOT NULL,"
+            " e164 TEXT NOT NULL,"
+            " added_at BIGINT NOT NULL,"
+            " source TEXT,"
+            " PRIMARY KEY (scope, e164))"},
+    {.version = 17,
+     .name = "create lead_progress",
+     .sql = "CREATE TABLE lead_progress ("
+            " key TEXT PRIMARY KEY,"
+            " value BIGINT NOT NULL,"
+            " updated_at BIGINT NOT NULL)"},
+    {.version = 18,
+     .name = "index contact_created",
+     .sql = "CREATE INDEX contact_created ON contact (created_at)"},
+};
+
+static void
+sql_ok(fixture *f, const char *text)
+{
+    res r = {0};
+    assert_int_equal(plt_storage_exec(&f->st, text, NULL, 0, PLT_STORAGE_WRITE,
+                                      NULL, on_sql_done, &r),
+                     0);
+    wait_flag(f, &r.done);
+    if (r.status != 0)
+        print_error("%s: %s\n", text, r.msg);
+    assert_int_equal(r.status, 0);
+}
+
+/* Replace the case's fake host by a new one on @p dir (kept across). */
+static void
+new_host(fixture *f, const char *dir)
+{
+    uv_close((uv_handle_t *)&f->guard, NULL);
+    uv_run(plt_fake_host_loop(f->fh), UV_RUN_NOWAIT);
+    assert_int_equal(plt_fake_host_free(f->fh), 0);
+    plt_fake_options opt = {.data_dir = dir};
+    assert_int_equal(plt_fake_host_new(&f->fh, &opt), 0);
+    uv_timer_init(plt_fake_host_loop(f->fh), &f->guard);
+}
+
+typedef struct one {
+    bool done;
+    int status;
+    size_t n;
+    char names[4][16], values[4][32];
+    bool null_value[4];
+} one;
+
+static void
+on_one(void *arg, int status, const plt_lead *l)
+{
+    one *o = arg;
+    o->done = true;
+    o->status = status;
+    for (size_t i = 0; l && i < l->nfields && i < 4; i++) {
+        snprintf(o->names[i], sizeof(o->names[i]), "%s", l->fields[i].name);
+        snprintf(o->values[i], sizeof(o->values[i]), "%s",
+                 l->fields[i].value ? l->fields[i].value : "");
+        o->null_value[i] = !l->fields[i].value;
+    }
+    o->n = l ? l->nfields : 0;
+}
+
+static found
+search_field(fixture *f, const char *name, const char *value)
+{
+    plt_lead_query q = {.size = sizeof(q),
+                        .field_name = name,
+                        .field_value = value};
+    return search(f, &q);
+}
+
+static void
+fields_move_into_documents_on_upgrade(void **state)
+{
+    fixture *f = *state;
+    snprintf(f->own_dir, sizeof(f->own_dir), "%s", "/tmp/plt-leads-up-XXXXXX");
+    assert_non_null(mkdtemp(f->own_dir));
+    new_host(f, f->own_dir);
+
+    /* 1. The database as leads 1.0 left it. */
+    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
+    char so[PATH_MAX], cfg[2048];
+    snprintf(so, sizeof(so), "%s/storage_%s.so", dir ? dir : ".",
+             g_pg ? "pg" : "sqlite");
+    engine_config(f, cfg, sizeof(cfg));
+    assert_int_equal(plt_fake_host_add_so(f->fh, so, cfg, NULL), 0);
+    assert_int_equal(plt_fake_host_init(f->fh), 0);
+    plt_service_ref ref;
+    assert_int_equal(plt_fake_host_acquire(f->fh, PLT_STORAGE_NAME,
+                                           PLT_STORAGE_MAJOR, 0, &ref),
+                     0);
+    f->st.vt = ref.vtable;
+    f->st.impl = ref.impl;
+    assert_int_equal(f->st.vt->migrations(f->st.impl, "leads", leads_v18,
+                                          sizeof(leads_v18) /
+                                              sizeof(leads_v18[0])),
+                     0);
+    assert_int_equal(plt_fake_host_start(f->fh), 0);
+    plt_fake_host_run_until_idle(f->fh);
+    sql_ok(f, "INSERT INTO lead_list (name, country, created_at)"
+              " VALUES ('old', 'FR', 0)");
+    sql_ok(f, "INSERT INTO contact (list_id, status, dedup_key, created_at,"
+              " updated_at) VALUES (1, 1, '+33633000001', 0, 0),"
+              " (1, 1, 'f:name=bob', 0, 0), (1, 1, '+33633000003', 0, 0)");
+    sql_ok(f, "INSERT INTO contact_phone (contact_id, position, e164, type)"
+              " VALUES (1, 1, '+33633000001', 1), (2, 1, '+33633000002', 1),"
+              " (3, 1, '+33633000003', 1)");
+    sql_ok(f, "INSERT INTO contact_field (contact_id, name, value) VALUES"
+              " (1, 'name', 'Anne \"A\" L\u00e9vy'), (1, 'city', 'Lyon'),"
+              " (1, 'note', NULL), (2, 'name', 'Bob'), (2, 'city', 'Paris')");
+
+    /* 2. The same database under this leads. */
+    new_host(f, f->own_dir);
+    open_leads(f);
+    plt_fake_host_run_until_idle(f->fh);
+    found x = {0};
+    /* Fields come back whole, in name order; a contact without any has
+     * none. */
+    one o1 = {0};
+    assert_int_equal(f->vt->get(f->impl, 1, on_one, &o1), 0);
+    wait_flag(f, &o1.done);
+    assert_int_equal(o1.status, 0);
+    assert_int_equal(o1.n, 3);
+    assert_string_equal(o1.names[0], "city");
+    assert_string_equal(o1.values[0], "Lyon");
+    assert_string_equal(o1.names[1], "name");
+    assert_string_equal(o1.values[1], "Anne \"A\" L\u00e9vy");
+    assert_string_equal(o1.names[2], "note");
+    assert_true(o1.null_value[2]);
+    one o3 = {0};
+    assert_int_equal(f->vt->get(f->impl, 3, on_one, &o3), 0);
+    wait_flag(f, &o3.done);
+    assert_int_equal(o3.status, 0);
+    assert_int_equal(o3.n, 0);
+
+    /* Searches: an indexed field (name), a field that is not (city),
+     * text inside a value (case folded), and nothing on a field name. */
+    x = search_field(f, "name", "Anne \"A\" L\u00e9vy");
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], 1);
+    x = search_field(f, "name", "anne \"a\" l\u00e9vy");
+    assert_int_equal(x.n, 0); /* exact match */
+    x = search_field(f, "city", "Paris");
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], 2);
+    x = search_field(f, "name", "Paris");
+    assert_int_equal(x.n, 0);
+    plt_lead_query q = {.size = sizeof(q), .text = "\"a\" l"};
+    x = search(f, &q);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], 1);
+    q = (plt_lead_query){.size = sizeof(q), .text = "city"};
+    x = search(f, &q);
+    assert_int_equal(x.n, 0);
+
+    /* Phone de-duplication still finds the old contacts; a field key
+     * still counts. */
+    newc s[2];
+    plt_lead_new c[2] = {mk(&s[0], 1, "Anne", "06 33 00 00 01", NULL),
+                         mk(&s[1], 2, "Zoe", "06 33 00 00 09", NULL)};
+    added *a = add(f, 1, c, 2, NULL);
+    assert_int_equal(a->r[0].result, PLT_LEAD_DUPLICATE);
+    assert_int_equal(a->r[0].contact_id, 1);
+    assert_int_equal(a->r[1].result, PLT_LEAD_ADDED);
+    int64_t zoe = a->r[1].contact_id;
+    free(a);
+    plt_lead_add_opts opts = {.size = sizeof(opts),
+                              .dedup_scope = PLT_DEDUP_LIST,
+                              .dedup_field = "name"};
+    plt_lead_new b = mk(&s[0], 3, " BOB ", "06 33 00 00 08", NULL);
+    a = add(f, 1, &b, 1, &opts);
+    assert_int_equal(a->r[0].result, PLT_LEAD_DUPLICATE);
+    assert_int_equal(a->r[0].contact_id, 2);
+    free(a);
+    x = search_field(f, "name", "Zoe");
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], zoe);
+
+    /* An agent's edit: the document changes, the index follows. */
+    plt_lead_field edits[] = {{"name", "Robert"}, {"city", "Nantes"}};
+    plt_lead_disposition d = {.size = sizeof(d),
+                              .contact_id = 2,
+                              .campaign = "c1",
+                              .code = "SALE",
+                              .fields = edits,
+                              .nfields = 2};
+    res rd = {0};
+    assert_int_equal(f->vt->disposition(f->impl, &d, on_done, &rd), 0);
+    wait_flag(f, &rd.done);
+    assert_int_equal(rd.status, 0);
+    x = search_field(f, "name", "Bob");
+    assert_int_equal(x.n, 0);
+    x = search_field(f, "name", "Robert");
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], 2);
+    x = search_field(f, "city", "Nantes");
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], 2);
+    one o2 = {0};
+    assert_int_equal(f->vt->get(f->impl, 2, on_one, &o2), 0);
+    wait_flag(f, &o2.done);
+    assert_int_equal(o2.n, 2);
+    assert_string_equal(o2.values[0], "Nantes");
+    assert_string_equal(o2.values[1], "Robert");
+}
+
+/* ------------------------------------------------------------------ */
 /* Durability, against a stub engine that records the flags */
 
 typedef struct stub {
@@ -1483,6 +1810,8 @@ main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             attempts_dispositions_and_dnc_are_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(fields_move_into_documents_on_upgrade,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name(g_pg ? "leads_pg" : "leads", tests,
                                        NULL, NULL);
