@@ -703,6 +703,38 @@ acd_cancel(void *impl, const char *request_id, const char *reason)
     return 0;
 }
 
+/* Take @p a out of @p q's agent list. */
+static void
+queue_del(acd_queue *q, acd_agent *a)
+{
+    for (size_t i = 0; q && i < q->nagents; i++) {
+        if (q->agents[i] == a) {
+            memmove(&q->agents[i], &q->agents[i + 1],
+                    (q->nagents - i - 1) * sizeof(*q->agents));
+            q->nagents--;
+            return;
+        }
+    }
+}
+
+/* Put @p a in @p q's agent list at its configured place; the list has room
+ * for one more (set_agent reserved it). */
+static void
+queue_add(acd_queue *q, acd_agent *a)
+{
+    size_t at = q->nagents;
+    for (size_t i = 0; i < q->nagents; i++) {
+        if (q->agents[i] == a)
+            return;
+        if (at == q->nagents && q->agents[i]->index > a->index)
+            at = i;
+    }
+    memmove(&q->agents[at + 1], &q->agents[at],
+            (q->nagents - at) * sizeof(*q->agents));
+    q->agents[at] = a;
+    q->nagents++;
+}
+
 int
 acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
               size_t nskills, const char *const *queues, size_t nqueues,
@@ -749,20 +781,25 @@ acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
         a->index = s->na;
         s->a[s->na++] = a;
     }
-    char **oldq = a->queues;
-    size_t noldq = a->nqueues;
+    /* Room in each new queue's agent list first: past this point nothing
+     * can fail, so a failure leaves the agent as it was. */
+    for (size_t i = 0; i < nqueues; i++) {
+        acd_queue *q = acd_queue_find(s, queues[i]);
+        acd_agent **v = realloc(q->agents, (q->nagents + 1) * sizeof(*v));
+        if (!v) {
+            acd_skills_free(nsk, nskills);
+            strv_free(nq, nqueues);
+            return PLT_ENOMEM;
+        }
+        q->agents = v;
+    }
+    for (size_t i = 0; i < a->nqueues; i++)
+        queue_del(acd_queue_find(s, a->queues[i]), a);
+    for (size_t i = 0; i < nqueues; i++)
+        queue_add(acd_queue_find(s, queues[i]), a);
+    strv_free(a->queues, a->nqueues);
     a->queues = nq;
     a->nqueues = nqueues;
-    if (acd_index_agents(s) != 0) {
-        /* Keep the agent as it was (its queues, the index). */
-        a->queues = oldq;
-        a->nqueues = noldq;
-        (void)acd_index_agents(s);
-        acd_skills_free(nsk, nskills);
-        strv_free(nq, nqueues);
-        return PLT_ENOMEM;
-    }
-    strv_free(oldq, noldq);
     acd_skills_free(a->skills, a->nskills);
     a->skills = nsk;
     a->nskills = nskills;

@@ -673,6 +673,9 @@ hour_run(uint64_t *answered, uint64_t *abandoned)
     assert_int_equal(box.s.abandoned, ab);
     assert_int_equal(joined, ans + ab + box.s.waiting);
     assert_true(box.s.service_level >= 0.0 && box.s.service_level <= 1.0);
+    /* Nobody is left stuck for the invariant checks to repair. */
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
     *answered = ans;
     *abandoned = ab;
     fixture_close(f);
