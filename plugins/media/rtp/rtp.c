@@ -234,10 +234,11 @@ rtp_rx_update(rtp_rx_stats *s, uint32_t ssrc, uint16_t seq, uint32_t ts,
 
     uint32_t transit = arrival - ts;
     if (s->have_transit) {
-        int32_t d = (int32_t)(transit - s->transit);
-        if (d < 0)
-            d = -d;
-        s->jitter += (uint32_t)d - ((s->jitter + 8) >> 4);
+        /* |D(i-1,i)| computed unsigned: INT32_MIN has no positive. */
+        uint32_t d = transit - s->transit;
+        if ((int32_t)d < 0)
+            d = 0u - d;
+        s->jitter += d - ((s->jitter + 8) >> 4);
     }
     s->transit = transit;
     s->have_transit = true;
