@@ -285,7 +285,8 @@ typedef struct media_remote {
 /**
  * Set or change (re-INVITE) the remote. Latching restarts. The endpoint
  * sends and receives from now on.
- * @return 0; -EINVAL (bad address, PT not 0/8, te_pt out of 96-127).
+ * @return 0; -EINVAL (bad address, PT not 0/8, te_pt out of 96-127);
+ *   -EAFNOSUPPORT (IPv4 remote on an IPv6 endpoint or the reverse).
  */
 int media_endpoint_set_remote(media_endpoint *ep, const media_remote *r);
 

@@ -107,6 +107,7 @@ disk_main(void *arg)
 {
     media_engine *e = arg;
 
+    pthread_setname_np(pthread_self(), "plt-media-disk");
     for (;;) {
         pthread_mutex_lock(&e->dlock);
         while (!e->jhead && !e->disk_stop)

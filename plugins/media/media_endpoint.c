@@ -161,6 +161,7 @@ media_ep_bind(media_engine *e, const char *ip, media_endpoint *ep)
         }
         ep->fd = fd;
         ep->fd_rtcp = fd2;
+        ep->family = ss.ss_family;
         ep->port = port;
         strcpy(ep->ip, ip);
         return 0;

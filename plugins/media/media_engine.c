@@ -250,6 +250,7 @@ media_main(void *arg)
     media_engine *e = arg;
     struct epoll_event evs[64];
 
+    pthread_setname_np(pthread_self(), "plt-media");
     media_pacer_start(&e->pacer, media_now_ns(), MEDIA_TICK_NS, 10);
     while (!atomic_load(&e->stop_media)) {
         arm_timer(e);
@@ -438,6 +439,11 @@ media_engine_destroy(media_engine *e)
          * they carry (a recording's, a closed endpoint's). */
         if (c->type == CMD_REC_START) {
             ep_unref(c->ep);
+        } else if (c->type == CMD_PLAY_LOADED) {
+            /* A prompt loaded for an endpoint removed meanwhile: the last
+             * one releases it. */
+            if (--c->ep->pending_disk == 0 && c->ep->removed)
+                ep_unref(c->ep);
         } else if (c->type == CMD_REMOVE) {
             media_ep_free_media(c->ep);
             ep_unref(c->ep);
@@ -578,6 +584,8 @@ media_endpoint_set_remote(media_endpoint *ep, const media_remote *r)
 
     if (rc < 0)
         return rc;
+    if (p.rtp.ss_family != ep->family)
+        return -EAFNOSUPPORT;
     c = cmd_new(CMD_REMOTE, ep);
     if (c)
         c->peer = p;

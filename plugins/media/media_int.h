@@ -124,6 +124,7 @@ struct media_endpoint {
     struct media_endpoint *lnext, *lprev;
     /* fixed */
     int fd, fd_rtcp;
+    int family;
     char ip[64];
     uint16_t port;
     media_counters c;

@@ -1002,6 +1002,8 @@ test_bad_arguments(void **state)
     r.te_pt = 101;
     r.ip = "example.com";
     assert_int_equal(media_endpoint_set_remote(ep, &r), -EINVAL);
+    r.ip = "::1";
+    assert_int_equal(media_endpoint_set_remote(ep, &r), -EAFNOSUPPORT);
     assert_int_equal(media_bridge(ep, ep), -EINVAL);
     assert_int_equal(media_record_start(ep, "/tmp/x.wav", 7, NULL), -EINVAL);
     assert_int_equal(media_play(ep, "", 0, NULL), -EINVAL);
