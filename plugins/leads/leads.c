@@ -244,6 +244,7 @@ leads_fini(plt_plugin *self)
     if (!L)
         return;
     leads_cli_bind(NULL);
+    free(L->add_failed_key);
     free(L->rules);
     free(L);
     leads_state = NULL;

@@ -174,6 +174,10 @@ typedef struct add_op {
     size_t nadd;
     size_t insert_rows; /* cfg.insert_rows when the batch was taken */
     struct add_op *next; /* waiting for its turn (leads.add_head) */
+    leads_list_rules rules; /* the list's, copied for the worker */
+    char country[3];        /* cfg.country, likewise */
+    bool ready;             /* prepared (or failed to be) */
+    int prep_status;
     plt_leads_added_fn cb;
     void *arg;
 } add_op;
@@ -222,11 +226,17 @@ field_key(leads_arena *a, const char *name, const char *value)
 
 /* Normalise every contact (no I/O). */
 static int
-add_normalise(add_op *o, const leads_list_rules *lr)
+add_normalise(add_op *o)
 {
-    leads *L = o->j.L;
-    phone_rules pr;
-    leads_phone_rules(L, lr, &pr);
+    /* A worker thread runs this: only the op's own copies are read. */
+    phone_rules pr = {.default_country = o->rules.country[0]
+                                             ? o->rules.country
+                                             : o->country,
+                      .prefix_to_add =
+                          o->rules.prefix[0] ? o->rules.prefix : NULL,
+                      .flags = o->rules.restore_lost_zero
+                                   ? PHONE_ASSUME_LOST_ZERO
+                                   : 0};
     size_t nph = 0, nfl = 0;
     for (size_t i = 0; i < o->n; i++) {
         nph += o->in[i].nphones;
@@ -856,13 +866,20 @@ add_free(add_op *o)
     free(o);
 }
 
-static void add_next(leads *L, char *failed_key);
+static void add_pump(leads *L);
 
-/* The progress key of a failed batch (malloc'd), for add_next(). */
-static char *
-failed_key(const add_op *o, int status)
+/* A batch failed: the ones waiting with the same progress key will be
+ * refused (see add_pump). */
+static void
+add_note_failed(leads *L, const add_op *o)
 {
-    return status != 0 && o->progress_key ? strdup(o->progress_key) : NULL;
+    if (!o->progress_key)
+        return;
+    char *k = strdup(o->progress_key);
+    if (!k)
+        return;
+    free(L->add_failed_key);
+    L->add_failed_key = k;
 }
 
 static void
@@ -874,10 +891,11 @@ add_finish(leads_job *j)
         j->status == 0 ? calloc(o->n ? o->n : 1, sizeof(*res)) : NULL;
     int status = j->status != 0 ? j->status : res ? 0 : PLT_ENOMEM;
     if (status != 0) {
-        char *key = failed_key(o, status);
+        add_note_failed(L, o);
         o->cb(o->arg, status, NULL, 0);
         add_free(o);
-        add_next(L, key);
+        L->add_busy = false;
+        add_pump(L);
         return;
     }
     for (size_t i = 0; i < o->n; i++) {
@@ -906,99 +924,93 @@ add_finish(leads_job *j)
     o->cb(o->arg, 0, res, o->n);
     free(res);
     add_free(o);
-    add_next(L, NULL);
+    L->add_busy = false;
+    add_pump(L);
 }
 
-/* add_batch transactions run one at a time, in call order. Their
- * preparation (normalising, JSON documents) does not wait: a batch handed
- * over while another one's transaction runs is prepared on the loop at
- * once and queued, so that the loop's work and the database's overlap.
- * One at a time also keeps de-duplication exact between batches on
- * PostgreSQL, where two transactions would not see each other's rows.
- * While a callback runs, the queue is still busy: an add_batch() called
- * from it queues behind the batches already waiting. */
+/* add_batch() queues batches in call order; each is prepared at once on a
+ * worker thread (normalising, JSON documents: no CPU-heavy work on the
+ * loop), and their transactions run one at a time, in call order, as soon
+ * as the previous one ended. So the preparation of the next batch overlaps
+ * the database's work on the previous one, and de-duplication stays exact
+ * between batches on PostgreSQL too, where two open transactions would not
+ * see each other's rows. A batch that fails makes the ones waiting with
+ * the same progress key fail (PLT_ECANCELED): their stored progress would
+ * skip its rows. Queued batches count as pending: stop() waits for them. */
 static void
-add_begin(add_op *o)
-{
-    leads *L = o->j.L;
-    L->add_busy = true;
-    int rc = leads_job_start(&o->j, true, 0);
-    if (rc == 0)
-        return;
-    char *key = failed_key(o, rc);
-    o->cb(o->arg, rc, NULL, 0);
-    add_free(o);
-    add_next(L, key);
-}
-
-/* The previous batch is over: start the next one waiting. When it failed
- * with @p failed_key (freed here), the batches waiting with the same
- * progress key fail too (PLT_ECANCELED): their stored progress would skip
- * the failed batch's rows. */
-static void
-add_next(leads *L, char *failed_key)
+add_pump(leads *L)
 {
     add_op *o;
-    while ((o = L->add_head) != NULL) {
+    while (!L->add_busy && (o = L->add_head) != NULL && o->ready) {
         L->add_head = o->next;
         if (!L->add_head)
             L->add_tail = NULL;
-        if (failed_key && o->progress_key &&
-            strcmp(o->progress_key, failed_key) == 0) {
-            o->cb(o->arg, PLT_ECANCELED, NULL, 0);
+        if (o->prep_status == 0 && L->add_failed_key && o->progress_key &&
+            strcmp(o->progress_key, L->add_failed_key) == 0)
+            o->prep_status = PLT_ECANCELED;
+        /* Busy while a callback runs: an add_batch() from it queues. */
+        L->add_busy = true;
+        int rc = o->prep_status;
+        if (rc == 0)
+            rc = leads_job_start(&o->j, true, 0); /* counts itself */
+        if (rc != 0) {
+            add_note_failed(L, o);
+            o->cb(o->arg, rc, NULL, 0);
             add_free(o);
-            leads_req_end(L);
-            continue;
+            L->add_busy = false;
         }
-        free(failed_key);
-        /* Counted while it waited; the job counts itself from here. */
-        add_begin(o);
-        leads_req_end(L);
-        return;
+        leads_req_end(L); /* the count it had while queued */
     }
-    free(failed_key);
-    L->add_busy = false;
+    if (!L->add_head) {
+        free(L->add_failed_key);
+        L->add_failed_key = NULL;
+    }
 }
 
 static void
-add_go(add_op *o, const leads_list_rules *lr)
+add_work(void *arg)
 {
-    leads *L = o->j.L;
-    o->insert_rows = (size_t)L->cfg.insert_rows;
-    int rc = add_normalise(o, lr);
-    if (rc == 0) {
+    add_op *o = arg;
+    o->prep_status = add_normalise(o);
+}
+
+static void
+add_work_done(void *arg, int status)
+{
+    add_op *o = arg;
+    if (status != 0 && o->prep_status == 0)
+        o->prep_status = status;
+    if (o->prep_status == 0) {
         o->ids = calloc(o->insert_rows, sizeof(*o->ids));
         if (!o->ids)
-            rc = PLT_ENOMEM;
+            o->prep_status = PLT_ENOMEM;
     }
-    if (rc != 0) {
-        o->cb(o->arg, rc, NULL, 0);
-        add_free(o);
-        return;
-    }
-    if (L->add_busy) {
-        /* Counted in pending while it waits, so that stop() waits too. */
-        leads_req_begin(L);
-        if (L->add_tail)
-            L->add_tail->next = o;
-        else
-            L->add_head = o;
-        L->add_tail = o;
-        return;
-    }
-    add_begin(o);
+    o->ready = true;
+    add_pump(o->j.L);
+}
+
+/* Prepare @p o on a worker with the list's rules @p lr. */
+static int
+add_prepare(add_op *o, const leads_list_rules *lr)
+{
+    leads *L = o->j.L;
+    o->rules = *lr;
+    memcpy(o->country, L->cfg.country, sizeof(o->country));
+    o->insert_rows = (size_t)L->cfg.insert_rows;
+    return plt_queue_work(add_work, add_work_done, o);
 }
 
 static void
 add_rules_loaded(void *arg, int status, const leads_list_rules *r)
 {
     add_op *o = arg;
+    if (status == 0)
+        status = add_prepare(o, r);
     if (status != 0) {
-        o->cb(o->arg, status, NULL, 0);
-        add_free(o);
-        return;
+        o->prep_status = status;
+        o->ready = true;
+        add_pump(o->j.L);
     }
-    add_go(o, r);
 }
 
 /* Copy the caller's contacts (the contract: inputs copied before return). */
@@ -1080,16 +1092,28 @@ leads_add_batch(void *impl, int64_t list_id, const plt_lead_new *c, size_t n,
         add_free(o);
         return rc;
     }
+    /* In the queue from now on, in call order; callbacks never run before
+     * the call returns (preparation and rules come back on the loop). */
+    add_op *prev_tail = L->add_tail;
+    if (prev_tail)
+        prev_tail->next = o;
+    else
+        L->add_head = o;
+    L->add_tail = o;
+    leads_req_begin(L);
     const leads_list_rules *lr = leads_rules_find(L, list_id);
-    if (lr) {
-        /* Callbacks never run before the call returns: the job's first
-         * step is a BEGIN, answered later on the loop. */
-        add_go(o, lr);
-        return 0;
-    }
-    rc = leads_rules_load(L, list_id, add_rules_loaded, o);
-    if (rc != 0)
+    rc = lr ? add_prepare(o, lr)
+            : leads_rules_load(L, list_id, add_rules_loaded, o);
+    if (rc != 0) {
+        /* Nothing was queued for it: take it back out. */
+        L->add_tail = prev_tail;
+        if (prev_tail)
+            prev_tail->next = NULL;
+        else
+            L->add_head = NULL;
         add_free(o);
+        leads_req_end(L);
+    }
     return rc;
 }
 

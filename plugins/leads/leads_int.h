@@ -68,6 +68,7 @@ typedef struct leads {
      * (leads_contacts.c). */
     bool add_busy;
     struct add_op *add_head, *add_tail;
+    char *add_failed_key; /* progress key of a batch that failed */
 } leads;
 
 extern const plt_leads_vt leads_vtable;

@@ -1326,6 +1326,72 @@ add_batch_throughput(void **state)
     assert_int_equal(stats(f, list).total, (int64_t)rows);
 }
 
+/* Batches handed over back to back run one after the other in call
+ * order: the second sees the first's contacts (also on PostgreSQL, where
+ * open transactions would not), and a failed batch makes the batches that
+ * wait with the same progress key fail rather than skip its rows. */
+static void
+batches_run_in_call_order(void **state)
+{
+    fixture *f = *state;
+    open_leads(f);
+    int64_t list = list_create(f, "order", NULL);
+    newc s[3];
+    plt_lead_new c1 = mk(&s[0], 1, "Anne", "06 44 00 00 01", NULL);
+    plt_lead_new c2 = mk(&s[1], 2, "Anne again", "+33 6 44 00 00 01", NULL);
+    added *a1 = calloc(1, sizeof(*a1)), *a2 = calloc(1, sizeof(*a2));
+    assert_non_null(a1);
+    assert_non_null(a2);
+    plt_lead_add_opts o1 = {.size = sizeof(o1),
+                            .dedup_scope = PLT_DEDUP_LIST,
+                            .progress_key = "k",
+                            .progress_value = 1};
+    plt_lead_add_opts o2 = o1;
+    o2.progress_value = 2;
+    assert_int_equal(f->vt->add_batch(f->impl, list, &c1, 1, &o1, on_added,
+                                      a1),
+                     0);
+    assert_int_equal(f->vt->add_batch(f->impl, list, &c2, 1, &o2, on_added,
+                                      a2),
+                     0);
+    wait_flag(f, &a2->done);
+    assert_true(a1->done);
+    assert_int_equal(a1->status, 0);
+    assert_int_equal(a2->status, 0);
+    assert_int_equal(a1->r[0].result, PLT_LEAD_ADDED);
+    assert_int_equal(a2->r[0].result, PLT_LEAD_DUPLICATE);
+    assert_int_equal(a2->r[0].contact_id, a1->r[0].contact_id);
+
+    /* The first of three fails (no such list): the second, same key,
+     * fails too; the third, another key, is added. */
+    added *b[3];
+    plt_lead_add_opts ob[3] = {o1, o1, o1};
+    ob[0].progress_key = ob[1].progress_key = "broken";
+    ob[2].progress_key = "other";
+    plt_lead_new c3 = mk(&s[2], 3, "Bea", "06 44 00 00 03", NULL);
+    for (int i = 0; i < 3; i++) {
+        b[i] = calloc(1, sizeof(*b[i]));
+        assert_non_null(b[i]);
+        assert_int_equal(f->vt->add_batch(f->impl, i == 0 ? list + 100 : list,
+                                          &c3, 1, &ob[i], on_added, b[i]),
+                         0);
+    }
+    wait_flag(f, &b[2]->done);
+    assert_true(b[0]->done && b[1]->done);
+    assert_int_equal(b[0]->status, PLT_ENOENT);
+    assert_int_equal(b[1]->status, PLT_ECANCELED);
+    assert_int_equal(b[2]->status, 0);
+    assert_int_equal(b[2]->r[0].result, PLT_LEAD_ADDED);
+    res p = {0};
+    assert_int_equal(f->vt->progress_get(f->impl, "broken", on_id, &p), 0);
+    wait_flag(f, &p.done);
+    assert_int_equal(p.status, PLT_ENOENT);
+    free(a1);
+    free(a2);
+    for (int i = 0; i < 3; i++)
+        free(b[i]);
+}
+
 /* ------------------------------------------------------------------ */
 /* Upgrade: a database left by leads 1.0 (schema version 18, custom fields
  * as contact_field rows) is migrated to the JSON documents. */
@@ -1812,6 +1878,8 @@ main(int argc, char **argv)
             attempts_dispositions_and_dnc_are_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(fields_move_into_documents_on_upgrade,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(batches_run_in_call_order, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name(g_pg ? "leads_pg" : "leads", tests,
                                        NULL, NULL);
