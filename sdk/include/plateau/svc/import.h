@@ -44,9 +44,11 @@
  * start() with auto_resume on the same file (size, mtime and a hash of its
  * first 64 KiB) into the same list: reading restarts exactly at the stored
  * offset, so no row is added twice and none is lost, whatever the
- * de-duplication setting. Counters of the last committed batch may not
- * have been recorded before the crash: its rows are then counted in
- * `recovered` (committed, outcome unknown) and are absent from the report.
+ * de-duplication setting. Counters of the last committed batches (a
+ * batch is prepared while the previous one commits, so there may be more
+ * than one) may not have been recorded before the crash: their rows are
+ * then counted in `recovered` (committed, outcome unknown) and are absent
+ * from the report.
  *
  * Thread: loop thread only; every callback runs on the loop. Ownership:
  * inputs are copied before a function returns; pointers handed to

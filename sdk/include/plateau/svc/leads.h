@@ -9,7 +9,8 @@
  *    rules (default country, prefix to add) and custom field names. Lists
  *    are attached to campaigns (a campaign is the dialer's; here it is a
  *    string key such as "c12"), with a weight for mixing lists.
- *  - A contact has custom fields (name/value, any number, UTF-8), up to
+ *  - A contact has custom fields (name/value, any number, UTF-8; bytes
+ *    that are not UTF-8 are stored as U+FFFD), up to
  *    PLT_LEADS_MAX_PHONES numbers (each normalised to E.164, with the
  *    original text kept, a type and an order), a time zone (from its first
  *    number's country/region when not given), a status and a history.
@@ -259,7 +260,9 @@ typedef struct plt_lead_query {
     const char *phone;      /**< any form; normalised with the list rules or
                                  FR by default, then matched exactly */
     const char *text;       /**< substring of any field, case-insensitive */
-    const char *field_name; /**< with field_value: exact match */
+    const char *field_name; /**< with field_value: exact match (fields
+                                 named in the indexed_fields setting are
+                                 found through an index, others by a scan) */
     const char *field_value;
     int64_t created_from, created_to; /**< UTC ms, 0 = open */
     int32_t status;         /**< 0 = any */
@@ -291,6 +294,12 @@ typedef struct plt_leads_vt {
      * Add contacts to a list in ONE transaction: normalise their numbers
      * with the list's rules, check do-not-call, de-duplicate, insert, and
      * record "imported" history. Results come per contact, in order.
+     * Batches may be handed over before the previous one completed: their
+     * transactions run one at a time in call order (each sees the contacts
+     * of the batches before it), and callbacks come in call order. When a
+     * batch fails, the batches already waiting with the same progress_key
+     * fail with PLT_ECANCELED, so that a stored progress never skips a
+     * failed batch.
      */
     int (*add_batch)(void *impl, int64_t list_id, const plt_lead_new *c,
                      size_t n, const plt_lead_add_opts *opts,
