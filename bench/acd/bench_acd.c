@@ -12,12 +12,15 @@
  *     made);
  *   - routing: the agents serve their queues, so callers are offered,
  *     answered, talk, and agents wrap up.
- * Measured: wall time of the simulated minutes (excluding the login
- * warm-up and the bench's own event counting), routing decisions
- * (queue.offered) per wall second, and the extra wall time per decision
- * over the baseline. Then dry_run() - a real choice without side effects -
- * is timed one call at a time against the live population, in both runs,
- * for its distribution (p50/p90/p99/max). Nothing passes or fails on time.
+ * Measured: wall and loop-thread CPU time of the simulated minutes
+ * (excluding the login warm-up and the bench's own event counting),
+ * routing decisions (queue.offered) per second, whole dispatch passes
+ * timed through set_agent() (each agent handed its own assignment: what
+ * an agent freeing up costs), and dry_run() - a real choice without side
+ * effects - timed one call at a time against the live population. With
+ * --old-acd PATH the same two runs are made with that acd.so (e.g. one
+ * built by build-old-acd.sh) and new / old ratios printed. Nothing passes
+ * or fails on time.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -40,21 +43,35 @@
 #endif
 
 typedef struct params {
-    int agents, queues, skills, minutes, dry_runs;
+    int agents, queues, skills, minutes, dry_runs, passes;
     double rate; /* calls per second, all DIDs together */
     uint64_t seed;
+    const char *acd_so; /* the acd.so measured (NULL: the build's) */
 } params;
 
 typedef struct figures {
     bool routing;
-    double wall_s, warm_wall_s;
+    double wall_s, warm_wall_s, cpu_s;
     uint64_t sim_ms;
     size_t created, joined, offered, answered, abandoned, warnings;
     /* dry runs */
     double *dr_us;
     size_t dr_n, dr_chosen;
     double dr_wall_s;
+    /* whole passes, timed through set_agent() */
+    double *ps_us;
+    size_t ps_n;
 } figures;
+
+/* An agent's generated assignment, to hand back through set_agent(). */
+typedef struct agent_def {
+    int nsk, nq;
+    char sk[8][16];
+    int lvl[8];
+    char q[5][16];
+} agent_def;
+
+static agent_def *adefs;
 
 /* plt_strerror() needs a bound plugin; the bench is not one. */
 static const char *
@@ -233,19 +250,28 @@ acd_yaml(const params *p, bool routing)
             lvl[s] = rnd_in(1, 100);
             nsk++;
         }
+        agent_def *ad = &adefs[a];
+        memset(ad, 0, sizeof(*ad));
         sb(&b, "  - {agent: sim%02d, skills: [", a + 1);
         bool first = true;
         for (int s = 0; s < p->skills && s < 64; s++) {
             if (lvl[s] < 0)
                 continue;
             sb(&b, "%s'sk%02d:%d'", first ? "" : ", ", s + 1, lvl[s]);
+            if (ad->nsk < 8) {
+                snprintf(ad->sk[ad->nsk], sizeof(ad->sk[0]), "sk%02d", s + 1);
+                ad->lvl[ad->nsk++] = lvl[s];
+            }
             first = false;
         }
         sb(&b, "]");
         if (routing) {
             sb(&b, ", queues: [");
-            for (int j = 0; j < nmyq; j++)
+            for (int j = 0; j < nmyq; j++) {
                 sb(&b, "%sq%02d", j ? ", " : "", myq[j] + 1);
+                snprintf(ad->q[ad->nq++], sizeof(ad->q[0]), "q%02d",
+                         myq[j] + 1);
+            }
             sb(&b, "]");
         }
         sb(&b, "}\n");
@@ -285,12 +311,25 @@ now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static double
+cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static int
-add_so(plt_fake_host *fh, const char *name, const char *yaml)
+add_so(plt_fake_host *fh, const char *name, const char *yaml,
+       const char *path)
 {
     const char *dir = getenv("PLATEAU_PLUGIN_DIR");
     char so[PATH_MAX];
-    snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : BENCH_PLUGIN_DIR, name);
+    if (path)
+        snprintf(so, sizeof(so), "%s", path);
+    else
+        snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : BENCH_PLUGIN_DIR,
+                 name);
     int rc = plt_fake_host_add_so(fh, so, yaml, NULL);
     if (rc != 0)
         fprintf(stderr, "bench_acd: %s: %s\n", so,
@@ -401,11 +440,11 @@ run(const params *p, bool routing, figures *f)
              "wrap_mean: 2s\nwrap_sd: 1s\npause_rate: 0.01\n"
              "pause_mean: 1m\npause_sd: 20s\n",
              p->seed + 20, p->agents);
-    if ((rc = add_so(fh, "storage_sqlite", NULL)) != 0 ||
-        (rc = add_so(fh, "sim", sim)) != 0 ||
-        (rc = add_so(fh, "agents", "max_wrap_up: 1m\n")) != 0 ||
-        (rc = add_so(fh, "acd", acd)) != 0 ||
-        (rc = add_so(fh, "sim_agents", sa)) != 0)
+    if ((rc = add_so(fh, "storage_sqlite", NULL, NULL)) != 0 ||
+        (rc = add_so(fh, "sim", sim, NULL)) != 0 ||
+        (rc = add_so(fh, "agents", "max_wrap_up: 1m\n", NULL)) != 0 ||
+        (rc = add_so(fh, "acd", acd, p->acd_so)) != 0 ||
+        (rc = add_so(fh, "sim_agents", sa, NULL)) != 0)
         goto out;
     if ((rc = plt_fake_host_init(fh)) != 0 ||
         (rc = plt_fake_host_start(fh)) != 0) {
@@ -425,12 +464,56 @@ run(const params *p, bool routing, figures *f)
     /* Measured: the simulated minutes, one simulated second at a time;
      * only run_for() is timed, not the bench's counting. */
     uint64_t total = (uint64_t)p->minutes * 60000;
+    plt_service_ref ref;
+    rc = plt_fake_host_acquire(fh, PLT_ACD_NAME, PLT_ACD_MAJOR, PLT_ACD_MINOR,
+                               &ref);
+    if (rc != 0) {
+        fprintf(stderr, "bench_acd: acquire acd: %s\n", rcstr(rc));
+        goto out;
+    }
+    f->ps_us = calloc((size_t)p->passes * (total / 1000) + 1, sizeof(double));
+    if (!f->ps_us) {
+        rc = PLT_ENOMEM;
+        goto out;
+    }
+    uint64_t saved = rng_state;
+    rng_state = p->seed * 104729u + 3u;
     for (uint64_t t = 0; t < total; t += 1000) {
-        double a = now_s();
+        double a = now_s(), c = cpu_s();
         plt_fake_host_run_for(fh, 1000);
         f->wall_s += now_s() - a;
+        f->cpu_s += cpu_s() - c;
         count_and_clear(fh, f, true);
+        /* A whole dispatch pass, as when an agent frees up: set_agent()
+         * with the agent's own assignment runs one, synchronously. */
+        for (int k = 0; k < p->passes; k++) {
+            int i = rnd_in(0, p->agents - 1);
+            const agent_def *ad = &adefs[i];
+            plt_acd_skill sk[8];
+            const char *qs[5];
+            for (int j = 0; j < ad->nsk; j++)
+                sk[j] = (plt_acd_skill){.skill = ad->sk[j], .level = ad->lvl[j]};
+            for (int j = 0; j < ad->nq; j++)
+                qs[j] = ad->q[j];
+            char login[16];
+            snprintf(login, sizeof(login), "sim%02d", i + 1);
+            struct timespec p0, p1;
+            clock_gettime(CLOCK_MONOTONIC, &p0);
+            int src = ((const plt_acd_vt *)ref.vtable)
+                          ->set_agent(ref.impl, login, sk, (size_t)ad->nsk,
+                                      qs, (size_t)ad->nq, NULL, NULL);
+            clock_gettime(CLOCK_MONOTONIC, &p1);
+            if (src != 0) {
+                fprintf(stderr, "bench_acd: set_agent: %s\n", rcstr(src));
+                rng_state = saved;
+                rc = src;
+                goto out;
+            }
+            f->ps_us[f->ps_n++] = (double)(p1.tv_sec - p0.tv_sec) * 1e6 +
+                                  (double)(p1.tv_nsec - p0.tv_nsec) / 1e3;
+        }
     }
+    rng_state = saved;
     f->sim_ms = total;
     f->warnings = plt_fake_host_log_count(fh, PLT_LOG_WARN, NULL);
     if (f->warnings) {
@@ -470,9 +553,9 @@ pct(const double *v, size_t n, double q)
 static void
 print_run(const char *name, const figures *f)
 {
-    printf("  %-9s sim %6.1f s in wall %7.3f s (x%.0f real time; warm-up "
-           "%.3f s)\n",
-           name, (double)f->sim_ms / 1000.0, f->wall_s,
+    printf("  %-9s sim %6.1f s in wall %7.3f s, loop CPU %7.3f s (x%.0f "
+           "real time; warm-up %.3f s)\n",
+           name, (double)f->sim_ms / 1000.0, f->wall_s, f->cpu_s,
            f->wall_s > 0 ? (double)f->sim_ms / 1000.0 / f->wall_s : 0.0,
            f->warm_wall_s);
     printf("            calls %zu, joined %zu, offered %zu, answered %zu, "
@@ -482,15 +565,109 @@ print_run(const char *name, const figures *f)
 }
 
 static void
-print_dry(const char *name, figures *f)
+print_pct(const char *name, const char *what, double *v, size_t n,
+          double wall_s)
 {
-    qsort(f->dr_us, f->dr_n, sizeof(double), cmp_d);
-    printf("  %-9s %zu dry runs, %.0f /s, agent found %zu; µs p50 %.1f  "
-           "p90 %.1f  p99 %.1f  max %.1f\n",
-           name, f->dr_n, f->dr_wall_s > 0 ? (double)f->dr_n / f->dr_wall_s : 0,
-           f->dr_chosen, pct(f->dr_us, f->dr_n, 0.50),
-           pct(f->dr_us, f->dr_n, 0.90), pct(f->dr_us, f->dr_n, 0.99),
-           f->dr_n ? f->dr_us[f->dr_n - 1] : 0.0);
+    qsort(v, n, sizeof(double), cmp_d);
+    printf("  %-9s %zu %s", name, n, what);
+    if (wall_s > 0)
+        printf(", %.0f /s", (double)n / wall_s);
+    printf("; µs p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", pct(v, n, 0.50),
+           pct(v, n, 0.90), pct(v, n, 0.99), n ? v[n - 1] : 0.0);
+}
+
+/* The two runs of one acd.so, printed. */
+typedef struct pair {
+    const char *label;
+    figures base, rout;
+} pair;
+
+static void
+print_pair(pair *r)
+{
+    printf("%s: runs (same scenario; baseline: agents logged in, in no "
+           "queue):\n",
+           r->label);
+    print_run("baseline", &r->base);
+    print_run("routing", &r->rout);
+    const figures *f = &r->rout;
+    printf("  routing decisions (queue.offered): %zu in %.3f s wall = %.0f "
+           "/s of wall, %.0f /s of loop CPU (%.1f /s of simulated time)\n",
+           f->offered, f->wall_s,
+           f->wall_s > 0 ? (double)f->offered / f->wall_s : 0.0,
+           f->cpu_s > 0 ? (double)f->offered / f->cpu_s : 0.0,
+           (double)f->offered / ((double)f->sim_ms / 1000.0));
+    printf("  wall routing / baseline: %.2f\n",
+           r->base.wall_s > 0 ? f->wall_s / r->base.wall_s : 0.0);
+    printf("  a whole dispatch pass (as when an agent frees up), timed "
+           "through set_agent():\n");
+    print_pct("baseline", "passes", r->base.ps_us, r->base.ps_n, 0);
+    print_pct("routing", "passes", r->rout.ps_us, r->rout.ps_n, 0);
+    printf("  dry_run(), one request at a time (random queue + 0-2 extra "
+           "skills; builds its explanation lines too):\n");
+    print_pct("baseline", "dry runs", r->base.dr_us, r->base.dr_n,
+              r->base.dr_wall_s);
+    print_pct("routing", "dry runs", r->rout.dr_us, r->rout.dr_n,
+              r->rout.dr_wall_s);
+}
+
+static double
+ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
+static void
+print_compare(const pair *n, const pair *o)
+{
+    printf("new / old (above 1: the new acd is faster or does more):\n");
+    printf("  baseline wall per simulated run: old %.3f s, new %.3f s: "
+           "x%.1f\n",
+           o->base.wall_s, n->base.wall_s, ratio(o->base.wall_s, n->base.wall_s));
+    printf("  routing decisions /s of wall: old %.0f, new %.0f: x%.2f\n",
+           ratio((double)o->rout.offered, o->rout.wall_s),
+           ratio((double)n->rout.offered, n->rout.wall_s),
+           ratio(ratio((double)n->rout.offered, n->rout.wall_s),
+                 ratio((double)o->rout.offered, o->rout.wall_s)));
+    printf("  routing decisions /s of loop CPU: old %.0f, new %.0f: x%.2f\n",
+           ratio((double)o->rout.offered, o->rout.cpu_s),
+           ratio((double)n->rout.offered, n->rout.cpu_s),
+           ratio(ratio((double)n->rout.offered, n->rout.cpu_s),
+                 ratio((double)o->rout.offered, o->rout.cpu_s)));
+    printf("  warm-up wall (logins while callers pile up): old %.3f s, new "
+           "%.3f s: x%.1f\n",
+           o->rout.warm_wall_s, n->rout.warm_wall_s,
+           ratio(o->rout.warm_wall_s, n->rout.warm_wall_s));
+    const char *names[] = {"baseline", "routing"};
+    const figures *nf[] = {&n->base, &n->rout}, *of[] = {&o->base, &o->rout};
+    for (int i = 0; i < 2; i++) {
+        double op = pct(of[i]->ps_us, of[i]->ps_n, 0.99),
+               np = pct(nf[i]->ps_us, nf[i]->ps_n, 0.99);
+        double od = pct(of[i]->dr_us, of[i]->dr_n, 0.99),
+               nd = pct(nf[i]->dr_us, nf[i]->dr_n, 0.99);
+        printf("  %-8s p99 whole pass: old %.1f µs, new %.1f µs: x%.1f; p99 "
+               "dry run: old %.1f µs, new %.1f µs: x%.1f\n",
+               names[i], op, np, ratio(op, np), od, nd, ratio(od, nd));
+    }
+}
+
+static void
+pair_free(pair *r)
+{
+    free(r->base.dr_us);
+    free(r->rout.dr_us);
+    free(r->base.ps_us);
+    free(r->rout.ps_us);
+}
+
+static int
+run_pair(params *p, const char *so, pair *r)
+{
+    p->acd_so = so;
+    int rc = run(p, false, &r->base);
+    if (rc == 0)
+        rc = run(p, true, &r->rout);
+    return rc;
 }
 
 static int
@@ -512,8 +689,10 @@ main(int argc, char **argv)
                 .skills = 20,
                 .minutes = 10,
                 .dry_runs = 10000,
+                .passes = 3,
                 .rate = 100.0,
                 .seed = 1};
+    const char *old_so = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = !v;
@@ -531,13 +710,17 @@ main(int argc, char **argv)
             bad = (p.rate = strtod(v, NULL)) <= 0;
         else if (!bad && !strcmp(argv[i], "--seed"))
             p.seed = strtoull(v, NULL, 10);
+        else if (!bad && !strcmp(argv[i], "--passes"))
+            bad = arg_int(v, 0, 1000, &p.passes);
+        else if (!bad && !strcmp(argv[i], "--old-acd"))
+            old_so = v;
         else
             bad = 1;
         if (bad) {
             fprintf(stderr,
                     "usage: %s [--agents N] [--queues Q] [--skills S] "
                     "[--rate CALLS_PER_S] [--minutes M] [--dry-runs D] "
-                    "[--seed X]\n",
+                    "[--passes P] [--seed X] [--old-acd PATH/acd.so]\n",
                     argv[0]);
             return 2;
         }
@@ -560,44 +743,33 @@ main(int argc, char **argv)
 
     rng_state = p.seed;
     make_queues(&p);
-    figures base, rout;
-    int rc = run(&p, false, &base);
-    if (rc == 0)
-        rc = run(&p, true, &rout);
+    adefs = calloc((size_t)p.agents, sizeof(*adefs));
+    if (!adefs)
+        return 1;
+    pair nw = {.label = "new (this build's acd.so)"};
+    pair od = {.label = "old"};
+    char old_label[PATH_MAX + 16];
+    int rc = run_pair(&p, NULL, &nw);
+    if (rc == 0 && old_so) {
+        snprintf(old_label, sizeof(old_label), "old (%s)", old_so);
+        od.label = old_label;
+        rc = run_pair(&p, old_so, &od);
+    }
     if (rc != 0) {
         fprintf(stderr, "bench_acd: failed: %s\n", rcstr(rc));
         return 1;
     }
-    printf("runs (same scenario; baseline: agents logged in, in no queue):\n");
-    print_run("baseline", &base);
-    print_run("routing", &rout);
-    double extra = rout.wall_s - base.wall_s;
-    printf("routing decisions (queue.offered): %zu in %.3f s wall = %.0f "
-           "decisions/s (%.1f /s of simulated time)\n",
-           rout.offered, rout.wall_s,
-           rout.wall_s > 0 ? (double)rout.offered / rout.wall_s : 0.0,
-           (double)rout.offered / ((double)rout.sim_ms / 1000.0));
-    printf("  wall routing / baseline: %.2f\n",
-           base.wall_s > 0 ? rout.wall_s / base.wall_s : 0.0);
-    if (extra > 0 && rout.offered)
-        printf("  extra wall per decision (routing - baseline) / decisions: "
-               "%.1f µs (the whole routed call: choice, offer, bridge, call "
-               "end, wrap-up, state log)\n",
-               extra * 1e6 / (double)rout.offered);
-    else
-        printf("  extra wall per decision: n/a, the baseline is SLOWER by "
-               "%.3f s: with nobody to serve them callers pile up, and each "
-               "dispatch walks every waiting caller against every agent\n",
-               -extra);
-    printf("dry_run() one request at a time, random queue + 0-2 extra "
-           "skills (builds its explanation lines too):\n");
-    print_dry("baseline", &base);
-    print_dry("routing", &rout);
-    double b99 = pct(base.dr_us, base.dr_n, 0.99);
-    printf("  p99 routing / baseline: %.2f\n",
-           b99 > 0 ? pct(rout.dr_us, rout.dr_n, 0.99) / b99 : 0.0);
-    free(base.dr_us);
-    free(rout.dr_us);
+    print_pair(&nw);
+    if (old_so) {
+        print_pair(&od);
+        print_compare(&nw, &od);
+    } else {
+        printf("(no --old-acd: build the previous acd.so with "
+               "bench/acd/build-old-acd.sh to print the comparison)\n");
+    }
+    pair_free(&nw);
+    pair_free(&od);
+    free(adefs);
     free(qdefs);
     return 0;
 }

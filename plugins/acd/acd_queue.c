@@ -423,6 +423,12 @@ caller_timers_stop(acd_caller *c)
         plt_timer_stop(c->wait_timer);
         c->wait_timer = NULL;
     }
+    for (size_t i = 0; i < c->noffers; i++) {
+        if (c->offers[i].ring_timer) {
+            plt_timer_stop(c->offers[i].ring_timer);
+            c->offers[i].ring_timer = NULL;
+        }
+    }
 }
 
 void
