@@ -97,8 +97,8 @@ phones_main(void *arg)
         epoll_ctl(ep, EPOLL_CTL_ADD, p->fd[i], &ev);
     }
     while (now_ns() < end) {
-        rtp_packet rp = {.pt = 0, .seq = seq++, .ts = ts, .payload = pl,
-                         .payload_len = 160};
+        rtp_packet rp = {
+            .pt = 0, .seq = seq++, .ts = ts, .payload = pl, .payload_len = 160};
         ts += 160;
         for (int i = 0; i < p->n; i++) {
             struct sockaddr_in a = {.sin_family = AF_INET,
@@ -164,8 +164,10 @@ thread_cpu(const char *name)
         char *p = strrchr(stat, ')');
         unsigned long ut = 0, st = 0;
         /* After ')': state, then fields 4..; utime is 14, stime 15. */
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                               "%lu %lu", &ut, &st) == 2)
+        if (p && sscanf(p + 2,
+                        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                        "%lu %lu",
+                        &ut, &st) == 2)
             total += (double)(ut + st) / (double)hz;
     }
     if (d)
@@ -205,8 +207,7 @@ tick_stop(uv_timer_t *t)
 }
 
 static int
-run_engine(int calls, int seconds, bool transcode, const char *recdir,
-           run *out)
+run_engine(int calls, int seconds, bool transcode, const char *recdir, run *out)
 {
     uv_loop_t loop;
     media_engine *e;
@@ -219,8 +220,10 @@ run_engine(int calls, int seconds, bool transcode, const char *recdir,
     if (!eps || !p.fd || !p.to || !pport)
         return -ENOMEM;
     uv_loop_init(&loop);
-    media_engine_config cfg = {.loop = &loop, .on_event = on_event,
-                               .port_min = 20000, .port_max = 29999,
+    media_engine_config cfg = {.loop = &loop,
+                               .on_event = on_event,
+                               .port_min = 20000,
+                               .port_max = 29999,
                                .rtp_timeout_ms = UINT32_MAX};
     if (media_engine_create(&cfg, &e) < 0 || media_engine_start(e) < 0)
         return -1;
@@ -232,7 +235,8 @@ run_engine(int calls, int seconds, bool transcode, const char *recdir,
             media_endpoint_create(e, "127.0.0.1", NULL, &eps[i]) < 0)
             return -1;
         media_endpoint_local(eps[i], ip, &p.to[i]);
-        media_remote r = {.ip = "127.0.0.1", .port = pport[i],
+        media_remote r = {.ip = "127.0.0.1",
+                          .port = pport[i],
                           .pt = transcode && (i % 2) ? MEDIA_PT_PCMA
                                                      : MEDIA_PT_PCMU,
                           .te_pt = 101};
@@ -262,27 +266,23 @@ run_engine(int calls, int seconds, bool transcode, const char *recdir,
     uv_run(&loop, UV_RUN_DEFAULT);
     pthread_join(th, NULL);
     double wall = (double)(now_ns() - t0) / 1e9;
-    double cpu = thread_cpu("plt-media") + thread_cpu("plt-media-disk") -
-                 cpu0;
+    double cpu = thread_cpu("plt-media") + thread_cpu("plt-media-disk") - cpu0;
     long rss1 = rss_kib();
     media_stats st;
     media_engine_stats(e, &st);
     if (getenv("BENCH_MEDIA_DEBUG"))
-        fprintf(stderr,
-                "sent %llu rx %llu relayed %llu tx %llu bad %llu foreign %llu "
-                "lost %llu back %llu\n",
-                (unsigned long long)p.sent, (unsigned long long)st.rx_packets,
-                (unsigned long long)st.relayed,
-                (unsigned long long)st.tx_packets,
-                (unsigned long long)st.rx_bad,
-                (unsigned long long)st.rx_foreign,
-                (unsigned long long)st.rx_lost,
-                (unsigned long long)p.received);
+        fprintf(
+            stderr,
+            "sent %llu rx %llu relayed %llu tx %llu bad %llu foreign %llu "
+            "lost %llu back %llu\n",
+            (unsigned long long)p.sent, (unsigned long long)st.rx_packets,
+            (unsigned long long)st.relayed, (unsigned long long)st.tx_packets,
+            (unsigned long long)st.rx_bad, (unsigned long long)st.rx_foreign,
+            (unsigned long long)st.rx_lost, (unsigned long long)p.received);
     out->sent_s = (double)p.sent / (double)seconds;
     out->relayed_s = (double)st.relayed / (double)seconds;
-    out->loss = p.sent ? 100.0 * (double)(p.sent - p.received) /
-                             (double)p.sent
-                       : 0;
+    out->loss =
+        p.sent ? 100.0 * (double)(p.sent - p.received) / (double)p.sent : 0;
     out->cpu_us_pkt = st.relayed ? cpu * 1e6 / (double)st.relayed : 0;
     out->cpu_pct = 100.0 * cpu / wall;
     out->cpu_pct_call = out->cpu_pct / calls;
@@ -335,8 +335,8 @@ fwd_main(void *arg)
                 struct sockaddr_in a = {.sin_family = AF_INET,
                                         .sin_port = htons(f->peer[i ^ 1])};
                 a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                sendto(f->fd[i ^ 1], buf, (size_t)len, 0,
-                       (struct sockaddr *)&a, sizeof(a));
+                sendto(f->fd[i ^ 1], buf, (size_t)len, 0, (struct sockaddr *)&a,
+                       sizeof(a));
                 f->packets++;
             }
         }
@@ -413,15 +413,16 @@ main(int argc, char **argv)
            transcode ? "PCMU<->PCMA transcoding" : "PCMU both legs",
            recdir ? ", stereo recording of every call" : "");
     printf("%6s %9s %10s %7s %10s %10s %10s %9s | %11s %6s\n", "calls",
-           "sent/s", "relayed/s", "loss%", "media CPU%", "CPU%/call", "us/packet",
-           "KiB/call", "bare us/pkt", "ratio");
+           "sent/s", "relayed/s", "loss%", "media CPU%", "CPU%/call",
+           "us/packet", "KiB/call", "bare us/pkt", "ratio");
     char *list = strdup(calls_arg), *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         int calls = atoi(tok);
         run r;
         double base = 0;
-        if (calls < 1 || run_engine(calls, seconds, transcode, recdir, &r) < 0 ||
+        if (calls < 1 ||
+            run_engine(calls, seconds, transcode, recdir, &r) < 0 ||
             run_baseline(calls, seconds, &base) < 0) {
             fprintf(stderr, "bench_media: run with %s calls failed\n", tok);
             free(list);

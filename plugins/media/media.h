@@ -194,32 +194,32 @@ typedef struct media_engine_config {
     uint16_t port_max;       /**< inclusive [32767] */
     uint32_t rtp_timeout_ms; /**< inactivity event [30000]; UINT32_MAX = off */
     uint32_t rtcp_interval_ms; /**< SR/RR period [5000] */
-    uint32_t relatch_ms;     /**< silence of the latched source after which
-                                  another source may take over [2000] */
-    int tos;                 /**< IP TOS of RTP/RTCP [0xB8 = EF]; -1 = none */
-    uint32_t max_prompt_s;   /**< longest file play() loads [600] */
-    bool idle_silence;       /**< send silence to an answered endpoint that
-                                  has no other source (peers that time out
-                                  on missing RTP) [false] */
-    bool no_inband_dtmf;     /**< disable in-band DTMF detection [false] */
-    plt_amd_params amd;      /**< defaults for zero fields of amd_start():
-                                  [2500, 1500, 800, 5000, 100, 50, 3, 256] */
+    uint32_t relatch_ms;       /**< silence of the latched source after which
+                                    another source may take over [2000] */
+    int tos;                   /**< IP TOS of RTP/RTCP [0xB8 = EF]; -1 = none */
+    uint32_t max_prompt_s;     /**< longest file play() loads [600] */
+    bool idle_silence;         /**< send silence to an answered endpoint that
+                                    has no other source (peers that time out
+                                    on missing RTP) [false] */
+    bool no_inband_dtmf;       /**< disable in-band DTMF detection [false] */
+    plt_amd_params amd;        /**< defaults for zero fields of amd_start():
+                                    [2500, 1500, 800, 5000, 100, 50, 3, 256] */
 } media_engine_config;
 
 /** Counters of an endpoint (or the engine's totals). */
 typedef struct media_stats {
-    uint64_t rx_packets;   /**< valid RTP accepted */
-    uint64_t rx_bytes;     /**< their payload bytes */
-    uint64_t tx_packets;   /**< RTP sent (relayed, played, DTMF, silence) */
+    uint64_t rx_packets; /**< valid RTP accepted */
+    uint64_t rx_bytes;   /**< their payload bytes */
+    uint64_t tx_packets; /**< RTP sent (relayed, played, DTMF, silence) */
     uint64_t tx_bytes;
-    uint64_t relayed;      /**< received here and sent to the partner */
-    uint64_t rx_bad;       /**< malformed or unexpected PT, dropped */
-    uint64_t rx_foreign;   /**< from a source other than the latched one */
-    uint64_t rx_lost;      /**< sequence gaps (RFC 3550 A.3) */
-    uint64_t rtcp_rx;      /**< RTCP compound packets received */
+    uint64_t relayed;    /**< received here and sent to the partner */
+    uint64_t rx_bad;     /**< malformed or unexpected PT, dropped */
+    uint64_t rx_foreign; /**< from a source other than the latched one */
+    uint64_t rx_lost;    /**< sequence gaps (RFC 3550 A.3) */
+    uint64_t rtcp_rx;    /**< RTCP compound packets received */
     uint64_t rtcp_tx;
-    uint32_t jitter;       /**< interarrival jitter, timestamp units */
-    uint32_t remote_lost;  /**< cumulative lost reported by the peer's RR */
+    uint32_t jitter;      /**< interarrival jitter, timestamp units */
+    uint32_t remote_lost; /**< cumulative lost reported by the peer's RR */
     uint32_t remote_jitter;
 } media_stats;
 

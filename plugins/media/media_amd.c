@@ -31,8 +31,8 @@ media_amd_params_fill(plt_amd_params *p, const plt_amd_params *d)
     if (!d)
         d = &zero;
     p->size = sizeof(*p);
-    p->initial_silence_ms = pick(p->initial_silence_ms,
-                                 d->initial_silence_ms, 2500);
+    p->initial_silence_ms =
+        pick(p->initial_silence_ms, d->initial_silence_ms, 2500);
     p->greeting_ms = pick(p->greeting_ms, d->greeting_ms, 1500);
     p->after_greeting_silence_ms =
         pick(p->after_greeting_silence_ms, d->after_greeting_silence_ms, 800);
@@ -94,8 +94,7 @@ media_amd_feed(media_amd *a, uint32_t ms, uint32_t level)
                 return decide(a, MEDIA_AMD_MACHINE, MEDIA_AMD_CAUSE_MAX_WORDS);
         }
         if (a->greeting && a->voice_ms >= p->greeting_ms)
-            return decide(a, MEDIA_AMD_MACHINE,
-                          MEDIA_AMD_CAUSE_LONG_GREETING);
+            return decide(a, MEDIA_AMD_MACHINE, MEDIA_AMD_CAUSE_LONG_GREETING);
     }
     if (a->total_ms >= p->total_analysis_ms)
         return decide(a, MEDIA_AMD_NOT_SURE, MEDIA_AMD_CAUSE_TOTAL_TIME);

@@ -41,15 +41,15 @@ void media_g711_transcode(int from, int to, const uint8_t *in, size_t n,
 
 typedef struct media_txstream {
     uint32_t ssrc;
-    uint16_t seq;        /**< last sent */
-    uint32_t ts;         /**< last sent */
-    uint32_t ts_end;     /**< end of the media sent so far (ts + length) */
-    int64_t last_ns;     /**< when it was sent */
+    uint16_t seq;    /**< last sent */
+    uint32_t ts;     /**< last sent */
+    uint32_t ts_end; /**< end of the media sent so far (ts + length) */
+    int64_t last_ns; /**< when it was sent */
     bool started;
-    uint64_t src;        /**< key of the current source */
+    uint64_t src; /**< key of the current source */
     uint16_t off_seq;
     uint32_t off_ts;
-    uint32_t packets;    /**< for RTCP SR */
+    uint32_t packets; /**< for RTCP SR */
     uint32_t octets;
 } media_txstream;
 
@@ -71,7 +71,7 @@ void media_tx_map(media_txstream *tx, uint64_t src, uint16_t in_seq,
 /* ---- pacing by absolute deadlines ---- */
 
 typedef struct media_pacer {
-    int64_t next_ns;   /**< deadline of the next frame */
+    int64_t next_ns; /**< deadline of the next frame */
     int64_t period_ns;
     uint32_t max_burst; /**< frames sent back to back after a stall */
 } media_pacer;
@@ -109,14 +109,14 @@ int64_t media_anchor_place(media_anchor *a, uint64_t src, uint32_t ts,
 typedef struct media_amd {
     plt_amd_params p;
     uint32_t total_ms;
-    uint32_t silence_ms;    /**< current run of silence */
-    uint32_t voice_ms;      /**< all voice so far (the greeting) */
-    uint32_t run_ms;        /**< current run of voice */
+    uint32_t silence_ms; /**< current run of silence */
+    uint32_t voice_ms;   /**< all voice so far (the greeting) */
+    uint32_t run_ms;     /**< current run of voice */
     uint32_t words;
     bool in_word;
-    bool initial;           /**< nobody spoke yet */
-    bool greeting;          /**< somebody spoke a word */
-    int32_t result;         /**< 0 while undecided */
+    bool initial;   /**< nobody spoke yet */
+    bool greeting;  /**< somebody spoke a word */
+    int32_t result; /**< 0 while undecided */
     int32_t cause;
 } media_amd;
 

@@ -109,8 +109,8 @@ addr_text(const struct sockaddr_storage *a, char *out, size_t cap)
 static int
 open_bound(const struct sockaddr_storage *ss, socklen_t len, int tos)
 {
-    int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     if (bind(fd, (const struct sockaddr *)ss, len) < 0) {
@@ -182,8 +182,7 @@ media_ep_parse_remote(const media_remote *r, media_peer *p)
     if (make_addr(r->ip, r->port, &p->rtp, &p->len) < 0)
         return -EINVAL;
     p->rtcp = p->rtp;
-    set_port(&p->rtcp, r->rtcp_port ? r->rtcp_port
-                                    : (uint16_t)(r->port + 1));
+    set_port(&p->rtcp, r->rtcp_port ? r->rtcp_port : (uint16_t)(r->port + 1));
     p->pt = r->pt;
     p->te_pt = r->te_pt;
     p->dir = r->dir ? r->dir & MEDIA_DIR_SENDRECV : MEDIA_DIR_SENDRECV;
@@ -209,8 +208,7 @@ rtp_dest(const media_endpoint *ep)
 void
 media_ep_send(media_engine *e, media_endpoint *ep, uint64_t src,
               uint16_t in_seq, uint32_t in_ts, bool in_marker, int pt,
-              const uint8_t *payload, size_t len, uint32_t samples,
-              int64_t now)
+              const uint8_t *payload, size_t len, uint32_t samples, int64_t now)
 {
     uint8_t buf[RTP_MAX_PACKET];
     rtp_packet p = {.pt = (uint8_t)pt,
@@ -220,8 +218,8 @@ media_ep_send(media_engine *e, media_endpoint *ep, uint64_t src,
     size_t n;
 
     (void)e;
-    media_tx_map(&ep->tx, src, in_seq, in_ts, in_marker, samples, now,
-                 &p.seq, &p.ts, &p.marker);
+    media_tx_map(&ep->tx, src, in_seq, in_ts, in_marker, samples, now, &p.seq,
+                 &p.ts, &p.marker);
     n = rtp_build(buf, sizeof(buf), &p);
     if (!n)
         return;
@@ -240,8 +238,8 @@ media_ep_send(media_engine *e, media_endpoint *ep, uint64_t src,
 }
 
 static void
-relay(media_engine *e, media_endpoint *from, const rtp_packet *rp,
-      bool event, uint32_t ev_duration, int64_t now)
+relay(media_engine *e, media_endpoint *from, const rtp_packet *rp, bool event,
+      uint32_t ev_duration, int64_t now)
 {
     media_endpoint *to = from->partner;
     uint8_t buf[RTP_MAX_PACKET];
@@ -281,8 +279,7 @@ emit_digit(media_engine *e, media_endpoint *ep, char digit, int method,
 }
 
 static bool
-acceptable_first(const media_endpoint *ep,
-                 const struct sockaddr_storage *from)
+acceptable_first(const media_endpoint *ep, const struct sockaddr_storage *from)
 {
     switch (ep->rp.latch) {
     case MEDIA_LATCH_ANY:
@@ -424,11 +421,10 @@ on_rtcp(media_engine *e, media_endpoint *ep, const uint8_t *buf, size_t len,
         ep->lsr_ns = now;
     }
     if (ri.has_block && ri.block.ssrc == ep->tx.ssrc) {
-        atomic_store_explicit(&ep->c.remote_lost,
-                              (uint32_t)(ri.block.cum_lost < 0
-                                             ? 0
-                                             : ri.block.cum_lost),
-                              memory_order_relaxed);
+        atomic_store_explicit(
+            &ep->c.remote_lost,
+            (uint32_t)(ri.block.cum_lost < 0 ? 0 : ri.block.cum_lost),
+            memory_order_relaxed);
         atomic_store_explicit(&ep->c.remote_jitter, ri.block.jitter,
                               memory_order_relaxed);
     }
@@ -497,21 +493,21 @@ send_rtcp(media_engine *e, media_endpoint *ep, bool bye, int64_t now)
         ep->rcv_prior = ep->rxs.received;
         blk = (rtcp_block){
             .ssrc = ep->rxs.ssrc,
-            .fraction_lost = (exp_int == 0 || lost_int <= 0)
-                                 ? 0
-                                 : (uint8_t)(((uint32_t)lost_int << 8) /
-                                             exp_int),
+            .fraction_lost =
+                (exp_int == 0 || lost_int <= 0)
+                    ? 0
+                    : (uint8_t)(((uint32_t)lost_int << 8) / exp_int),
             .cum_lost = (int32_t)rtp_rx_lost(&ep->rxs),
             .ext_max_seq = rtp_rx_ext_max(&ep->rxs),
             .jitter = rtp_rx_jitter(&ep->rxs),
             .lsr = ep->lsr,
-            .dlsr = ep->lsr ? (uint32_t)((now - ep->lsr_ns) * 65536 /
-                                         1000000000LL)
-                            : 0};
+            .dlsr = ep->lsr
+                        ? (uint32_t)((now - ep->lsr_ns) * 65536 / 1000000000LL)
+                        : 0};
     }
-    size_t n = rtcp_build(buf, sizeof(buf), ep->tx.ssrc,
-                          ep->tx.packets ? &sr : NULL,
-                          ep->rxs.init ? &blk : NULL, "plateau", bye);
+    size_t n =
+        rtcp_build(buf, sizeof(buf), ep->tx.ssrc, ep->tx.packets ? &sr : NULL,
+                   ep->rxs.init ? &blk : NULL, "plateau", bye);
     if (ep->rtcp_latched) {
         to = &ep->rtcp_peer;
     } else if (ep->latched && !same_addr(&ep->peer, &ep->rp.rtp)) {
@@ -543,8 +539,8 @@ media_ep_tick(media_engine *e, media_endpoint *ep, uint32_t frames,
             media_gen_frame(e, ep, now);
     }
     if (ep->amd_on) {
-        uint32_t level = ep->amd_cnt ? (uint32_t)(ep->amd_sum / ep->amd_cnt)
-                                     : 0;
+        uint32_t level =
+            ep->amd_cnt ? (uint32_t)(ep->amd_sum / ep->amd_cnt) : 0;
         ep->amd_sum = 0;
         ep->amd_cnt = 0;
         if (media_amd_feed(&ep->amd, 20 * (frames + skipped), level)) {
@@ -559,8 +555,8 @@ media_ep_tick(media_engine *e, media_endpoint *ep, uint32_t frames,
         }
     }
     uint16_t dur;
-    char digit = rtp_dtmf_rx_expire(&ep->drx, (uint64_t)(now / 1000000), 800,
-                                    &dur);
+    char digit =
+        rtp_dtmf_rx_expire(&ep->drx, (uint64_t)(now / 1000000), 800, &dur);
     if (digit)
         emit_digit(e, ep, digit, MEDIA_DTMF_RFC4733, dur / 8u);
     if ((ep->rp.dir & MEDIA_DIR_RECV) && ep->rp.has_media &&
@@ -575,8 +571,8 @@ media_ep_tick(media_engine *e, media_endpoint *ep, uint32_t frames,
         send_rtcp(e, ep, false, now);
         /* RFC 3550 6.3.1: randomise the interval over [0.5, 1.5]. */
         int64_t iv = (int64_t)e->cfg.rtcp_interval_ms * 1000000LL;
-        ep->next_rtcp_ns = now + iv / 2 + (int64_t)(media_random(e) % 1000) *
-                                               (iv / 1000);
+        ep->next_rtcp_ns =
+            now + iv / 2 + (int64_t)(media_random(e) % 1000) * (iv / 1000);
     }
     if (ep->rec)
         media_rec_flush(e, ep->rec, now, false);

@@ -58,8 +58,8 @@ media_random(media_engine *e)
 void
 media_count(media_endpoint *ep, size_t off, uint64_t n)
 {
-    atomic_fetch_add_explicit(
-        (_Atomic uint64_t *)((char *)&ep->c + off), n, memory_order_relaxed);
+    atomic_fetch_add_explicit((_Atomic uint64_t *)((char *)&ep->c + off), n,
+                              memory_order_relaxed);
     atomic_fetch_add_explicit(
         (_Atomic uint64_t *)((char *)&ep->e->totals + off), n,
         memory_order_relaxed);
@@ -568,8 +568,7 @@ media_endpoint_create(media_engine *e, const char *local_ip, void *ud,
 }
 
 void
-media_endpoint_local(const media_endpoint *ep, char ip[64],
-                     uint16_t *rtp_port)
+media_endpoint_local(const media_endpoint *ep, char ip[64], uint16_t *rtp_port)
 {
     memcpy(ip, ep->ip, 64);
     *rtp_port = ep->port;
@@ -781,7 +780,7 @@ media_amd_start(media_endpoint *ep, const plt_amd_params *p)
 const char *
 media_dtmf_method_name(int32_t m)
 {
-    return m == MEDIA_DTMF_RFC4733 ? "rfc4733"
+    return m == MEDIA_DTMF_RFC4733  ? "rfc4733"
            : m == MEDIA_DTMF_INBAND ? "inband"
                                     : "unknown";
 }
@@ -796,8 +795,7 @@ media_play_reason_name(int32_t r)
 const char *
 media_amd_result_name(int32_t r)
 {
-    static const char *const n[] = {"unknown", "human", "machine",
-                                    "not_sure"};
+    static const char *const n[] = {"unknown", "human", "machine", "not_sure"};
     return r >= 1 && r <= 3 ? n[r] : n[0];
 }
 
@@ -805,7 +803,8 @@ const char *
 media_amd_cause_name(int32_t c)
 {
     static const char *const n[] = {
-        "unknown",   "initial_silence",        "long_greeting", "max_words",
-        "after_greeting_silence", "total_time", "stopped"};
+        "unknown",   "initial_silence",        "long_greeting",
+        "max_words", "after_greeting_silence", "total_time",
+        "stopped"};
     return c >= 1 && c <= 6 ? n[c] : n[0];
 }

@@ -90,8 +90,8 @@ play_frame(media_engine *e, media_endpoint *ep, int64_t now)
     ep->play_pos += n;
     media_g711_encode(ep->rp.pt, pcm, MEDIA_FRAME, out);
     media_ep_send(e, ep, MEDIA_SRC_PLAY | ep->play_id, ep->play_seq++,
-                  ep->play_ts, false, ep->rp.pt, out, MEDIA_FRAME,
-                  MEDIA_FRAME, now);
+                  ep->play_ts, false, ep->rp.pt, out, MEDIA_FRAME, MEDIA_FRAME,
+                  now);
     ep->play_ts += MEDIA_FRAME;
     if (ep->play_pos >= ep->play_n) {
         if (ep->play_loop)
@@ -141,17 +141,17 @@ send_event(media_engine *e, media_endpoint *ep, bool end, bool marker,
            int64_t now)
 {
     uint8_t pl[4];
-    rtp_dtmf d = {.event = ep->dt_event,
-                  .end = end,
-                  .volume = 10,
-                  .duration = (uint16_t)(ep->dt_elapsed > 0xffff
-                                             ? 0xffff
-                                             : ep->dt_elapsed)};
+    rtp_dtmf d = {
+        .event = ep->dt_event,
+        .end = end,
+        .volume = 10,
+        .duration =
+            (uint16_t)(ep->dt_elapsed > 0xffff ? 0xffff : ep->dt_elapsed)};
 
     rtp_dtmf_build(pl, &d);
     media_ep_send(e, ep, MEDIA_SRC_DTMF | ep->dt_n, ep->dt_seq++,
-                  ep->dt_event_ts, marker, ep->rp.te_pt, pl, 4,
-                  ep->dt_elapsed, now);
+                  ep->dt_event_ts, marker, ep->rp.te_pt, pl, 4, ep->dt_elapsed,
+                  now);
 }
 
 static void

@@ -36,8 +36,8 @@ typedef struct media_rec {
     void *ep_ud;
     /* media */
     int64_t start_ns;
-    int64_t flushed;    /* samples handed to the disk thread */
-    int16_t *ring;      /* 2 channels interleaved, cap frames */
+    int64_t flushed; /* samples handed to the disk thread */
+    int16_t *ring;   /* 2 channels interleaved, cap frames */
     int64_t cap;
     bool paused;
     media_anchor anchor[2];
@@ -156,8 +156,8 @@ struct media_endpoint {
     bool dt_active;
     char dt_q[65];
     size_t dt_qpos, dt_qlen;
-    uint32_t dt_dur;      /* samples per digit */
-    int dt_phase;         /* 0 next, 1 tone, 2 gap */
+    uint32_t dt_dur; /* samples per digit */
+    int dt_phase;    /* 0 next, 1 tone, 2 gap */
     uint32_t dt_elapsed, dt_gap, dt_event_ts, dt_gen_ts, dt_n;
     uint8_t dt_event;
     uint16_t dt_seq;
@@ -215,7 +215,7 @@ void media_emit_release(media_engine *e, media_endpoint *ep);
 void media_cmd_push(media_engine *e, media_cmd *c);
 void media_cmd_free(media_cmd *c);
 void media_count(media_endpoint *ep, size_t field_offset, uint64_t n);
-#define MEDIA_COUNT(ep, field, n)                                             \
+#define MEDIA_COUNT(ep, field, n)                                              \
     media_count((ep), offsetof(media_counters, field), (n))
 
 /* media_endpoint.c */

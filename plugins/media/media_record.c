@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REC_RING (2 * MEDIA_RATE)       /* frames */
-#define REC_DELAY (MEDIA_RATE / 5)      /* 200 ms */
+#define REC_RING (2 * MEDIA_RATE)  /* frames */
+#define REC_DELAY (MEDIA_RATE / 5) /* 200 ms */
 #define REC_TOLERANCE (MEDIA_RATE * 3 / 10)
 #define REC_BLOCK (MEDIA_RATE / 5)
 
@@ -57,8 +57,7 @@ wall_pos(const media_rec *r, int64_t now)
 }
 
 void
-media_rec_begin(media_engine *e, media_endpoint *ep, media_rec *r,
-                int64_t now)
+media_rec_begin(media_engine *e, media_endpoint *ep, media_rec *r, int64_t now)
 {
     media_job *j = calloc(1, sizeof(*j));
 

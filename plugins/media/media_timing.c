@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Time in the media engine. Absolute-deadline pacing of generated media (prompts, music, DTMF,
- * silence). A repeating 20 ms timer re-arms relative to when it fired and
- * drifts (0.8 % idle, 8.8 % under load, measured on this stack); here the
- * deadline of frame n is start + n * period whatever happens, and a late
- * wake-up sends every overdue frame back to back. The recording anchor
- * places received frames on a timeline by their RTP timestamps.
+ * Time in the media engine. Absolute-deadline pacing of generated media
+ * (prompts, music, DTMF, silence). A repeating 20 ms timer re-arms relative to
+ * when it fired and drifts (0.8 % idle, 8.8 % under load, measured on this
+ * stack); here the deadline of frame n is start + n * period whatever happens,
+ * and a late wake-up sends every overdue frame back to back. The recording
+ * anchor places received frames on a timeline by their RTP timestamps.
  */
 #include "media_dsp.h"
 
@@ -36,8 +36,8 @@ media_pacer_due(media_pacer *p, int64_t now_ns, uint32_t *skipped)
 }
 
 int64_t
-media_anchor_place(media_anchor *a, uint64_t src, uint32_t ts,
-                   int64_t wall_pos, int64_t tolerance)
+media_anchor_place(media_anchor *a, uint64_t src, uint32_t ts, int64_t wall_pos,
+                   int64_t tolerance)
 {
     if (a->set && a->src == src) {
         int64_t pos = a->pos + (int32_t)(ts - a->ts);

@@ -14,16 +14,14 @@
 void
 media_tx_init(media_txstream *tx, uint32_t ssrc, uint16_t seq0, uint32_t ts0)
 {
-    *tx = (media_txstream){.ssrc = ssrc,
-                           .seq = (uint16_t)(seq0 - 1),
-                           .ts = ts0,
-                           .ts_end = ts0};
+    *tx = (media_txstream){
+        .ssrc = ssrc, .seq = (uint16_t)(seq0 - 1), .ts = ts0, .ts_end = ts0};
 }
 
 void
-media_tx_map(media_txstream *tx, uint64_t src, uint16_t in_seq,
-             uint32_t in_ts, bool in_marker, uint32_t samples,
-             int64_t now_ns, uint16_t *seq, uint32_t *ts, bool *marker)
+media_tx_map(media_txstream *tx, uint64_t src, uint16_t in_seq, uint32_t in_ts,
+             bool in_marker, uint32_t samples, int64_t now_ns, uint16_t *seq,
+             uint32_t *ts, bool *marker)
 {
     bool switched = !tx->started || src != tx->src;
 

@@ -89,10 +89,8 @@ fuzz_rtcp(const uint8_t *d, size_t n)
         check(ri.packets >= 1, "packets");
         rtcp_sender sr = {ri.ntp, ri.rtp_ts, ri.sender_packets,
                           ri.sender_octets};
-        size_t m = rtcp_build(out, sizeof(out), ri.ssrc,
-                              ri.has_sr ? &sr : NULL,
-                              ri.has_block ? &ri.block : NULL, "fuzz",
-                              ri.bye);
+        size_t m = rtcp_build(out, sizeof(out), ri.ssrc, ri.has_sr ? &sr : NULL,
+                              ri.has_block ? &ri.block : NULL, "fuzz", ri.bye);
         check(m > 0, "rebuild");
         check(rtcp_parse(out, m, &back) == 0, "reparse");
         check(back.ssrc == ri.ssrc && back.has_sr == ri.has_sr &&

@@ -27,11 +27,11 @@ extern "C" {
 /** A parsed (or to-be-built) RTP packet. */
 typedef struct rtp_packet {
     bool marker;
-    uint8_t pt;   /**< 0-127 */
+    uint8_t pt; /**< 0-127 */
     uint16_t seq;
     uint32_t ts;
     uint32_t ssrc;
-    uint8_t cc;   /**< CSRC count (parse only; build writes none) */
+    uint8_t cc; /**< CSRC count (parse only; build writes none) */
     const uint8_t *payload;
     size_t payload_len; /**< after CSRCs, extension and padding */
 } rtp_packet;
@@ -60,7 +60,7 @@ size_t rtp_build(uint8_t *buf, size_t cap, const rtp_packet *p);
 /* ---- RFC 4733 telephone-events ---- */
 
 typedef struct rtp_dtmf {
-    uint8_t event;     /**< 0-9, 10 '*', 11 '#', 12-15 A-D, others */
+    uint8_t event; /**< 0-9, 10 '*', 11 '#', 12-15 A-D, others */
     bool end;
     uint8_t volume;    /**< 0-63, -dBm0 */
     uint16_t duration; /**< timestamp units */
@@ -83,13 +83,13 @@ int rtp_dtmf_event(char digit);
  * never ended after @p timeout of silence (lost end packets).
  */
 typedef struct rtp_dtmf_rx {
-    bool open;         /**< an event is in progress */
-    bool reported;     /**< the event at ts was reported */
+    bool open;     /**< an event is in progress */
+    bool reported; /**< the event at ts was reported */
     bool have_last;
-    uint32_t ts;       /**< timestamp of the current/last event */
+    uint32_t ts; /**< timestamp of the current/last event */
     uint8_t event;
     uint16_t duration;
-    uint64_t last_ms;  /**< time of the last packet of the open event */
+    uint64_t last_ms; /**< time of the last packet of the open event */
 } rtp_dtmf_rx;
 
 /** Feed one telephone-event packet (its RTP timestamp, the time in ms).
@@ -99,8 +99,8 @@ char rtp_dtmf_rx_put(rtp_dtmf_rx *rx, uint32_t ts, const rtp_dtmf *ev,
                      uint64_t now_ms, uint16_t *duration);
 /** @return the digit of an event open for @p timeout_ms without packets,
  *  or 0. */
-char rtp_dtmf_rx_expire(rtp_dtmf_rx *rx, uint64_t now_ms,
-                        uint64_t timeout_ms, uint16_t *duration);
+char rtp_dtmf_rx_expire(rtp_dtmf_rx *rx, uint64_t now_ms, uint64_t timeout_ms,
+                        uint16_t *duration);
 
 /* ---- receiver statistics (RFC 3550 A.1, A.3, A.8) ---- */
 
@@ -147,12 +147,12 @@ typedef struct rtcp_block {
 typedef struct rtcp_info {
     unsigned packets; /**< RTCP packets in the compound */
     bool has_sr;
-    uint32_t ssrc;    /**< sender of the first SR/RR */
-    uint64_t ntp;     /**< SR: NTP timestamp */
+    uint32_t ssrc; /**< sender of the first SR/RR */
+    uint64_t ntp;  /**< SR: NTP timestamp */
     uint32_t rtp_ts;
     uint32_t sender_packets;
     uint32_t sender_octets;
-    bool has_block;   /**< the first report block */
+    bool has_block; /**< the first report block */
     rtcp_block block;
     bool bye;
 } rtcp_info;

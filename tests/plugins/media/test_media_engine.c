@@ -128,8 +128,7 @@ phone_sendto(phone *p, uint16_t port, const rtp_packet *rp)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     size_t n = rtp_build(buf, sizeof(buf), rp);
     assert_true(n > 0);
-    assert_int_equal(sendto(p->fd, buf, n, 0, (struct sockaddr *)&a,
-                            sizeof(a)),
+    assert_int_equal(sendto(p->fd, buf, n, 0, (struct sockaddr *)&a, sizeof(a)),
                      (ssize_t)n);
 }
 
@@ -138,8 +137,12 @@ static void
 phone_audio(phone *p, uint16_t port, int pt, const uint8_t *payload,
             bool marker)
 {
-    rtp_packet rp = {.marker = marker, .pt = (uint8_t)pt, .seq = p->seq++,
-                     .ts = p->ts, .ssrc = p->ssrc, .payload = payload,
+    rtp_packet rp = {.marker = marker,
+                     .pt = (uint8_t)pt,
+                     .seq = p->seq++,
+                     .ts = p->ts,
+                     .ssrc = p->ssrc,
+                     .payload = payload,
                      .payload_len = MEDIA_FRAME};
     p->ts += MEDIA_FRAME;
     phone_sendto(p, port, &rp);
@@ -268,8 +271,11 @@ leg(h *x, phone *p, int pt, int te_pt, int latch)
     media_endpoint_local(ep, ip, &port);
     assert_string_equal(ip, "127.0.0.1");
     assert_int_equal(port % 2, 0);
-    media_remote r = {.ip = "127.0.0.1", .port = p->port,
-                      .rtcp_port = p->rport, .pt = pt, .te_pt = te_pt,
+    media_remote r = {.ip = "127.0.0.1",
+                      .port = p->port,
+                      .rtcp_port = p->rport,
+                      .pt = pt,
+                      .te_pt = te_pt,
                       .latch = latch};
     assert_int_equal(media_endpoint_set_remote(ep, &r), 0);
     return ep;
@@ -334,8 +340,7 @@ speak_through(h *x, phone *from, media_endpoint *ep, int pt, phone *to,
     for (int i = 0; i < 50; i++) {
         uint8_t want[MEDIA_FRAME];
         media_g711_transcode(pt, to_pt, sent[i], MEDIA_FRAME, want);
-        assert_memory_equal(to->rx[base + (size_t)i].b + 12, want,
-                            MEDIA_FRAME);
+        assert_memory_equal(to->rx[base + (size_t)i].b + 12, want, MEDIA_FRAME);
     }
 }
 
@@ -356,19 +361,24 @@ test_bridge_transcoding_both_ways(void **state)
     uint32_t ev_ts = pa->ts;
     for (int i = 0; i < 6; i++) {
         uint8_t pl[4];
-        rtp_dtmf d = {.event = 5, .end = i >= 3, .volume = 10,
+        rtp_dtmf d = {.event = 5,
+                      .end = i >= 3,
+                      .volume = 10,
                       .duration = (uint16_t)(160 * (i < 3 ? i + 1 : 4))};
         rtp_dtmf_build(pl, &d);
-        rtp_packet rp = {.marker = i == 0, .pt = 101, .seq = pa->seq++,
-                         .ts = ev_ts, .ssrc = pa->ssrc, .payload = pl,
+        rtp_packet rp = {.marker = i == 0,
+                         .pt = 101,
+                         .seq = pa->seq++,
+                         .ts = ev_ts,
+                         .ssrc = pa->ssrc,
+                         .payload = pl,
                          .payload_len = 4};
         phone_sendto(pa, port_of(a), &rp);
     }
     wait_packets(x, pb, 56, 2000);
     assert_int_equal(pb->nrx, 56);
     rtp_packet q, last_audio;
-    assert_int_equal(rtp_parse(pb->rx[49].b, pb->rx[49].len, &last_audio),
-                     0);
+    assert_int_equal(rtp_parse(pb->rx[49].b, pb->rx[49].len, &last_audio), 0);
     for (int i = 0; i < 6; i++) {
         rtp_dtmf d;
         assert_int_equal(rtp_parse(pb->rx[50 + i].b, pb->rx[50 + i].len, &q),
@@ -422,10 +432,10 @@ test_latching_ignores_foreign_source(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x), *pb = phone_new(x), *pf = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
-    media_endpoint *b = leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    media_endpoint *b =
+        leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
     uint8_t frame[MEDIA_FRAME];
     memset(frame, 0xff, sizeof(frame));
 
@@ -474,12 +484,12 @@ test_latching_ignores_foreign_source(void **state)
                              .sin_port = htons(port_of(a))};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     uint8_t big[20] = {0x8f, 0};
-    assert_true(sendto(pf->fd, junk, 8, 0, (struct sockaddr *)&to,
-                       sizeof(to)) == 8);
-    assert_true(sendto(pf->fd, big, 20, 0, (struct sockaddr *)&to,
-                       sizeof(to)) == 20);
-    rtp_packet odd = {.pt = 18, .seq = 1, .ssrc = 1, .payload = frame,
-                      .payload_len = 20};
+    assert_true(
+        sendto(pf->fd, junk, 8, 0, (struct sockaddr *)&to, sizeof(to)) == 8);
+    assert_true(
+        sendto(pf->fd, big, 20, 0, (struct sockaddr *)&to, sizeof(to)) == 20);
+    rtp_packet odd = {
+        .pt = 18, .seq = 1, .ssrc = 1, .payload = frame, .payload_len = 20};
     phone_sendto(pf, port_of(a), &odd); /* G.729: not negotiated */
     pump(x, 50);
     media_endpoint_stats(a, &s);
@@ -494,8 +504,8 @@ test_latch_off_is_strict(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x), *pf = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_OFF);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_OFF);
     uint8_t frame[MEDIA_FRAME] = {0};
     pump(x, 10);
     phone_audio(pf, port_of(a), MEDIA_PT_PCMU, frame, false);
@@ -516,8 +526,8 @@ test_inband_dtmf_detected(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMA, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMA, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
     dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
     int16_t pcm[MEDIA_FRAME];
     uint8_t out[MEDIA_FRAME];
@@ -555,7 +565,8 @@ test_inband_dtmf_detected(void **state)
 static void
 write_wav(const char *path, int frames, double hz, int format)
 {
-    SF_INFO info = {.samplerate = MEDIA_RATE, .channels = 1,
+    SF_INFO info = {.samplerate = MEDIA_RATE,
+                    .channels = 1,
                     .format = SF_FORMAT_WAV | format};
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     int16_t *pcm = calloc((size_t)frames * MEDIA_FRAME, sizeof(int16_t));
@@ -573,10 +584,10 @@ test_play_paced_and_finished(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x), *pb = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
-    media_endpoint *b = leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    media_endpoint *b =
+        leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
     char path[128];
     uint32_t id = 0;
 
@@ -627,7 +638,8 @@ test_play_paced_and_finished(void **state)
     /* Not 8 kHz: error too. */
     char bad[128];
     snprintf(bad, sizeof(bad), "%s/wide.wav", x->dir);
-    SF_INFO info = {.samplerate = 16000, .channels = 1,
+    SF_INFO info = {.samplerate = 16000,
+                    .channels = 1,
                     .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
     SNDFILE *sf = sf_open(bad, SFM_WRITE, &info);
     assert_non_null(sf);
@@ -687,8 +699,8 @@ test_send_dtmf_rfc4733_and_inband(void **state)
     h *x = *state;
     phone *pa = phone_new(x), *pb = phone_new(x);
     media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, 101, MEDIA_LATCH_SDP_HOST);
-    media_endpoint *b = leg(x, pb, MEDIA_PT_PCMA, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *b =
+        leg(x, pb, MEDIA_PT_PCMA, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
 
     assert_int_equal(media_send_dtmf(a, "1x", 0), -EINVAL);
     assert_int_equal(media_send_dtmf(a, "", 0), -EINVAL);
@@ -829,10 +841,10 @@ test_recording_stereo_and_mixed(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x), *pb = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
-    media_endpoint *b = leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    media_endpoint *b =
+        leg(x, pb, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
     char st[128], mx[128];
     uint32_t rid, rid2;
 
@@ -840,8 +852,7 @@ test_recording_stereo_and_mixed(void **state)
     snprintf(mx, sizeof(mx), "%s/mixed.wav", x->dir);
     assert_int_equal(media_bridge(a, b), 0);
     assert_int_equal(media_record_start(a, st, PLT_REC_STEREO, &rid), 0);
-    assert_int_equal(media_record_start(a, st, PLT_REC_STEREO, &rid2),
-                     -EBUSY);
+    assert_int_equal(media_record_start(a, st, PLT_REC_STEREO, &rid2), -EBUSY);
     assert_int_equal(media_record_start(b, mx, PLT_REC_MIXED, &rid2), 0);
     pump(x, 100);
     /* Customer (A) speaks 0.4 s, then the agent (B) 0.4 s, then a pause
@@ -938,10 +949,10 @@ test_amd_timeout_rtcp(void **state)
 {
     h *x = *state;
     phone *pa = phone_new(x), *pt = phone_new(x);
-    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
-    media_endpoint *t = leg(x, pt, MEDIA_PT_PCMU, MEDIA_PT_NONE,
-                            MEDIA_LATCH_SDP_HOST);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    media_endpoint *t =
+        leg(x, pt, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
 
     /* "Allo" (0.5 s) then silence: human. */
     assert_int_equal(media_amd_start(a, NULL), 0);
@@ -989,12 +1000,14 @@ test_bad_arguments(void **state)
 
     assert_int_equal(media_endpoint_create(x->e, "not-an-ip", NULL, &ep),
                      -EINVAL);
-    media_engine_config bad = {.loop = &x->loop, .on_event = on_event,
-                               .port_min = 500, .port_max = 400};
+    media_engine_config bad = {.loop = &x->loop,
+                               .on_event = on_event,
+                               .port_min = 500,
+                               .port_max = 400};
     assert_int_equal(media_engine_create(&bad, &e2), -EINVAL);
     assert_int_equal(media_endpoint_create(x->e, "127.0.0.1", NULL, &ep), 0);
-    media_remote r = {.ip = "127.0.0.1", .port = pa->port, .pt = 18,
-                      .te_pt = MEDIA_PT_NONE};
+    media_remote r = {
+        .ip = "127.0.0.1", .port = pa->port, .pt = 18, .te_pt = MEDIA_PT_NONE};
     assert_int_equal(media_endpoint_set_remote(ep, &r), -EINVAL);
     r.pt = 0;
     r.te_pt = 50;
@@ -1011,8 +1024,7 @@ test_bad_arguments(void **state)
     media_endpoint *eps[60];
     int n = 0, rc = 0;
     while (n < 60 &&
-           (rc = media_endpoint_create(x->e, "127.0.0.1", NULL, &eps[n])) ==
-               0)
+           (rc = media_endpoint_create(x->e, "127.0.0.1", NULL, &eps[n])) == 0)
         n++;
     assert_int_equal(rc, -EADDRINUSE);
     assert_true(n <= 49);
@@ -1037,10 +1049,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_send_dtmf_rfc4733_and_inband,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recording_stereo_and_mixed,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_amd_timeout_rtcp, setup,
+        cmocka_unit_test_setup_teardown(test_recording_stereo_and_mixed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_amd_timeout_rtcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

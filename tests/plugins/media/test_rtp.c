@@ -24,8 +24,13 @@ test_build_parse(void **state)
     (void)state;
     uint8_t pl[160], buf[256];
     memset(pl, 0xd5, sizeof(pl));
-    rtp_packet p = {.marker = true, .pt = 8, .seq = 65535, .ts = 0xfffffff0u,
-                    .ssrc = 0x12345678u, .payload = pl, .payload_len = 160};
+    rtp_packet p = {.marker = true,
+                    .pt = 8,
+                    .seq = 65535,
+                    .ts = 0xfffffff0u,
+                    .ssrc = 0x12345678u,
+                    .payload = pl,
+                    .payload_len = 160};
     size_t n = rtp_build(buf, sizeof(buf), &p);
     assert_int_equal(n, 172);
     assert_int_equal(buf[0], 0x80);
@@ -199,13 +204,19 @@ test_rtcp_roundtrip(void **state)
 {
     (void)state;
     uint8_t buf[256];
-    rtcp_sender sr = {.ntp = 0x0123456789abcdefULL, .rtp_ts = 777,
-                      .packets = 50, .octets = 8000};
-    rtcp_block b = {.ssrc = 99, .fraction_lost = 64, .cum_lost = -3,
-                    .ext_max_seq = 70000, .jitter = 12, .lsr = 0x5678,
+    rtcp_sender sr = {.ntp = 0x0123456789abcdefULL,
+                      .rtp_ts = 777,
+                      .packets = 50,
+                      .octets = 8000};
+    rtcp_block b = {.ssrc = 99,
+                    .fraction_lost = 64,
+                    .cum_lost = -3,
+                    .ext_max_seq = 70000,
+                    .jitter = 12,
+                    .lsr = 0x5678,
                     .dlsr = 65536};
-    size_t n = rtcp_build(buf, sizeof(buf), 0xabcdef01u, &sr, &b, "plateau",
-                          true);
+    size_t n =
+        rtcp_build(buf, sizeof(buf), 0xabcdef01u, &sr, &b, "plateau", true);
     assert_true(n > 0 && n % 4 == 0);
     rtcp_info ri;
     assert_int_equal(rtcp_parse(buf, n, &ri), 0);
