@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dialer_int.h"
+#include "dialer_http.h"
 
 dialer *dialer_the;
 
@@ -189,6 +190,10 @@ dialer_init(plt_plugin *self, const plt_cfg *cfg)
         D->st.impl = ref.impl;
         rc = D->st.vt->migrations(D->st.impl, "dialer", dialer_migrations,
                                   dialer_nmigrations);
+        if (rc == 0) /* the browser's desk profiles (dialer_http.c) */
+            rc = D->st.vt->migrations(D->st.impl, "dialer_ui",
+                                      dialer_http_migrations,
+                                      dialer_http_nmigrations);
     }
     plt_service_desc d = {.size = sizeof(d), .major = PLT_DIALER_MAJOR,
                           .minor = PLT_DIALER_MINOR, .name = PLT_DIALER_NAME,
@@ -261,6 +266,10 @@ dialer_start(plt_plugin *self)
         return rc;
     D->started = true;
     dialer_engine_start(D);
+    if ((rc = dialer_http_start(D)) != 0) {
+        plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
+        return rc;
+    }
     return dialer_load(D, loaded, D);
 }
 
@@ -282,6 +291,7 @@ dialer_stop(plt_plugin *self)
     (void)self;
     dialer *D = dialer_the;
     D->stopping = true;
+    dialer_http_stop();
     dialer_engine_stop(D);
     if (D->sub_call)
         plt_unsubscribe(D->sub_call);
@@ -304,6 +314,7 @@ static void
 dialer_fini(plt_plugin *self)
 {
     (void)self;
+    dialer_http_fini();
     if (!dialer_the)
         return;
     dialer_free(dialer_the);
@@ -316,6 +327,7 @@ static const plt_dep needs[] = {
     {.service = PLT_TELEPHONY_NAME, .major = 1},
     {.service = PLT_AGENTS_NAME, .major = 1},
     {.service = PLT_ACD_NAME, .major = 1, .flags = PLT_DEP_OPTIONAL},
+    {.service = PLT_HTTP_NAME, .major = 1, .flags = PLT_DEP_OPTIONAL},
     {0}};
 static const char *const provides[] = {PLT_DIALER_NAME, NULL};
 

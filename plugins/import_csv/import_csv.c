@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "import_csv_int.h"
+#include "import_http.h"
 
 static const plt_cfg_key import_keys[] = {
     {.name = "batch_rows",
@@ -56,6 +57,7 @@ static const plt_cfg_key import_keys[] = {
 static const plt_dep import_needs[] = {
     {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0, 0},
     {PLT_LEADS_NAME, PLT_LEADS_MAJOR, 0, 0},
+    {PLT_HTTP_NAME, PLT_HTTP_MAJOR, 0, PLT_DEP_OPTIONAL},
     {0}};
 static const char *const import_provides[] = {PLT_IMPORT_NAME, NULL};
 
@@ -169,6 +171,10 @@ import_start(plt_plugin *self)
     }
     ic->have_leads = true;
     ic->started = true;
+    if ((rc = import_http_start(ic)) != 0) {
+        plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
+        return rc;
+    }
     return 0;
 }
 
@@ -179,6 +185,7 @@ import_stop(plt_plugin *self)
     import_csv *ic = import_state;
     ic->stopping = true;
     ic->started = false;
+    import_http_stop();
     import_csv_job_stop_all(ic);
     if (ic->pending == 0 && ic->jobs == NULL)
         return 0;
@@ -191,6 +198,7 @@ import_fini(plt_plugin *self)
 {
     (void)self;
     import_csv *ic = import_state;
+    import_http_fini();
     if (!ic)
         return;
     import_csv_cli_bind(NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include <plateau/error.h>
 
@@ -419,6 +420,62 @@ f_audit(void *impl, plt_http_req *req, const char *action, const char *target,
     h->audits[h->naudits++] = strdup(action);
 }
 
+/* /metrics: the sources registered, called by fake_http_scrape(). */
+struct plt_http_metrics {
+    char *text;
+    size_t len;
+};
+
+#define FAKE_METRIC_SOURCES 16
+static struct {
+    plt_http_metrics_fn fn;
+    void *arg;
+} msources[FAKE_METRIC_SOURCES];
+static size_t nmsources;
+
+static int
+f_metrics(void *impl, plt_http_metrics_fn fn, void *arg)
+{
+    (void)impl;
+    for (size_t i = 0; i < nmsources; i++)
+        if (msources[i].fn == fn && msources[i].arg == arg)
+            return 0;
+    if (nmsources == FAKE_METRIC_SOURCES)
+        return PLT_ENOMEM;
+    msources[nmsources].fn = fn;
+    msources[nmsources++].arg = arg;
+    return 0;
+}
+
+static void
+f_metric(void *impl, plt_http_metrics *m, const char *name, const char *type,
+         const char *help, const char *labels, double value)
+{
+    (void)impl;
+    (void)type;
+    (void)help;
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "%s%s%s%s %.17g\n", name,
+                     labels ? "{" : "", labels ? labels : "",
+                     labels ? "}" : "", value);
+    char *t = n > 0 ? realloc(m->text, m->len + (size_t)n + 1) : NULL;
+    if (!t)
+        return;
+    memcpy(t + m->len, line, (size_t)n + 1);
+    m->text = t;
+    m->len += (size_t)n;
+}
+
+char *
+fake_http_scrape(fake_http *h)
+{
+    (void)h;
+    plt_http_metrics m = {.text = strdup(""), .len = 0};
+    for (size_t i = 0; m.text && i < nmsources; i++)
+        msources[i].fn(msources[i].arg, &m);
+    return m.text;
+}
+
 static const plt_http_vt fake_vt = {
     .size = sizeof(plt_http_vt),
     .route = f_route,
@@ -445,6 +502,8 @@ static const plt_http_vt fake_vt = {
     .ws_reply_error = f_ws_reply_error,
     .push = f_push,
     .audit = f_audit,
+    .metrics = f_metrics,
+    .metric = f_metric,
 };
 
 /* ------------------------------------------------------------------ */
@@ -480,6 +539,7 @@ fake_http_free(fake_http *h)
 {
     if (!h)
         return;
+    nmsources = 0; /* the sources belong to plugins now unloaded */
     for (size_t i = 0; i < h->npushes; i++) {
         free(h->pushes[i].login);
         free(h->pushes[i].type);
@@ -683,4 +743,41 @@ fake_http_audit_count(const fake_http *h, const char *action)
     for (size_t i = 0; i < h->naudits; i++)
         n += !strcmp(h->audits[i], action);
     return n;
+}
+
+int
+fake_http_add_so(plt_fake_host *fh, const char *name, const char *yaml)
+{
+    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
+    char so[4096];
+    snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : ".", name);
+    int rc = plt_fake_host_add_so(fh, so, yaml, NULL);
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", so, plt_fake_host_last_error(fh));
+    return rc;
+}
+
+static void
+guard_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+bool
+fake_http_run_until(plt_fake_host *fh, bool (*done)(void *arg), void *arg)
+{
+    uv_loop_t *loop = plt_fake_host_loop(fh);
+    uv_timer_t guard;
+    uv_timer_init(loop, &guard);
+    for (int i = 0; i < 4000 && !done(arg); i++) {
+        plt_fake_host_run_until_idle(fh);
+        if (done(arg))
+            break;
+        /* Wake up at least every 5 ms to see what other threads posted. */
+        uv_timer_start(&guard, guard_tick, 5, 0);
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return done(arg);
 }

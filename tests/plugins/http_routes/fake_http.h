@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include <plateau/plateau.h>
 #include <plateau/svc/http.h>
 #include <plateau/testing/fake_host.h>
 
@@ -56,6 +57,19 @@ int fake_http_request(fake_http *h, const char *method, const char *path,
  *  {"error":{...}}, status 200 or 400. */
 int fake_http_ws(fake_http *h, const char *type, const char *login,
                  int32_t role, const char *data, fake_http_reply *out);
+
+/** Add the plugin @p name as built (PLATEAU_PLUGIN_DIR/<name>.so) with its
+ *  YAML config (NULL = none). @return 0, or the host's error code. */
+int fake_http_add_so(plt_fake_host *fh, const char *name, const char *yaml);
+
+/** Run @p fh's loop (storage and workers answer from their own threads)
+ *  until done(arg) or about 20 s. @return done(arg). */
+bool fake_http_run_until(plt_fake_host *fh, bool (*done)(void *arg),
+                         void *arg);
+
+/** A /metrics scrape of the sources registered with metrics(): one
+ *  "name{labels} value" line per sample (no HELP/TYPE). Free it. */
+char *fake_http_scrape(fake_http *h);
 
 /** Number of routes, WS types, forwards registered. */
 size_t fake_http_route_count(const fake_http *h);
