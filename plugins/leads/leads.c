@@ -80,6 +80,7 @@ const plt_leads_vt leads_vtable = {
     .attempts_since = leads_attempts_since,
     .normalize = leads_normalize,
     .progress_get = leads_progress_get,
+    .release_until = leads_release_until,
 };
 
 static int

@@ -278,6 +278,8 @@ int leads_reserve(void *impl, const plt_lead_filter *f, const char *owner,
                   void *arg);
 int leads_release(void *impl, const char *owner, int64_t contact_id,
                   plt_leads_done_fn done, void *arg);
+int leads_release_until(void *impl, const char *owner, int64_t contact_id,
+                        int64_t until, plt_leads_done_fn done, void *arg);
 int leads_attempt_done(void *impl, const plt_lead_attempt *a,
                        plt_leads_done_fn done, void *arg);
 int leads_disposition(void *impl, const plt_lead_disposition *d,

@@ -62,6 +62,7 @@ typedef struct release_op {
     int64_t *ids;
     size_t nids;
     int64_t contact_id;
+    int64_t until; /* release_until(): not before then; 0 = release() */
     plt_leads_done_fn done;
     void *arg;
     char owner[];
@@ -85,13 +86,22 @@ release_step(leads_job *j)
     /* A reserved callback goes back to CALLBACK: it keeps callback_at. */
     leads_sb_add(&sql, "UPDATE contact SET status = CASE WHEN callback_at > 0"
                        " THEN 3 ELSE 1 END, reserved_by = NULL,"
-                       " reserved_at = 0, updated_at = $2"
-                       " WHERE status = 2 AND reserved_by = $1");
+                       " reserved_at = 0, updated_at = $2");
     leads_args_add(&args, PLT_V_STR(o->owner));
     leads_args_add(&args, PLT_V_I64(plt_now()));
+    if (o->until > 0) {
+        /* Not an attempt: only when it may come back changes. */
+        leads_args_add(&args, PLT_V_I64(o->until));
+        leads_sb_addf(&sql, ", next_attempt_at = CASE WHEN callback_at > 0"
+                            " THEN next_attempt_at ELSE $%zu END,"
+                            " callback_at = CASE WHEN callback_at > 0 AND"
+                            " callback_at < $%zu THEN $%zu ELSE callback_at"
+                            " END", args.n, args.n, args.n);
+    }
+    leads_sb_add(&sql, " WHERE status = 2 AND reserved_by = $1");
     if (o->contact_id) {
         leads_args_add(&args, PLT_V_I64(o->contact_id));
-        leads_sb_add(&sql, " AND id = $3");
+        leads_sb_addf(&sql, " AND id = $%zu", args.n);
     } else if (o->nids) {
         leads_sb_add(&sql, " AND id IN (");
         for (size_t i = 0; i < o->nids; i++) {
@@ -118,8 +128,8 @@ release_finish(leads_job *j)
 
 static int
 release_start(leads *L, const char *owner, int64_t contact_id,
-              const int64_t *ids, size_t nids, plt_leads_done_fn done,
-              void *arg)
+              const int64_t *ids, size_t nids, int64_t until,
+              plt_leads_done_fn done, void *arg)
 {
     size_t n = strlen(owner);
     release_op *o = calloc(1, sizeof(*o) + n + 1);
@@ -139,6 +149,7 @@ release_start(leads *L, const char *owner, int64_t contact_id,
     o->j.step = release_step;
     o->j.finish = release_finish;
     o->contact_id = contact_id;
+    o->until = until;
     o->done = done;
     o->arg = arg;
     int rc = leads_job_start(&o->j, false, 0);
@@ -155,7 +166,16 @@ leads_release(void *impl, const char *owner, int64_t contact_id,
 {
     if (!owner || !*owner || contact_id < 0 || !done)
         return PLT_EINVAL;
-    return release_start(impl, owner, contact_id, NULL, 0, done, arg);
+    return release_start(impl, owner, contact_id, NULL, 0, 0, done, arg);
+}
+
+int
+leads_release_until(void *impl, const char *owner, int64_t contact_id,
+                    int64_t until, plt_leads_done_fn done, void *arg)
+{
+    if (!owner || !*owner || contact_id <= 0 || until <= 0 || !done)
+        return PLT_EINVAL;
+    return release_start(impl, owner, contact_id, NULL, 0, until, done, arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -493,7 +513,7 @@ reserve_finish(leads_job *j)
         if (o->row(o->arg, &c->lead) != 0)
             stop = true;
     }
-    if (nback > 0 && release_start(j->L, o->owner, 0, o->ids, nback, NULL,
+    if (nback > 0 && release_start(j->L, o->owner, 0, o->ids, nback, 0, NULL,
                                    NULL) != 0)
         plt_log(PLT_LOG_WARN,
                 "cannot release %zu contacts of %s: they stay reserved",

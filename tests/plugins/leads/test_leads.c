@@ -987,6 +987,77 @@ attempt_done_checks_the_owner(void **state)
     assert_int_equal(r.status, PLT_ECONFLICT);
 }
 
+/* release_until (1.1): a contact the dialer could not call now goes back
+ * without an attempt, and is not handed out again before the time given. */
+typedef struct lead_state {
+    bool done;
+    int status;
+    int32_t lead_status, attempts;
+    int64_t next_attempt_at;
+} lead_state;
+
+static void
+on_lead_state(void *arg, int status, const plt_lead *l)
+{
+    lead_state *o = arg;
+    o->done = true;
+    o->status = status;
+    if (status == 0) {
+        o->lead_status = l->status;
+        o->attempts = l->attempts;
+        o->next_attempt_at = l->next_attempt_at;
+    }
+}
+
+static void
+release_until_is_not_an_attempt(void **state)
+{
+    fixture *f = *state;
+    open_leads(f);
+    assert_true(PLT_VT_HAS(f->vt, release_until));
+    int64_t list = list_create(f, "u", NULL);
+    attach(f, "c1", list, 1);
+    newc s;
+    plt_lead_new c = mk(&s, 1, "x", "0622000009", NULL);
+    free(add(f, list, &c, 1, NULL));
+    got *g = reserve(f, "c1", "d1", 5);
+    assert_int_equal(g->n, 1);
+    int64_t id = g->ids[0];
+    free(g);
+    int64_t until = plt_fake_host_now(f->fh) + 60 * MINUTE;
+    /* Only its owner may give it back. */
+    res r = {0};
+    assert_int_equal(f->vt->release_until(f->impl, "d2", id, until, on_done,
+                                          &r),
+                     0);
+    wait_flag(f, &r.done);
+    assert_int_equal(r.status, PLT_ECONFLICT);
+    assert_int_equal(f->vt->release_until(f->impl, "d1", id, 0, on_done, &r),
+                     PLT_EINVAL);
+    r = (res){0};
+    assert_int_equal(f->vt->release_until(f->impl, "d1", id, until, on_done,
+                                          &r),
+                     0);
+    wait_flag(f, &r.done);
+    assert_int_equal(r.status, 0);
+    lead_state ls = {0};
+    assert_int_equal(f->vt->get(f->impl, id, on_lead_state, &ls), 0);
+    wait_flag(f, &ls.done);
+    assert_int_equal(ls.status, 0);
+    assert_int_equal(ls.lead_status, PLT_LEAD_AVAILABLE);
+    assert_int_equal(ls.attempts, 0);
+    assert_int_equal(ls.next_attempt_at, until);
+    /* Not before the time given, then again. */
+    plt_fake_host_run_for(f->fh, 59 * MINUTE);
+    g = reserve(f, "c1", "d1", 5);
+    assert_int_equal(g->n, 0);
+    free(g);
+    plt_fake_host_run_for(f->fh, 2 * MINUTE);
+    g = reserve(f, "c1", "d1", 5);
+    assert_int_equal(g->n, 1);
+    free(g);
+}
+
 /* ---- search, history, attempts, progress ---- */
 
 typedef struct found {
@@ -1863,6 +1934,8 @@ main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(weights_mix_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(eligibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(release_until_is_not_an_attempt,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(attempt_done_checks_the_owner, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(search_by_phone_text_and_field, setup,

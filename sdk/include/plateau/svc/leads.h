@@ -31,6 +31,9 @@
  * Thread: loop thread only; every callback runs on the loop. Ownership:
  * inputs copied before return; pointers in callbacks valid only during the
  * callback. Callbacks: none if a function returns < 0.
+ *
+ * CHANGES. 1.1: release_until() appended. plt_leads_acquire() still asks
+ * for 1.0: test PLT_VT_HAS(vt, release_until) before using it.
  */
 #ifndef PLATEAU_SVC_LEADS_H
 #define PLATEAU_SVC_LEADS_H
@@ -46,7 +49,7 @@ extern "C" {
 
 #define PLT_LEADS_NAME "leads"
 #define PLT_LEADS_MAJOR 1
-#define PLT_LEADS_MINOR 0
+#define PLT_LEADS_MINOR 1
 
 #define PLT_LEADS_MAX_PHONES 10
 
@@ -365,6 +368,18 @@ typedef struct plt_leads_vt {
      *  PLT_ENOENT when none was stored. */
     int (*progress_get)(void *impl, const char *key, plt_leads_i64_fn cb,
                         void *arg);
+
+    /* ---- 1.1 ---- */
+    /** Give one reserved contact back, not to be handed out before
+     *  @p until (UTC ms): the dialer could not call it now (closed hours
+     *  in its zone, a cap, a silence, a skipped preview). It is NOT an
+     *  attempt: the attempt count, history and last outcome are unchanged.
+     *  AVAILABLE contacts get next_attempt_at = @p until; a callback stays
+     *  a callback, due no earlier than @p until. Durable.
+     *  @return 0; PLT_EINVAL; done() gets PLT_ECONFLICT if @p owner does
+     *  not hold @p contact_id. */
+    int (*release_until)(void *impl, const char *owner, int64_t contact_id,
+                         int64_t until, plt_leads_done_fn done, void *arg);
 } plt_leads_vt;
 
 /** A leads handle as consumers keep it. */
@@ -373,13 +388,13 @@ typedef struct plt_leads {
     void *impl;
 } plt_leads;
 
-/** Acquire the leads service (declare {"leads", 1, 0, 0}). */
+/** Acquire the leads service (declare {"leads", 1, 0, 0}): any 1.x
+ *  provider; members after 1.0 are tested with PLT_VT_HAS(). */
 static inline int
 plt_leads_acquire(plt_leads *out)
 {
     plt_service_ref ref;
-    int rc = plt_service_acquire(PLT_LEADS_NAME, PLT_LEADS_MAJOR,
-                                 PLT_LEADS_MINOR, &ref);
+    int rc = plt_service_acquire(PLT_LEADS_NAME, PLT_LEADS_MAJOR, 0, &ref);
     if (rc == 0) {
         out->vt = (const plt_leads_vt *)ref.vtable;
         out->impl = ref.impl;
