@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -63,12 +64,47 @@ pick(const sdp_media_t *m, sip_sdp_info *out)
     return out->codec >= 0 ? 0 : -ENOTSUP;
 }
 
+/*
+ * Debian 12's sofia-sip SDP parser allocates hundreds of megabytes, and
+ * loops, on an m= line whose tokens hold bytes above 0x7f (found by
+ * tests/fuzz/sdp_fuzzer.c; the input is kept in its corpus). SDP is ASCII
+ * except for free text (s=, i=), so anything else is refused before the
+ * parser sees it: printable ASCII and tabs, lines ended by CRLF or LF, no
+ * NUL.
+ */
+static int
+text_ok(const char *sdp, size_t len)
+{
+    bool line_start = true, free_text = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)sdp[i];
+        if (c == '\n') {
+            line_start = true;
+            continue;
+        }
+        if (line_start) {
+            free_text = c == 's' || c == 'i';
+            line_start = false;
+        }
+        if (c == '\r' && (i + 1 == len || sdp[i + 1] == '\n'))
+            continue;
+        if (c == '\t' || (c >= 0x20 && c < 0x7f))
+            continue;
+        if (c >= 0x80 && free_text)
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
 int
 sip_sdp_parse(const char *sdp, size_t len, sip_sdp_info *out)
 {
     if (!sdp || !out || len == 0 || len > 65536)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
+    if (!text_ok(sdp, len))
+        return -EINVAL;
     su_home_t home[1] = {SU_HOME_INIT(home)};
     sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, 0);
     sdp_session_t *s = p ? sdp_session(p) : NULL;
