@@ -129,6 +129,7 @@ acd_start(plt_plugin *self)
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
         return rc;
     }
+    acd_metrics_start(s);
     s->started = true;
     return 0;
 }
@@ -140,6 +141,7 @@ acd_stop(plt_plugin *self)
     acd *s = the_acd;
     s->started = false;
     acd_http_stop();
+    acd_metrics_stop();
     acd_stop_all(s);
     if (s->sub_agent)
         plt_unsubscribe(s->sub_agent);

@@ -219,6 +219,10 @@ void acd_caller_ended(acd_caller *c);
 int acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb,
               void *arg);
 
+/* acd_metrics.c: figures on /metrics (optional http service) */
+void acd_metrics_start(acd *s);
+void acd_metrics_stop(void);
+
 char *acd_strdup(const char *s);
 
 #endif

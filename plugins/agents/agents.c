@@ -206,6 +206,7 @@ agents_start(plt_plugin *self)
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
         return rc;
     }
+    agents_metrics_start(s);
     s->started = true;
     return 0;
 }
@@ -217,6 +218,7 @@ agents_stop(plt_plugin *self)
     agents *s = agents_state;
     s->started = false;
     agents_http_stop();
+    agents_metrics_stop();
     agents_timers_stop_checks(s);
     if (s->sub) {
         plt_unsubscribe(s->sub);

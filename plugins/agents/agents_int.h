@@ -186,6 +186,10 @@ int agents_outbound_started(void *impl, const char *login,
                             const char *customer_leg_id);
 int agents_available(void *impl, plt_agent_row_fn row, void *arg);
 
+/* ---- agents_metrics.c: figures on /metrics (optional http service) ---- */
+void agents_metrics_start(agents *s);
+void agents_metrics_stop(void);
+
 /* ---- agents_log.c ---- */
 void agents_log_init(agents_log *lg, const plt_storage *st);
 /* Queue the rows of one transition: close the agent's open row at @p at,

@@ -265,6 +265,7 @@ dialer_start(plt_plugin *self)
                             &D->sub_agent)) != 0)
         return rc;
     D->started = true;
+    dialer_metrics_start(D);
     dialer_engine_start(D);
     if ((rc = dialer_http_start(D)) != 0) {
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
@@ -292,6 +293,7 @@ dialer_stop(plt_plugin *self)
     dialer *D = dialer_the;
     D->stopping = true;
     dialer_http_stop();
+    dialer_metrics_stop();
     dialer_engine_stop(D);
     if (D->sub_call)
         plt_unsubscribe(D->sub_call);

@@ -272,6 +272,10 @@ void dialer_ab_rate(campaign *c, int64_t now, uint64_t *live,
                     double *abandoned);
 void dialer_recover(dialer *D, dialer_store_fn cb, void *arg);
 
+/* dialer_metrics.c: figures on /metrics (optional http service) */
+void dialer_metrics_start(dialer *D);
+void dialer_metrics_stop(void);
+
 /* dialer_pacing_glue.c: lines to dial now for one campaign */
 int32_t dialer_pace(dialer *D, campaign *c, uint32_t avail,
                     uint32_t *logged_in);

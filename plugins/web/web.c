@@ -91,6 +91,10 @@ static const plt_cfg_key web_keys[] = {
      .flags = PLT_CFG_RELOADABLE,
      .help = "serve /metrics to anyone (default: loopback, tokens, "
              "admins and supervisors)"},
+    {.name = "metrics_allow", .type = PLT_CFG_LIST,
+     .help = "addresses or networks that may read /metrics without a "
+             "token, e.g. 10.0.0.5 or 10.1.0.0/16 (default: loopback; [] = "
+             "none, tokens and staff sessions only)"},
     {.name = "csp", .type = PLT_CFG_STR,
      .def = "default-src 'self'; img-src 'self' data:; style-src 'self' "
             "'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; "
@@ -190,8 +194,38 @@ cfg_free(web_cfg *c)
     for (size_t i = 0; c->origins && c->origins[i]; i++)
         free(c->origins[i]);
     free(c->origins);
+    free(c->metrics_allow);
     c->root = NULL;
     c->origins = NULL;
+    c->metrics_allow = NULL;
+    c->nmetrics_allow = 0;
+}
+
+/* Who may read /metrics by address; loopback when the key is unset. */
+static int
+read_metrics_allow(const plt_cfg *cfg, web_cfg *c)
+{
+    static const char *const loopback[] = {"127.0.0.0/8", "::1"};
+    size_t n = 2;
+    bool set = plt_cfg_is_set(cfg, "metrics_allow") == 1;
+    if (set)
+        plt_cfg_count(cfg, "metrics_allow", &n);
+    c->metrics_allow = calloc(n ? n : 1, sizeof(*c->metrics_allow));
+    if (!c->metrics_allow)
+        return PLT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = loopback[i < 2 ? i : 0];
+        if (set && plt_cfg_list_at(cfg, "metrics_allow", i, &t) != 0)
+            return PLT_ECONFIG;
+        if (web_net_parse(t, &c->metrics_allow[i]) != 0) {
+            plt_set_error("metrics_allow: %s is not an address or a "
+                          "network (a.b.c.d/n, ::1)",
+                          t);
+            return PLT_ECONFIG;
+        }
+    }
+    c->nmetrics_allow = n;
+    return 0;
 }
 
 static int
@@ -245,6 +279,10 @@ read_cfg(const plt_cfg *cfg, web_cfg *c)
         size_t l = strlen(c->origins[i]);
         if (l && c->origins[i][l - 1] == '/')
             c->origins[i][l - 1] = '\0';
+    }
+    if ((rc = read_metrics_allow(cfg, c)) != 0) {
+        cfg_free(c);
+        return rc;
     }
     return 0;
 }

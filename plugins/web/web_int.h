@@ -52,6 +52,13 @@ typedef struct web_conn web_conn;
 /* ------------------------------------------------------------------ */
 /* Configuration (web.c) */
 
+/* An address or network allowed to read /metrics ("10.0.0.0/8", "::1"):
+ * IPv4 is held as IPv4-mapped IPv6. */
+typedef struct web_net {
+    unsigned char addr[16];
+    int prefix; /* bits, of the 128 */
+} web_net;
+
 typedef struct web_cfg {
     const char *bind;
     int64_t port;
@@ -76,6 +83,8 @@ typedef struct web_cfg {
     int64_t ws_msg_max;        /* bytes of one client message */
     int64_t max_sessions;
     bool metrics_public;       /* /metrics without login from anywhere */
+    web_net *metrics_allow;    /* owned: addresses that may read /metrics */
+    size_t nmetrics_allow;
     const char *csp;
 } web_cfg;
 
@@ -373,6 +382,13 @@ typedef struct web_counters {
 } web_counters;
 
 void web_metrics_serve(web *w, plt_http_req *req);
+/* The text of a scrape (malloc'd, NUL-terminated; NULL when out of
+ * memory): the plugin's counters, then every registered source's. */
+char *web_metrics_render(web *w, size_t *len);
+/* Parse "a.b.c.d[/n]" or an IPv6 address[/n]. 0 or PLT_EINVAL. */
+int web_net_parse(const char *text, web_net *out);
+/* Whether the textual address @p addr is in one of @p v. */
+bool web_net_match(const web_net *v, size_t n, const char *addr);
 void web_metric_add(void *impl, plt_http_metrics *m, const char *name,
                     const char *type, const char *help, const char *labels,
                     double value);

@@ -7,9 +7,9 @@
  * metrics()/metric() at each scrape (agents by state, queue waits,
  * dialer pacing).
  *
- * Who may read it: loopback addresses (a local Prometheus or node
- * exporter), an API token, or an admin or supervisor session; anyone when
- * `metrics_public` is set.
+ * Who may read it: the addresses of `metrics_allow` (default loopback: a
+ * local Prometheus or node exporter), an API token, or an admin or
+ * supervisor session; anyone when `metrics_public` is set.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,48 +17,58 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
 #include <sodium.h>
 
 #include "web_int.h"
 
-struct plt_http_metrics {
+/* One metric family: its HELP/TYPE lines and samples. Families are
+ * written in the order first seen, each with all its samples together (the
+ * text format wants a family's samples grouped even when a plugin adds
+ * them queue by queue). */
+typedef struct metric_family {
+    char *name;
     char *buf;
     size_t len, cap;
-    char **names;
-    size_t nnames;
+} metric_family;
+
+struct plt_http_metrics {
+    metric_family *f;
+    size_t nf;
     bool oom;
 };
 
 static void
-appendf(plt_http_metrics *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+appendf(plt_http_metrics *m, metric_family *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-appendf(plt_http_metrics *m, const char *fmt, ...)
+appendf(plt_http_metrics *m, metric_family *f, const char *fmt, ...)
 {
     if (m->oom)
         return;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(m->buf + m->len, m->cap - m->len, fmt, ap);
+        int n = vsnprintf(f->buf ? f->buf + f->len : NULL,
+                          f->buf ? f->cap - f->len : 0, fmt, ap);
         va_end(ap);
         if (n < 0) {
             m->oom = true;
             return;
         }
-        if ((size_t)n < m->cap - m->len) {
-            m->len += (size_t)n;
+        if (f->buf && (size_t)n < f->cap - f->len) {
+            f->len += (size_t)n;
             return;
         }
-        size_t cap = (m->cap + (size_t)n + 1) * 2;
-        char *b = realloc(m->buf, cap);
+        size_t cap = (f->cap + (size_t)n + 1) * 2;
+        char *b = realloc(f->buf, cap);
         if (!b) {
             m->oom = true;
             return;
         }
-        m->buf = b;
-        m->cap = cap;
+        f->buf = b;
+        f->cap = cap;
     }
 }
 
@@ -74,40 +84,52 @@ name_ok(const char *s)
     return true;
 }
 
+static metric_family *
+family(plt_http_metrics *m, const char *name, const char *type,
+       const char *help)
+{
+    for (size_t i = 0; i < m->nf; i++)
+        if (strcmp(m->f[i].name, name) == 0)
+            return &m->f[i];
+    metric_family *n = realloc(m->f, (m->nf + 1) * sizeof(*n));
+    if (!n) {
+        m->oom = true;
+        return NULL;
+    }
+    m->f = n;
+    metric_family *f = &n[m->nf];
+    memset(f, 0, sizeof(*f));
+    if (!(f->name = strdup(name))) {
+        m->oom = true;
+        return NULL;
+    }
+    m->nf++;
+    /* HELP text must not break the line format. */
+    char h[256];
+    snprintf(h, sizeof(h), "%s", help ? help : "");
+    for (char *c = h; *c; c++)
+        if (*c == '\n' || *c == '\\')
+            *c = ' ';
+    appendf(m, f, "# HELP %s %s\n# TYPE %s %s\n", name, h, name,
+            type && strcmp(type, "counter") == 0 ? "counter" : "gauge");
+    return f;
+}
+
 void
 web_metric_add(void *impl, plt_http_metrics *m, const char *name,
                const char *type, const char *help, const char *labels,
                double value)
 {
     (void)impl;
-    if (!m || !name_ok(name))
+    if (!m || m->oom || !name_ok(name))
         return;
-    bool seen = false;
-    for (size_t i = 0; i < m->nnames && !seen; i++)
-        seen = strcmp(m->names[i], name) == 0;
-    if (!seen) {
-        char **n = realloc(m->names, (m->nnames + 1) * sizeof(*n));
-        if (!n || !(n[m->nnames] = strdup(name))) {
-            if (n)
-                m->names = n;
-            m->oom = true;
-            return;
-        }
-        m->names = n;
-        m->nnames++;
-        /* HELP text must not break the line format. */
-        char h[256];
-        snprintf(h, sizeof(h), "%s", help ? help : "");
-        for (char *c = h; *c; c++)
-            if (*c == '\n' || *c == '\\')
-                *c = ' ';
-        appendf(m, "# HELP %s %s\n# TYPE %s %s\n", name, h, name,
-                type && strcmp(type, "counter") == 0 ? "counter" : "gauge");
-    }
+    metric_family *f = family(m, name, type, help);
+    if (!f)
+        return;
     if (labels && *labels && !strchr(labels, '\n'))
-        appendf(m, "%s{%s} %.17g\n", name, labels, value);
+        appendf(m, f, "%s{%s} %.17g\n", name, labels, value);
     else
-        appendf(m, "%s %.17g\n", name, value);
+        appendf(m, f, "%s %.17g\n", name, value);
 }
 
 void
@@ -145,34 +167,63 @@ web_metrics_free(web *w)
     w->nmsrc = 0;
 }
 
-static bool
-loopback(const char *addr)
+int
+web_net_parse(const char *text, web_net *out)
 {
-    return strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0 ||
-           strncmp(addr, "127.", 4) == 0 ||
-           strcmp(addr, "::ffff:127.0.0.1") == 0;
+    char a[INET6_ADDRSTRLEN + 8];
+    if (!text || strlen(text) >= sizeof(a))
+        return PLT_EINVAL;
+    strcpy(a, text);
+    int prefix = -1;
+    char *slash = strchr(a, '/');
+    if (slash) {
+        *slash++ = '\0';
+        char *end;
+        long p = strtol(slash, &end, 10);
+        if (!*slash || *end || p < 0 || p > 128)
+            return PLT_EINVAL;
+        prefix = (int)p;
+    }
+    memset(out, 0, sizeof(*out));
+    struct in_addr v4;
+    if (inet_pton(AF_INET, a, &v4) == 1) {
+        if (prefix > 32)
+            return PLT_EINVAL;
+        out->addr[10] = out->addr[11] = 0xff;
+        memcpy(out->addr + 12, &v4, 4);
+        out->prefix = 96 + (prefix < 0 ? 32 : prefix);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, a, out->addr) != 1)
+        return PLT_EINVAL;
+    out->prefix = prefix < 0 ? 128 : prefix;
+    return 0;
 }
 
-void
-web_metrics_serve(web *w, plt_http_req *req)
+bool
+web_net_match(const web_net *v, size_t n, const char *addr)
 {
-    if (req->method != WEB_M_GET) {
-        web_req_error(req, 405, "method_not_allowed", "GET only");
-        return;
+    web_net x;
+    if (web_net_parse(addr, &x) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int bits = v[i].prefix, k = 0;
+        for (; bits >= 8; bits -= 8, k++)
+            if (x.addr[k] != v[i].addr[k])
+                break;
+        if (bits >= 8)
+            continue;
+        unsigned mask = bits ? (0xffu << (8 - bits)) & 0xffu : 0;
+        if ((x.addr[k < 16 ? k : 15] & mask) ==
+            (v[i].addr[k < 16 ? k : 15] & mask))
+            return true;
     }
-    bool ok = w->cfg.metrics_public || loopback(req->addr);
-    if (!ok && req->authorization &&
-        strncasecmp(req->authorization, "Bearer ", 7) == 0)
-        ok = web_tokens_check(w, req->authorization + 7) != NULL;
-    if (!ok) {
-        web_session *ss = web_session_from_cookie(w, req->cookie, false);
-        ok = ss && (ss->role == PLT_ROLE_ADMIN ||
-                    ss->role == PLT_ROLE_SUPERVISOR);
-    }
-    if (!ok) {
-        web_req_error(req, 403, "forbidden", "metrics are not public");
-        return;
-    }
+    return false;
+}
+
+char *
+web_metrics_render(web *w, size_t *lenp)
+{
     plt_http_metrics m = {0};
     const web_counters *c = &w->ctr;
     static const char *const cls[] = {"other", "1xx", "2xx",
@@ -237,14 +288,53 @@ web_metrics_serve(web *w, plt_http_req *req)
     }
     for (size_t i = 0; i < w->nmsrc; i++)
         w->msrc[i].fn(w->msrc[i].arg, &m);
-    for (size_t i = 0; i < m.nnames; i++)
-        free(m.names[i]);
-    free(m.names);
-    if (m.oom) {
-        free(m.buf);
+    size_t len = 0;
+    for (size_t i = 0; i < m.nf; i++)
+        len += m.f[i].len;
+    char *out = m.oom ? NULL : malloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < m.nf; i++) {
+        if (out && m.f[i].len)
+            memcpy(out + o, m.f[i].buf, m.f[i].len);
+        o += m.f[i].len;
+        free(m.f[i].name);
+        free(m.f[i].buf);
+    }
+    free(m.f);
+    if (out)
+        out[len] = '\0';
+    *lenp = len;
+    return out;
+}
+
+void
+web_metrics_serve(web *w, plt_http_req *req)
+{
+    if (req->method != WEB_M_GET) {
+        web_req_error(req, 405, "method_not_allowed", "GET only");
+        return;
+    }
+    bool ok = w->cfg.metrics_public ||
+              web_net_match(w->cfg.metrics_allow, w->cfg.nmetrics_allow,
+                            req->addr);
+    if (!ok && req->authorization &&
+        strncasecmp(req->authorization, "Bearer ", 7) == 0)
+        ok = web_tokens_check(w, req->authorization + 7) != NULL;
+    if (!ok) {
+        web_session *ss = web_session_from_cookie(w, req->cookie, false);
+        ok = ss && (ss->role == PLT_ROLE_ADMIN ||
+                    ss->role == PLT_ROLE_SUPERVISOR);
+    }
+    if (!ok) {
+        web_req_error(req, 403, "forbidden", "metrics are not public");
+        return;
+    }
+    size_t len;
+    char *out = web_metrics_render(w, &len);
+    if (!out) {
         web_req_error(req, 503, "unavailable", "out of memory");
         return;
     }
     web_req_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                    m.buf, m.len, NULL);
+                    out, len, NULL);
 }

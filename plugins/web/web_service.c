@@ -526,6 +526,12 @@ static int
 svc_metrics(void *impl, plt_http_metrics_fn fn, void *arg)
 {
     web *w = impl;
+    if (!fn)
+        return PLT_EINVAL;
+    /* A plugin registers from each start(): keep one source. */
+    for (size_t i = 0; i < w->nmsrc; i++)
+        if (w->msrc[i].fn == fn && w->msrc[i].arg == arg)
+            return 0;
     web_metric_src *n = realloc(w->msrc, (w->nmsrc + 1) * sizeof(*n));
     if (!n)
         return PLT_ENOMEM;

@@ -5,7 +5,8 @@
 // 6 wrong passwords, login rate limiting, forced password change, API
 // tokens, logout and disabling ending sessions (with a bye on the
 // WebSocket, then a working reconnect), malformed and oversized requests
-// answered clearly while the server keeps serving, and path traversal.
+// answered clearly while the server keeps serving, path traversal, and
+// who may read /metrics.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test, after, before } from 'node:test';
@@ -268,6 +269,32 @@ test('metrics are served on loopback in Prometheus text format', async () => {
   assert.match(t, /^# HELP plateau_http_requests_total /m);
   assert.match(t, /^plateau_logins_total\{outcome="locked"\} [1-9]/m);
   assert.match(t, /^plateau_events_total\{topic="users\.user\.locked"\} 1$/m);
+});
+
+test('metrics_allow: [] refuses loopback; staff sessions and tokens still read; a bad entry stops the start', async () => {
+  const s2 = await startServer({ web: 'metrics_allow: []' });
+  try {
+    let r = await fetch(s2.base + '/metrics');
+    assert.equal(r.status, 403);
+    const ag = await s2.login('agent');
+    r = await s2.call(ag, 'GET', '/metrics');
+    assert.equal(r.status, 403, 'an agent session is not enough');
+    const sup = await s2.login('sup');
+    r = await s2.call(sup, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /^plateau_web_sessions [1-9]/m);
+    const adm = await s2.login('admin');
+    const t = await s2.call(adm, 'POST', '/api/v1/tokens', { name: 'prom', role: 'supervisor' });
+    assert.equal(t.status, 201, t.text);
+    r = await s2.call(null, 'GET', '/metrics', undefined, { authorization: 'Bearer ' + t.json.token });
+    assert.equal(r.status, 200);
+    r = await s2.call(null, 'GET', '/metrics', undefined, { authorization: 'Bearer plt_forged' });
+    assert.equal(r.status, 403);
+  } finally {
+    await s2.stop();
+  }
+  await assert.rejects(startServer({ web: 'metrics_allow: [metrics.example.com]' }),
+    /metrics_allow: metrics\.example\.com is not an address/);
 });
 
 test('login attempts are rate limited per address', async () => {

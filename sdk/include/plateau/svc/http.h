@@ -67,7 +67,9 @@
  *    file name in the header `X-File-Name` (percent-encoded).
  *
  * CHANGES while 1.0 is not released: metrics()/metric() appended (the
- * members before them are unchanged).
+ * members before them are unchanged); plt_http, plt_http_acquire(),
+ * plt_http_has_metrics(), plt_http_metrics_source(),
+ * plt_http_metric() and plt_http_metric_label() added.
  *
  * Thread: loop thread only, for every function and every callback.
  */
@@ -267,8 +269,11 @@ typedef struct plt_http_vt {
     /* ---- metrics ---- */
 
     /** Call @p fn at every /metrics scrape so the plugin adds its gauges
-     *  and counters (agents by state, calls, queue waits, pacing). Removed
-     *  when the registering plugin stops. @return 0; PLT_ENOMEM. */
+     *  and counters (agents by state, calls, queue waits, pacing).
+     *  Registering the same @p fn and @p arg again is a no-op (0), so a
+     *  plugin may register from every start(); the source stays until the
+     *  web plugin stops, so @p fn must add nothing while its plugin is
+     *  stopped. @return 0; PLT_ENOMEM. */
     int (*metrics)(void *impl, plt_http_metrics_fn fn, void *arg);
     /** Inside a plt_http_metrics_fn: one sample, in Prometheus text
      *  format. @p name: [a-z_][a-z0-9_]*, prefix it with "plateau_"; the
@@ -279,6 +284,88 @@ typedef struct plt_http_vt {
                    const char *type, const char *help, const char *labels,
                    double value);
 } plt_http_vt;
+
+/** The http service as acquired (see plt_http_acquire()). */
+typedef struct plt_http {
+    const plt_http_vt *vt;
+    void *impl;
+} plt_http;
+
+/** Acquire the http service (from start()). PLT_ENOSERVICE without the
+ *  web plugin: a feature plugin then simply registers nothing. */
+static inline int
+plt_http_acquire(plt_http *out)
+{
+    plt_service_ref ref;
+    int rc = plt_service_acquire(PLT_HTTP_NAME, PLT_HTTP_MAJOR, 0, &ref);
+    if (rc == 0) {
+        out->vt = (const plt_http_vt *)ref.vtable;
+        out->impl = ref.impl;
+    }
+    return rc;
+}
+
+/** Whether the provider has metrics()/metric() (appended to 1.0). */
+static inline bool
+plt_http_has_metrics(const plt_http *h)
+{
+    return h->vt && h->vt->size >= offsetof(plt_http_vt, metric) +
+                                       sizeof(h->vt->metric);
+}
+
+/** From start(): acquire the http service into @p h and add @p fn as a
+ *  /metrics source (see metrics()). @return 0; PLT_ENOSERVICE without a
+ *  web plugin (or one without metrics); PLT_ENOMEM. */
+static inline int
+plt_http_metrics_source(plt_http *h, plt_http_metrics_fn fn, void *arg)
+{
+    int rc = plt_http_acquire(h);
+    if (rc != 0)
+        return rc;
+    if (!plt_http_has_metrics(h))
+        return PLT_ENOSERVICE;
+    return h->vt->metrics(h->impl, fn, arg);
+}
+
+/** One sample from a plt_http_metrics_fn (see metric()). */
+static inline void
+plt_http_metric(const plt_http *h, plt_http_metrics *m, const char *name,
+                const char *type, const char *help, const char *labels,
+                double value)
+{
+    h->vt->metric(h->impl, m, name, type, help, labels, value);
+}
+
+/** Write the label `name="value"` into @p out (@p len bytes, always
+ *  terminated), escaping the value for the text format (\\, \", and
+ *  newlines as spaces), then ",@p extra" when @p extra is not NULL. A value
+ *  too long is cut. */
+static inline void
+plt_http_metric_label(char *out, size_t len, const char *name,
+                      const char *value, const char *extra)
+{
+    size_t o = 0;
+    if (!len)
+        return;
+    for (const char *c = name; *c && o + 1 < len; c++)
+        out[o++] = *c;
+    if (o + 2 < len) {
+        out[o++] = '=';
+        out[o++] = '"';
+    }
+    for (const char *c = value ? value : ""; *c && o + 4 < len; c++) {
+        if (*c == '"' || *c == '\\')
+            out[o++] = '\\';
+        out[o++] = *c == '\n' ? ' ' : *c;
+    }
+    if (o + 1 < len)
+        out[o++] = '"';
+    for (const char *c = extra ? "," : ""; *c && o + 1 < len; c++)
+        out[o++] = *c;
+    for (const char *c = extra ? extra : ""; *c && o + 1 < len; c++)
+        out[o++] = *c;
+    out[o] = '\0';
+}
 
 #ifdef __cplusplus
 }
