@@ -477,7 +477,10 @@ h_list(void *arg, plt_http_req *req)
 {
     (void)arg;
     list_ctx l = {.items = json_array()};
-    int rc = l.items ? dialer_svc_list(dh->D, list_row, &l) : PLT_ENOMEM;
+    /* No campaign yet: nothing to ask (the list copies its array). */
+    int rc = !l.items         ? PLT_ENOMEM
+             : dh->D->ncamps ? dialer_svc_list(dh->D, list_row, &l)
+                              : 0;
     if (rc != 0) {
         json_decref(l.items);
         reply_rc(req, rc, NULL);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start Plateau (web, users, leads, import_csv, sim, agents, acd) on a free
+# Start Plateau (web, users, leads, import_csv, sim, agents, acd, dialer) on a free
 # 127.0.0.1 port with a fresh SQLite database and the demo users, then run
 # browser.mjs in headless Chromium. Skips (77) when the web plugin or
 # Chromium is missing; installs playwright-core into the build directory.
@@ -30,7 +30,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 
 cat >"$tmp/plateau.yaml" <<EOC
 core: {data_dir: $tmp/data, log_level: info}
-plugins: [storage_sqlite, users, leads, import_csv, sim, agents, acd, web]
+plugins: [storage_sqlite, users, leads, import_csv, sim, agents, acd, dialer, web]
 users: {lockout_threshold: 6, lockout_duration: 15m}
 web: {bind: 127.0.0.1, port: $port, root: $src/web}
 sim:

@@ -74,8 +74,8 @@ function wizard(el, done) {
         field(t('camp.max_attempts'), input('max_attempts', { type: 'number', min: '1', max: '50' })),
         field(t('camp.retry_delay'), input('retry_delay_min', { type: 'number', min: '1' }))),
       h('div.row', field(t('camp.caller_id'), input('caller_id', { placeholder: '+331…' })),
-        field(t('sup.queue'), input('queue', { placeholder: 'ventes' })),
-        field(t('camp.lists'), input('lists', { placeholder: 'demo' }))),
+        field(t('sup.queue'), input('queue', { id: 'camp-queue', placeholder: 'ventes' })),
+        field(t('camp.lists'), input('lists', { id: 'camp-lists', placeholder: t('camp.lists_default') }))),
       h('label.check', h('input', { type: 'checkbox', checked: c.amd, onchange: (e) => { c.amd = e.target.checked; } }), ' ', t('camp.amd'))];
   }
   function rows(key, cols, blank) {
@@ -129,7 +129,8 @@ function wizard(el, done) {
     ring_timeout_ms: c.ring_timeout_s * 1000, max_attempts: c.max_attempts, amd: c.amd,
     retries: [{ on: 'no_answer', delay_ms: c.retry_delay_min * 60000 }, { on: 'busy', delay_ms: c.retry_delay_min * 60000 }],
     caller_id: c.caller_id || undefined, queue: c.queue || undefined,
-    lists: c.lists.split(',').map((s) => s.trim()).filter(Boolean),
+    // Without a list named, the campaign's own (the next upload can fill it).
+    lists: c.lists.split(',').map((s) => s.trim()).filter(Boolean).concat(c.lists.trim() ? [] : [c.name.trim()]),
     dispositions: c.dispositions.filter((d) => d.code), products: c.products.filter((p) => p.code),
     agents: c.agents, hours: [{ days: c.days, from: c.from, to: c.to }],
     fields_shown: c.fields_shown.split(',').map((s) => s.trim()).filter(Boolean), script: c.script,

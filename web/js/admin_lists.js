@@ -41,7 +41,7 @@ export function mount(main) {
         h('option', { value: 'field' }, t('lists.field')));
       sel.value = m.kind || 'ignore';
       const name = h('input', { value: m.field || '', 'aria-label': t('lists.field') });
-      return { column: m.column || (pv.header || [])[i], sel, name };
+      return { column: m.column || (pv.header || [])[i], sel, name, ptype: m.phone_type || 0 };
     });
     const list = h('input#list-name', { required: true, value: (p.file_name || 'liste').replace(/\.[^.]*$/, '') });
     const country = h('input#list-country', { value: 'FR', size: 3 });
@@ -60,10 +60,15 @@ export function mount(main) {
             const r = await post('/imports', {
               upload_id: p.upload_id, list: list.value.trim(), create: true, country: country.value,
               dedup: Number(dedup.value), campaign: camp.value.trim() || undefined,
-              columns: kinds.map((k) => ({ column: k.column, kind: k.sel.value, field: k.name.value || k.column })),
+              columns: kinds.map((k) => ({ column: k.column, kind: k.sel.value, phone_type: k.ptype, field: k.name.value || k.column })),
             });
             job = r.job_id;
-            showProgress({ bytes_done: 0, bytes_total: 1 });
+            // A small file may be done before this reply: its events came first.
+            const seen = early.get(job);
+            if (seen?.finished) { showReport(seen.finished); return; }
+            showProgress(seen?.progress || { bytes_done: 0, bytes_total: 1 });
+            const now = await get('/imports/' + job).catch(() => null);
+            if (now && now.status !== 'running' && job === r.job_id && !step.querySelector('#import-done')) showReport(now);
           } catch (err) { toast(tErr(err), 'error'); }
         },
       }, field(t('lists.new_list'), list), field(t('lists.country'), country), field(t('lists.dedup'), dedup),
@@ -86,14 +91,19 @@ export function mount(main) {
     loadLists();
   }
 
-  off.push(ws.on('import.job.progressed', (d) => { if (d.job_id === job) showProgress(d); }));
-  off.push(ws.on('import.job.finished', (d) => { if (d.job_id === job) showReport(d); }));
+  const early = new Map(); // job id -> events that came before the job id
+  const keep = (d, k) => { early.set(d.job_id, { ...early.get(d.job_id), [k]: d }); };
+  off.push(ws.on('import.job.progressed', (d) => {
+    if (d.job_id === job) { if (!step.querySelector('#import-done')) showProgress(d); } else keep(d, 'progress');
+  }));
+  off.push(ws.on('import.job.finished', (d) => { if (d.job_id === job) showReport(d); else keep(d, 'finished'); }));
 
   async function loadLists() {
     let items = [];
     try { items = (await get('/lists')).items || []; } catch (e) { toast(tErr(e), 'error'); }
     clear(state, items.length ? items.map((l) => h('tr', { dataset: { list: l.name } }, h('td', l.name),
-      h('td.num', String(l.total)), h('td.num', String(l.available)),
+      h('td.num', String(l.total)),
+      h('td.num.available', `${l.available} (${l.total ? Math.round((100 * l.available) / l.total) : 0} %)`),
       h('td', h('button', { type: 'button', onclick: async (e) => {
         try {
           const s = await get('/lists/' + l.id);

@@ -22,6 +22,7 @@ export async function api(method, path, body, opts = {}) {
   let payload;
   if (body instanceof Blob || body instanceof FormData) {
     payload = body;
+    if (body instanceof File) headers['X-File-Name'] = encodeURIComponent(body.name);
   } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
