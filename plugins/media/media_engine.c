@@ -90,12 +90,18 @@ media_emit(media_engine *e, media_endpoint *ep, const media_event *ev,
      * keeps running; there is nobody to return an error to). */
     if (!it)
         return;
-    it->ep = ep;
     it->ev = *ev;
     if (path && !(it->path = strdup(path))) {
         free(it);
         return;
     }
+    /* The event keeps its endpoint alive until delivered: the loop may
+     * close and release it meanwhile (during media_engine_stop()). The
+     * emitting thread owns a reference already (the media thread until it
+     * releases the endpoint, the disk thread through the recording). */
+    if (ep)
+        atomic_fetch_add(&ep->refs, 1);
+    it->ep = ep;
     ev_push(e, it);
 }
 
@@ -146,13 +152,26 @@ media_cmd_push(media_engine *e, media_cmd *c)
 static void
 ep_unref(media_endpoint *ep)
 {
-    if (--ep->refs > 0)
+    if (atomic_fetch_sub(&ep->refs, 1) != 1)
         return;
     if (ep->fd >= 0)
         close(ep->fd);
     if (ep->fd_rtcp >= 0)
         close(ep->fd_rtcp);
     free(ep);
+}
+
+/* Release a closed endpoint when the media thread is not running: its
+ * state is the loop's now. A prompt loaded for it after the thread stopped
+ * is a queued command that still points to it: the last of those drops
+ * the reference instead (see media_engine_destroy). */
+static void
+release_stopped(media_endpoint *ep)
+{
+    media_ep_free_media(ep);
+    ep->removed = true;
+    if (ep->pending_disk == 0)
+        ep_unref(ep);
 }
 
 static void
@@ -176,13 +195,18 @@ deliver(media_engine *e)
                 ep->rec_id = 0;
             ev.ep = ep && !ep->closed ? ep : NULL;
             e->cfg.on_event(e->cfg.ud, &ev);
-            if (ep)
-                ep_unref(ep);
-        } else if (ep && !ep->closed) {
-            media_event ev = it->ev;
-            ev.ep = ep;
-            ev.ep_ud = ep->ud;
-            e->cfg.on_event(e->cfg.ud, &ev);
+            if (ep) {
+                ep_unref(ep); /* the recording's */
+                ep_unref(ep); /* the event's */
+            }
+        } else if (ep) {
+            if (!ep->closed) {
+                media_event ev = it->ev;
+                ev.ep = ep;
+                ev.ep_ud = ep->ud;
+                e->cfg.on_event(e->cfg.ud, &ev);
+            }
+            ep_unref(ep);
         }
         free(it->path);
         free(it);
@@ -445,8 +469,7 @@ media_engine_destroy(media_engine *e)
             if (--c->ep->pending_disk == 0 && c->ep->removed)
                 ep_unref(c->ep);
         } else if (c->type == CMD_REMOVE) {
-            media_ep_free_media(c->ep);
-            ep_unref(c->ep);
+            release_stopped(c->ep);
         }
         media_cmd_free(c);
     }
@@ -541,7 +564,7 @@ media_endpoint_create(media_engine *e, const char *local_ip, void *ud,
     }
     ep->e = e;
     ep->ud = ud;
-    ep->refs = 1;
+    atomic_init(&ep->refs, 1);
     ep->fd = ep->fd_rtcp = -1;
     rc = media_ep_bind(e, local_ip, ep);
     if (rc < 0) {
@@ -616,10 +639,8 @@ media_endpoint_destroy(media_endpoint *ep)
          * thread until the engine stops (its events are not delivered). */
         return;
     }
-    /* No media thread: release its state here. Commands still queued for
-     * it are never run (they do not touch it when freed). */
-    media_ep_free_media(ep);
-    ep_unref(ep);
+    /* No media thread: release its state here. */
+    release_stopped(ep);
 }
 
 int
@@ -724,7 +745,7 @@ media_record_start(media_endpoint *ep, const char *path, int32_t mode,
         return rc;
     /* The recording's reference, dropped when its finished event has been
      * delivered. */
-    ep->refs++;
+    atomic_fetch_add(&ep->refs, 1);
     ep->rec_id = id;
     if (rec_id)
         *rec_id = id;

@@ -119,7 +119,10 @@ struct media_endpoint {
     void *ud;
     /* loop */
     bool closed;
-    int refs;
+    /* Held by: the loop's handle until the media thread releases it, an
+     * open recording until its finished event is delivered, and each
+     * queued event. Taken by any thread, dropped on the loop. */
+    atomic_int refs;
     uint32_t rec_id; /* the open recording's id, 0 if none */
     struct media_endpoint *lnext, *lprev;
     /* fixed */

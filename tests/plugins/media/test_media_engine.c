@@ -65,6 +65,7 @@ typedef struct h {
     phone *ph[4];
     int nph;
     char dir[64];
+    bool destroy_on_rec; /* close the endpoint from its finished event */
 } h;
 
 static h *H;
@@ -79,6 +80,8 @@ on_event(void *ud, const media_event *ev)
         snprintf(x->ev[x->nev].path, sizeof(x->ev[x->nev].path), "%s",
                  ev->u.rec.path);
     x->nev++;
+    if (x->destroy_on_rec && ev->type == MEDIA_EV_RECORDING_FINISHED && ev->ep)
+        media_endpoint_destroy(ev->ep);
 }
 
 static int
@@ -1033,6 +1036,42 @@ test_bad_arguments(void **state)
     media_endpoint_destroy(ep);
 }
 
+static void
+test_stop_finishes_recordings(void **state)
+{
+    h *x = *state;
+    phone *pa = phone_new(x);
+    media_endpoint *a =
+        leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    char path[128];
+    uint32_t rid, pid;
+
+    snprintf(path, sizeof(path), "%s/stop.wav", x->dir);
+    assert_int_equal(media_record_start(a, path, PLT_REC_STEREO, &rid), 0);
+    assert_int_equal(media_amd_start(a, NULL), 0);
+    talk(x, pa, port_of(a), 10, 400);
+    /* A prompt still loading and a recording open when the engine stops:
+     * the recording's event is delivered by stop itself, and the caller
+     * may close the endpoint from it (as the sip plugin does). */
+    assert_int_equal(media_play(a, path, MEDIA_PLAY_LOOP, &pid), 0);
+    x->destroy_on_rec = true;
+    media_engine_stop(x->e);
+    assert_int_equal(count_events(x, MEDIA_EV_RECORDING_FINISHED), 1);
+    const media_event *ev = wait_event(x, MEDIA_EV_RECORDING_FINISHED, 0);
+    assert_int_equal(ev->u.rec.rec_id, rid);
+    assert_int_equal(ev->u.rec.error, 0);
+    assert_true(ev->u.rec.duration_ms >= 150);
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    assert_non_null(sf);
+    assert_int_equal(info.channels, 2);
+    sf_close(sf);
+    /* Stopped: nothing more is accepted. */
+    media_endpoint *b;
+    assert_int_equal(media_endpoint_create(x->e, "127.0.0.1", NULL, &b),
+                     -ESHUTDOWN);
+}
+
 int
 main(void)
 {
@@ -1053,6 +1092,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_amd_timeout_rtcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_finishes_recordings, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
