@@ -97,13 +97,98 @@ text_ok(const char *sdp, size_t len)
     return 1;
 }
 
+static bool
+tok_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '_' ||
+           c == '-';
+}
+
+/* Length of a run of token characters at @p p (up to @p end). */
+static size_t
+tok_len(const char *p, const char *end)
+{
+    size_t n = 0;
+    while (p + n < end && tok_char(p[n]))
+        n++;
+    return n;
+}
+
+/*
+ * An m= line as RFC 4566 5.14 writes it: "m=<media> <port>[/<n>] <proto>
+ * <fmt> ...", proto being tokens joined by '/'. The same parser loops on
+ * a malformed proto ("RTP/:18", also from the fuzz target), so m= lines
+ * are checked first.
+ */
+static bool
+m_line_ok(const char *p, const char *end)
+{
+    size_t n = tok_len(p, end); /* media */
+    if (!n || p + n >= end || p[n] != ' ')
+        return false;
+    p += n + 1;
+    for (n = 0; p + n < end && p[n] >= '0' && p[n] <= '9'; n++)
+        ;
+    if (!n || n > 5)
+        return false;
+    p += n;
+    if (p < end && *p == '/') {
+        for (n = 0, p++; p + n < end && p[n] >= '0' && p[n] <= '9'; n++)
+            ;
+        if (!n || n > 5)
+            return false;
+        p += n;
+    }
+    if (p >= end || *p != ' ')
+        return false;
+    p++;
+    for (;;) { /* proto */
+        n = tok_len(p, end);
+        if (!n)
+            return false;
+        p += n;
+        if (p < end && *p == '/') {
+            p++;
+            continue;
+        }
+        break;
+    }
+    size_t fmts = 0;
+    while (p < end && *p == ' ') {
+        p++;
+        n = tok_len(p, end);
+        if (!n)
+            return false;
+        p += n;
+        fmts++;
+    }
+    return p == end && fmts > 0;
+}
+
+static bool
+m_lines_ok(const char *sdp, size_t len)
+{
+    const char *end = sdp + len;
+    for (const char *l = sdp; l < end;) {
+        const char *nl = memchr(l, '\n', (size_t)(end - l));
+        const char *le = nl ? nl : end;
+        if (le > l && le[-1] == '\r')
+            le--;
+        if (le - l >= 2 && l[0] == 'm' && l[1] == '=' && !m_line_ok(l + 2, le))
+            return false;
+        l = nl ? nl + 1 : end;
+    }
+    return true;
+}
+
 int
 sip_sdp_parse(const char *sdp, size_t len, sip_sdp_info *out)
 {
     if (!sdp || !out || len == 0 || len > 65536)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    if (!text_ok(sdp, len))
+    if (!text_ok(sdp, len) || !m_lines_ok(sdp, len))
         return -EINVAL;
     su_home_t home[1] = {SU_HOME_INIT(home)};
     sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, 0);
