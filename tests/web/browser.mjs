@@ -68,6 +68,30 @@ await test('six wrong passwords lock the account', async () => {
   await ctx.close();
 });
 
+await test('a first login asks for a new password, then opens the desk', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  await page.goto(URL + '/');
+  await page.fill('input[name=login]', 'newbie');
+  await page.fill('input[name=password]', 'Premier-3-Jour');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#password-form');
+  // Until it is changed, nothing else answers.
+  const st = await page.evaluate(async () => (await fetch('/api/v1/agents/me')).status);
+  assert.equal(st, 403);
+  const pw = page.locator('#password-form input[type=password]');
+  await pw.nth(0).fill('Premier-3-Jour');
+  await pw.nth(1).fill('Nouveau-4-Mot');
+  await pw.nth(2).fill('Nouveau-4-Mot');
+  await shot(page, '02b-password-change');
+  await page.click('#password-form button[type=submit]');
+  await page.waitForSelector('#phone-form');
+  const me = await page.evaluate(async () => (await fetch('/api/v1/session')).json());
+  assert.equal(me.must_change_password, false);
+  await ctx.close();
+});
+
 const adminCtx = await browser.newContext();
 await test('admin creates a campaign through the wizard and imports a list', async () => {
   const page = await login(adminCtx, 'admin', 'Bureau-7-Demo');

@@ -57,6 +57,9 @@ add_user admin admin Bureau-7-Demo
 add_user supervisor supervisor Tableau-8-Demo
 add_user agent agent Casque-2-Demo
 add_user victim agent Cible-9-Demo
+# A new colleague whose temporary password must be changed at first login.
+printf '%s\n' Premier-3-Jour | "$bin" user add newbie --role agent --password-stdin \
+    -c "$tmp/plateau.yaml" >/dev/null
 
 "$bin" run -c "$tmp/plateau.yaml" >"$tmp/plateau.log" 2>&1 &
 pid=$!

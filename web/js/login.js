@@ -47,13 +47,13 @@ function passwordForm(main, session, go) {
       e.preventDefault();
       if (pw1.value !== pw2.value) { msg.textContent = t('pw.mismatch'); return; }
       try {
-        const s = await post('/session/password', { old_password: old.value, new_password: pw1.value });
+        const s = await post('/session/password', { current_password: old.value, new_password: pw1.value });
         if (s && (s.login || s.user)) setSession(s); else session.user.mustChange = false;
         session.user.mustChange = false;
         toast(t('pw.done'));
         go(homeOf(session.user.role));
       } catch (err) {
-        msg.textContent = err.message && err.code === 'invalid_argument' ? err.message : tErr(err);
+        msg.textContent = err.message && ['invalid_argument', 'password_policy'].includes(err.code) ? err.message : tErr(err);
       }
     },
   },
