@@ -46,11 +46,15 @@ echo "files: UTF-8+BOM $(stat -c %s "$tmp/leads-utf8.csv") bytes," \
      "Windows-1252 $(stat -c %s "$tmp/leads-cp1252.csv") bytes" \
      "(5 % duplicate numbers, ~1 % invalid, mixed phone forms)"
 
-# timed OUT CMD...: run, leave "seconds maxrss_kib" in OUT.
+# timed OUT CMD...: run, leave "seconds maxrss_kib cpu_seconds" in OUT
+# (cpu = user + system time of the command and its threads: on SQLite all
+# the work, so a ratio that other load on the machine barely moves; on
+# PostgreSQL the client's share only).
 timed() {
     local out=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$out" "$@"
+    /usr/bin/time -f "%e %M %U %S" -o "$out" "$@"
+    awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}' "$out" > "$out.t" && mv "$out.t" "$out"
 }
 
 # plateau_run STORAGE_YAML FILE TAG: one import into a fresh database.
@@ -69,23 +73,24 @@ EOC
     timed "$d/time" "$bin" -c "$d/plateau.yaml" import "$file" --list bench \
         --create --restore-lost-zero --dedup list > "$d/out" 2> "$d/err" || {
         echo "plateau import failed:"; cat "$d/out" "$d/err"; return 1; }
-    read -r P_SEC P_KIB < "$d/time"
+    read -r P_SEC P_KIB P_CPU < "$d/time"
     P_IMPORTED=$(awk '/^  imported/ {print $2}' "$d/out")
     P_DUP=$(awk '/^  duplicates/ {print $2}' "$d/out")
     P_INV=$(awk '/^  invalid phones/ {print $3}' "$d/out")
 }
 
-report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_NAME
-    local e=$1 enc=$2 rs=$3 rk=$4 rn=$5
+report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_CPU RAW_NAME
+    local e=$1 enc=$2 rs=$3 rk=$4 rc=$5 rn=$6
     awk -v e="$e" -v enc="$enc" -v n="$rows" -v ps="$P_SEC" -v pk="$P_KIB" \
-        -v rs="$rs" -v rk="$rk" -v rn="$rn" -v imp="$P_IMPORTED" \
-        -v dup="$P_DUP" -v inv="$P_INV" 'BEGIN {
-        printf "%-6s %-6s Plateau %8.0f rows/s  peak %4d MiB  (%d imported, %d duplicates, %d invalid)\n",
-               e, enc, n / ps, pk / 1024, imp, dup, inv;
-        printf "%-6s %-6s raw     %8.0f rows/s  peak %4d MiB  (%s)\n",
-               e, enc, n / rs, rk / 1024, rn;
-        printf "%-6s %-6s ratio raw/Plateau %.2f  (goal <= 2: %s)\n",
-               e, enc, ps / rs, ps / rs <= 2 ? "met" : "NOT met";
+        -v pc="$P_CPU" -v rs="$rs" -v rk="$rk" -v rc="$rc" -v rn="$rn" \
+        -v imp="$P_IMPORTED" -v dup="$P_DUP" -v inv="$P_INV" \
+        -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+        printf "%-6s %-6s Plateau %8.0f rows/s  %7.1f s  cpu %7.1f s  peak %4d MiB  (%d imported, %d duplicates, %d invalid)\n",
+               e, enc, n / ps, ps, pc, pk / 1024, imp, dup, inv;
+        printf "%-6s %-6s raw     %8.0f rows/s  %7.1f s  cpu %7.1f s  peak %4d MiB  (%s)\n",
+               e, enc, n / rs, rs, rc, rk / 1024, rn;
+        printf "%-6s %-6s ratio raw/Plateau %.2f wall, %.2f cpu  (goal <= 2: %s; load average %s)\n",
+               e, enc, ps / rs, (rc > 0 ? pc / rc : 0), (ps / rs <= 2 ? "met" : "NOT met"), load;
     }'
 }
 
@@ -96,8 +101,8 @@ if [[ $engine == sqlite || $engine == all ]]; then
         rm -f "$tmp/raw.db"
         timed "$tmp/rawtime" sqlite3 "$tmp/raw.db" ".mode csv" ".separator ;" \
             ".import '$f' t"
-        read -r R_SEC R_KIB < "$tmp/rawtime"
-        report sqlite "$enc" "$R_SEC" "$R_KIB" "sqlite3 .import into a plain table"
+        read -r R_SEC R_KIB R_CPU < "$tmp/rawtime"
+        report sqlite "$enc" "$R_SEC" "$R_KIB" "$R_CPU" "sqlite3 .import into a plain table"
     done
 fi
 
@@ -133,8 +138,9 @@ storage_pg:
             pgenc=UTF8
             [[ $enc == cp1252 ]] && pgenc=WIN1252
             timed "$tmp/rawtime" psql -q -d "$db" -c "\\copy t FROM '$f' WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING '$pgenc')"
-            read -r R_SEC R_KIB < "$tmp/rawtime"
-            report pg "$enc" "$R_SEC" "$R_KIB" "psql \\copy (COPY FROM STDIN) into a plain table"
+            read -r R_SEC R_KIB R_CPU < "$tmp/rawtime"
+            # cpu: the clients' only (the server does the work).
+            report pg "$enc" "$R_SEC" "$R_KIB" "$R_CPU" "psql \\copy (COPY FROM STDIN) into a plain table"
         done
     fi
 fi
