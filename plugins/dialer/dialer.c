@@ -305,7 +305,7 @@ dialer_stop(plt_plugin *self)
     /* Contacts reserved and not dialled go back; the records in flight
      * are waited for (their callbacks must not outlive the plugin). */
     if (D->started && D->leads.vt)
-        D->leads.vt->release(D->leads.impl, D->owner, 0, NULL, NULL);
+        dialer_release(D, 0);
     if (D->ops_in_flight == 0)
         return 0;
     wait_drain(D);

@@ -756,6 +756,7 @@ dialer_campaigns_free(dialer *D)
         camp_def_free(&D->camps[i]->def);
         free(D->camps[i]->ab);
         free(D->camps[i]->open_zones);
+        free(D->camps[i]->list_ids);
         free(D->camps[i]);
     }
     free(D->camps);

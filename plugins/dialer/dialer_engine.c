@@ -26,6 +26,9 @@
 
 #include "dialer_int.h"
 
+/* How often a reservation reaches contacts whose zone is unknown. */
+#define STRAYS_EVERY_MS (5 * 60000)
+
 static void attempt_checks_next(attempt *a);
 static void attempt_dial(attempt *a);
 static void attempt_finish(attempt *a);
@@ -347,7 +350,17 @@ static void
 attempt_block(attempt *a)
 {
     dialer *D = a->camp->D;
-    a->camp->reserving--;
+    if (!a->written) {
+        a->camp->reserving--;
+    } else {
+        /* Written but never sent (it waited for a trunk channel): the row
+         * says so, and the line leaves the campaign's count. */
+        if (!a->agent_bound && a->camp->in_flight)
+            a->camp->in_flight--;
+        if (a->camp->attempts)
+            a->camp->attempts--;
+        dialer_store_attempt_state(D, a, "cancelled", true, NULL, NULL);
+    }
     plt_event *ev;
     if (plt_event_new(&ev, "dialer.contact.blocked", 1) == 0) {
         plt_event_set_str(ev, "campaign", a->camp->def.c.name);
@@ -375,11 +388,42 @@ attempt_block(attempt *a)
     if (a->agent_bound)
         D->ag.vt->offer_failed(D->ag.impl, a->agent, a->offer_id, false);
     a->agent_bound = false;
+    /* Held back is not an attempt: with leads 1.1 the contact goes back
+     * with only its next time changed (the attempt count stays). */
+    if (!dnc && PLT_VT_HAS(D->leads.vt, release_until)) {
+        int64_t until = a->blocked_until > plt_now() + 60000
+                            ? a->blocked_until
+                            : plt_now() + 60000;
+        if (D->leads.vt->release_until(D->leads.impl, D->owner, a->contact_id,
+                                       until, blocked_done, a) == 0) {
+            D->ops_in_flight++;
+            return;
+        }
+    }
     if (D->leads.vt->attempt_done(D->leads.impl, &la, blocked_done, a) == 0) {
         D->ops_in_flight++;
         return;
     }
     attempt_free(a);
+}
+
+static void
+released(void *arg, int status, const char *msg)
+{
+    dialer *D = arg;
+    D->ops_in_flight--;
+    if (status != 0)
+        plt_log(PLT_LOG_WARN, "cannot give contacts back: %s",
+                msg ? msg : plt_strerror(status));
+}
+
+/* Give back a reserved contact (0 = every one this node holds). */
+void
+dialer_release(dialer *D, int64_t contact_id)
+{
+    if (D->leads.vt->release(D->leads.impl, D->owner, contact_id, released,
+                             D) == 0)
+        D->ops_in_flight++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,10 +474,27 @@ inserted(void *arg, int status)
     }
     a->camp->reserving--;
     a->camp->attempts++;
+    a->written = true;
     a->state = AT_READY;
     if (!a->agent_bound)
         a->camp->in_flight++;
     attempt_dial(a);
+}
+
+/* Is another live attempt on one of @p a's numbers, or on its contact? */
+static bool
+consumer_busy(const attempt *a)
+{
+    for (const attempt *o = a->camp->D->attempts; o; o = o->next) {
+        if (o == a || o->state == AT_ENDING || (!o->phone[0] && !o->written))
+            continue;
+        if (o->contact_id == a->contact_id && o->camp == a->camp)
+            return true;
+        for (size_t i = 0; i < a->nphones; i++)
+            if (!strcmp(o->phone, a->phones[i]))
+                return true;
+    }
+    return false;
 }
 
 /* Pick the number to try, then check it: DNC (campaign and global),
@@ -489,6 +550,16 @@ attempt_checks_next(attempt *a)
         attempt_block(a);
         return;
     }
+    /* One consumer, one call at a time: another campaign (or list) may
+     * hold the same number right now, and the cap counts only what is
+     * written. */
+    if (consumer_busy(a)) {
+        a->blocked = true;
+        snprintf(a->blocked_rule, sizeof(a->blocked_rule), "in_call");
+        a->blocked_until = now + 60000;
+        attempt_block(a);
+        return;
+    }
     a->pending_checks = 1;
     if (D->leads.vt->dnc_check(D->leads.impl, c->def.c.name, a->phone, dnc_cb,
                                a) == 0)
@@ -514,9 +585,11 @@ static void
 redial_written(void *arg, int status)
 {
     attempt *a = arg;
-    if (status != 0)
-        return; /* stays READY: the next tick retries the write */
     a->state = AT_READY;
+    if (status != 0) {
+        a->deferred = true; /* the next tick tries again */
+        return;
+    }
     attempt_dial(a);
 }
 
@@ -550,7 +623,7 @@ attempt_dial(attempt *a)
          * attempt; say so durably enough that a crash does not count it
          * as dialled ('deferred'); the next tick tries again. */
         a->state = AT_READY;
-        a->amd_pending = true; /* reused: "deferred written" */
+        a->deferred = true;
         dialer_store_attempt_state(D, a, "deferred", false, deferred_written,
                                    NULL);
         return;
@@ -571,16 +644,58 @@ attempt_dial(attempt *a)
     publish_attempt(a, "dialer.attempt.started");
 }
 
-/* A READY attempt (trunk was full): write 'pending' again, durably, then
- * originate. */
+/* A READY attempt (trunk was full): do-not-call is checked again (time
+ * has passed since the first check), then 'pending' is written again,
+ * durably, then the call is originated. */
+static void
+redial_dnc_cb(void *arg, int status, bool yes)
+{
+    attempt *a = arg;
+    dialer *D = a->camp->D;
+    D->ops_in_flight--;
+    if (status != 0)
+        a->redial_failed = true;
+    else if (yes)
+        a->redial_blocked = true;
+    if (--a->pending_checks > 0)
+        return;
+    if (a->redial_blocked || a->redial_failed) {
+        a->blocked = true;
+        snprintf(a->blocked_rule, sizeof(a->blocked_rule), "%s",
+                 a->redial_blocked ? "dnc" : "error");
+        a->blocked_until = a->redial_blocked ? 0 : plt_now() + 60000;
+        attempt_block(a);
+        return;
+    }
+    if (dialer_store_attempt_state(D, a, "pending", true, redial_written,
+                                   a) != 0) {
+        a->state = AT_READY;
+        a->deferred = true;
+    }
+}
+
 static void
 attempt_redial(attempt *a)
 {
-    a->state = AT_CHECKING; /* not picked twice while the write runs */
-    a->amd_pending = false;
-    if (dialer_store_attempt_state(a->camp->D, a, "pending", true,
-                                   redial_written, a) != 0)
-        a->state = AT_READY;
+    campaign *c = a->camp;
+    dialer *D = c->D;
+    const char *scopes[2] = {c->def.c.name,
+                             c->pack && c->pack->opposition_list[0]
+                                 ? c->pack->opposition_list
+                                 : NULL};
+    a->state = AT_CHECKING; /* not picked twice while this runs */
+    a->deferred = false;
+    a->redial_blocked = a->redial_failed = false;
+    a->pending_checks = 1; /* held until every check is asked */
+    for (size_t i = 0; i < 2; i++)
+        if (scopes[i] && D->leads.vt->dnc_check(D->leads.impl, scopes[i],
+                                                a->phone, redial_dnc_cb,
+                                                a) == 0) {
+            a->pending_checks++;
+            D->ops_in_flight++;
+        }
+    D->ops_in_flight++;
+    redial_dnc_cb(a, 0, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -744,6 +859,22 @@ typedef struct rsv {
 
 static void preview_expired(void *arg);
 
+/* Say once per zone name that its contacts are dialled in the site's. */
+static void
+unknown_zone(dialer *D, const char *tz, int64_t contact_id)
+{
+    for (size_t i = 0; i < D->nunknown_zones; i++)
+        if (!strcmp(D->unknown_zones[i], tz))
+            return;
+    if (D->nunknown_zones < sizeof(D->unknown_zones) / sizeof(D->unknown_zones[0]))
+        snprintf(D->unknown_zones[D->nunknown_zones++],
+                 sizeof(D->unknown_zones[0]), "%s", tz);
+    plt_log(PLT_LOG_NOTICE, "contact %lld%s: time zone '%s' is unknown:"
+            " its hours are those of %s (site_time_zone)",
+            (long long)contact_id, tz[0] ? " and others in that zone" : "",
+            tz, D->site_tz);
+}
+
 static int
 rsv_row(void *arg, const plt_lead *l)
 {
@@ -753,6 +884,8 @@ rsv_row(void *arg, const plt_lead *l)
         return 1;
     a->contact_id = l->id;
     snprintf(a->tz, sizeof(a->tz), "%s", l->time_zone ? l->time_zone : "");
+    if (!dialer_tz_known(a->tz))
+        unknown_zone(r->c->D, a->tz, l->id);
     a->lead_attempts = l->attempts;
     for (size_t i = 0; i < l->nphones && i < PLT_LEADS_MAX_PHONES; i++) {
         snprintf(a->phones[i], sizeof(a->phones[i]), "%s",
@@ -800,8 +933,7 @@ rsv_done(void *arg, int status, const char *msg)
             if (D->ag.vt->offer(D->ag.impl, a->agent, a->offer_id,
                                 to + 5000) != 0) {
                 /* Someone else took the agent: give the contact back. */
-                D->leads.vt->release(D->leads.impl, D->owner, a->contact_id,
-                                     NULL, NULL);
+                dialer_release(D, a->contact_id);
                 c->reserving--;
                 a->agent_bound = false;
                 attempt_free(a);
@@ -842,9 +974,20 @@ static int
 reserve(campaign *c, int32_t n, const char *agent, bool preview)
 {
     dialer *D = c->D;
+    int64_t now = plt_now();
     const char **zones;
-    size_t nz = dialer_open_zones(D, c, plt_now(), &zones);
-    if (nz == 0)
+    size_t nz = dialer_open_zones(D, c, now, &zones);
+    /* Contacts whose zone is unknown are in the site's zone, which no
+     * zone filter can name: now and then, while the site's zone is open,
+     * one reservation goes without the filter. A contact it brings from a
+     * closed zone goes back until its zone opens. */
+    bool strays = false;
+    if (now - c->strays_at >= STRAYS_EVERY_MS &&
+        dialer_open_at(c, D->site_tz, now)) {
+        strays = true;
+        c->strays_at = now;
+    }
+    if (nz == 0 && !strays)
         return 0;
     rsv *r = calloc(1, sizeof(*r));
     if (!r)
@@ -855,9 +998,9 @@ reserve(campaign *c, int32_t n, const char *agent, bool preview)
         snprintf(r->agent, sizeof(r->agent), "%s", agent);
     plt_lead_filter f = {.size = sizeof(f),
                          .campaign = c->def.c.name,
-                         .now = plt_now(),
-                         .time_zones = zones,
-                         .ntime_zones = nz,
+                         .now = now,
+                         .time_zones = strays ? NULL : zones,
+                         .ntime_zones = strays ? 0 : nz,
                          .agent = agent,
                          .max_attempts = c->def.c.max_attempts};
     int rc = D->leads.vt->reserve(D->leads.impl, &f, D->owner, n, rsv_row,
@@ -945,6 +1088,45 @@ result_done(void *arg, int status, const char *msg)
     free(o);
 }
 
+/* A silence for a consumer: on the contact, and on each of its numbers,
+ * which is what other campaigns and lists holding the same person see. */
+typedef struct block_op {
+    dialer *D;
+    char kind[24];
+    int64_t until;
+} block_op;
+
+static void
+block_lead_cb(void *arg, int status, const plt_lead *l)
+{
+    block_op *o = arg;
+    o->D->ops_in_flight--;
+    for (size_t i = 0; status == 0 && l && i < l->nphones; i++)
+        if (l->phones[i].e164)
+            dialer_store_block(o->D, l->id, l->phones[i].e164, o->kind,
+                               o->until);
+    free(o);
+}
+
+static void
+block_consumer(dialer *D, int64_t contact_id, const char *kind, int64_t until)
+{
+    dialer_store_block(D, contact_id, NULL, kind, until);
+    block_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return;
+    o->D = D;
+    snprintf(o->kind, sizeof(o->kind), "%s", kind);
+    o->until = until;
+    if (D->leads.vt->get(D->leads.impl, contact_id, block_lead_cb, o) != 0) {
+        plt_log(PLT_LOG_WARN, "contact %lld: %s silence kept on the contact"
+                " only", (long long)contact_id, kind);
+        free(o);
+        return;
+    }
+    D->ops_in_flight++;
+}
+
 int
 dialer_svc_set_result(void *impl, const plt_dialer_result *r,
                       plt_dialer_done_fn done, void *arg)
@@ -972,28 +1154,13 @@ dialer_svc_set_result(void *impl, const plt_dialer_result *r,
     default: break;
     }
     if (dp->kind == PLT_DISPO_REFUSAL && c->pack && c->pack->after_refusal_ms)
-        dialer_store_block(D, r->contact_id, NULL, "refusal",
-                           now + c->pack->after_refusal_ms);
+        block_consumer(D, r->contact_id, "refusal",
+                       now + c->pack->after_refusal_ms);
     if (dp->kind == PLT_DISPO_CALLBACK) {
         dialer_store_callback(D, r->contact_id, c->def.c.name,
                               r->callback_agent, r->callback_at);
-        if (D->ncbs == D->capcbs) {
-            size_t cap = D->capcbs ? D->capcbs * 2 : 16;
-            void *n = realloc(D->cbs, cap * sizeof(*D->cbs));
-            if (n) {
-                D->cbs = n;
-                D->capcbs = cap;
-            }
-        }
-        if (D->ncbs < D->capcbs) {
-            struct callback_due *cb = &D->cbs[D->ncbs++];
-            memset(cb, 0, sizeof(*cb));
-            cb->contact_id = r->contact_id;
-            snprintf(cb->campaign, sizeof(cb->campaign), "%s", c->def.c.name);
-            snprintf(cb->agent, sizeof(cb->agent), "%s",
-                     r->callback_agent ? r->callback_agent : "");
-            cb->at = r->callback_at;
-        }
+        dialer_callback_put(D, r->contact_id, c->def.c.name,
+                            r->callback_agent, r->callback_at);
     }
     result_op *o = calloc(1, sizeof(*o));
     if (!o)
@@ -1052,8 +1219,9 @@ tick_campaign(dialer *D, campaign *c)
     D->ag.vt->available(D->ag.impl, avail_row, &x);
     /* Retry originates the trunk refused. */
     for (attempt *a = D->attempts; a; a = a->next)
-        if (a->camp == c && a->state == AT_READY && a->amd_pending)
+        if (a->camp == c && a->state == AT_READY && a->deferred)
             attempt_redial(a);
+    dialer_callbacks_refresh(D, c, now);
     if (c->reserving)
         return; /* one reservation at a time per campaign */
     /* Personal callbacks: when their agent is available. Callbacks for

@@ -9,12 +9,18 @@
  * further.
  *
  * The reservation asks leads only for contacts in zones open now: the
- * candidate zones come from the system's zone.tab (read once at start)
- * and the campaign's open set is recomputed once a minute.
+ * candidate zones are every zone of the system's tz database (read once,
+ * at init) and the campaign's open set is recomputed once a minute. A
+ * contact whose zone is not a known zone (none, a typo, a made-up name)
+ * is in the site's zone: such contacts are reached by a reservation
+ * without a zone filter, at most every few minutes, while the site's zone
+ * is open (dialer_engine.c).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dialer_int.h"
 
@@ -111,46 +117,102 @@ dialer_next_open(const campaign *c, const char *tz, int32_t type,
     return from + 14 * DIALER_DAY_MS;
 }
 
+/* One entry of the tz database: a regular file (or a link to one) that
+ * starts with the TZif magic. */
+static bool
+is_tzif(const char *path)
+{
+    char magic[4];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    bool ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "TZif", 4);
+    fclose(f);
+    return ok;
+}
+
+static int
+zone_add(dialer *D, size_t *cap, const char *name)
+{
+    for (size_t i = 0; i < D->nzones; i++)
+        if (!strcmp(D->zones[i], name))
+            return 0;
+    if (dialer_tz_preload(name) != 0)
+        return 0;
+    if (D->nzones == *cap) {
+        const char **n = realloc(D->zones, 2 * *cap * sizeof(char *));
+        if (!n)
+            return PLT_ENOMEM;
+        D->zones = n;
+        *cap *= 2;
+    }
+    char *dup = strdup(name);
+    if (!dup)
+        return PLT_ENOMEM;
+    D->zones[D->nzones++] = dup;
+    return 0;
+}
+
+static int
+zones_walk(dialer *D, size_t *cap, const char *root, const char *rel,
+           int depth)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || (!rel[0] && (!strcmp(e->d_name, "posix") ||
+                                                !strcmp(e->d_name, "right") ||
+                                                !strcmp(e->d_name, "localtime") ||
+                                                !strcmp(e->d_name,
+                                                        "posixrules"))))
+            continue;
+        char name[512], path[1600];
+        snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "",
+                 e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", root, name);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 3)
+                rc = zones_walk(D, cap, root, name, depth + 1);
+        } else if (S_ISREG(st.st_mode) && is_tzif(path)) {
+            rc = zone_add(D, cap, name);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
 int
 dialer_zones_load(dialer *D)
 {
-    /* The candidate zones: every zone of the system's zone.tab, plus UTC
-     * and the site's zone. Read once, at start. */
-    size_t cap = 512;
+    /* The candidate zones: every zone of the system's tz database (also
+     * the old names still found in contact files: Europe/Kiev, US/Eastern,
+     * CET), plus UTC and the site's zone, each loaded now: init is the
+     * time for file reads (ADR 0007), the loop never reads a zone. */
+    size_t cap = 1024;
     D->zones = calloc(cap, sizeof(char *));
     if (!D->zones)
         return PLT_ENOMEM;
-    const char *extra[] = {"UTC", D->site_tz};
-    for (size_t i = 0; i < 2; i++)
-        D->zones[D->nzones++] = strdup(extra[i]);
-    FILE *f = fopen("/usr/share/zoneinfo/zone.tab", "r");
-    if (!f) {
-        plt_log(PLT_LOG_WARN, "no /usr/share/zoneinfo/zone.tab: only UTC and"
-                              " %s are dialled", D->site_tz);
-        return 0;
+    int rc = zone_add(D, &cap, "UTC");
+    if (rc == 0 && dialer_tz_preload(D->site_tz) != 0) {
+        plt_set_error("site_time_zone: unknown time zone '%s'", D->site_tz);
+        return PLT_ECONFIG;
     }
-    char line[512];
-    while (fgets(line, sizeof(line), f)) {
-        if (line[0] == '#')
-            continue;
-        char cc[8], coord[32], name[128];
-        if (sscanf(line, "%7s %31s %127s", cc, coord, name) != 3)
-            continue;
-        if (!strcmp(name, D->site_tz))
-            continue;
-        if (D->nzones == cap) {
-            const char **n = realloc(D->zones, 2 * cap * sizeof(char *));
-            if (!n)
-                break;
-            D->zones = n;
-            cap *= 2;
-        }
-        D->zones[D->nzones] = strdup(name);
-        if (D->zones[D->nzones])
-            D->nzones++;
-    }
-    fclose(f);
-    return 0;
+    if (rc == 0)
+        rc = zone_add(D, &cap, D->site_tz);
+    if (rc == 0)
+        rc = zones_walk(D, &cap, "/usr/share/zoneinfo", "", 0);
+    if (rc == 0 && D->nzones <= 2)
+        plt_log(PLT_LOG_WARN, "no time zone database in /usr/share/zoneinfo:"
+                              " every contact is in %s", D->site_tz);
+    return rc;
 }
 
 size_t

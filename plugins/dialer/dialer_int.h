@@ -56,12 +56,17 @@ int dialer_pack_load(const char *path, dialer_pack *out, char *err,
 
 /* Local time of @p utc_ms in @p tz (IANA; NULL or unknown -> @p fallback).
  * Fills weekday (0 = Monday), minute of the day, and the date. Returns 0,
- * or PLT_ENOENT when neither zone is known. Thread: any (GLib). */
+ * or PLT_ENOENT when neither zone is known. Thread: any (GLib). Only
+ * zones preloaded at start are known: no file is read here. */
 typedef struct dialer_local {
     int wday, minute, year, month, day;
 } dialer_local;
 int dialer_local_time(int64_t utc_ms, const char *tz, const char *fallback,
                       dialer_local *out);
+/* Load one zone into the cache (start only: reads its file). */
+int dialer_tz_preload(const char *name);
+/* Is @p name a zone loaded at start? Never reads a file. */
+bool dialer_tz_known(const char *name);
 /* Easter Sunday of @p year (Gregorian). */
 void dialer_easter(int year, int *month, int *day);
 /* Free the time zone cache. */
@@ -109,7 +114,13 @@ typedef struct campaign {
     const char **open_zones;
     size_t nopen_zones;
     int64_t open_minute;
+    int64_t strays_at; /* last reservation without a zone filter */
     void *pacing; /* predictive: the pacing model (pacing.h) */
+    /* Callbacks booked through leads (dialer_callbacks.c). */
+    int64_t *list_ids; /* leads ids of def.c.lists, 0 = not found yet */
+    size_t nlist_ids;
+    bool cb_refreshing;
+    int64_t cb_refresh_at;
 } campaign;
 
 /* ------------------------------------------------------------------ */
@@ -153,6 +164,9 @@ typedef struct attempt {
     char amd[16];
     int32_t sip_code;
     bool abandoned, machine, connected, amd_pending;
+    bool written;  /* the 'pending' row exists: no longer "reserving" */
+    bool deferred; /* trunk full: READY, to originate on a later tick */
+    bool redial_blocked, redial_failed; /* checks before a deferred call */
     char connected_agent[64];
     int pending_checks;
     bool blocked;
@@ -186,11 +200,14 @@ typedef struct dialer {
     const char **zones; /* candidate time zones (zone.tab) */
     size_t nzones;
     int64_t zones_minute;
+    char unknown_zones[16][48]; /* logged once each */
+    size_t nunknown_zones;
     struct callback_due {
         int64_t contact_id;
         char campaign[48];
         char agent[64];
         int64_t at;
+        bool seen; /* found again by the last refresh from leads */
     } *cbs;
     size_t ncbs, capcbs;
     uint32_t ops_in_flight;
@@ -256,6 +273,11 @@ int dialer_svc_pacing_log(void *impl, const char *cname, int64_t since,
 int dialer_store_checks(dialer *D, attempt *a, dialer_store_fn cb,
                         void *arg);
 
+/* dialer_callbacks.c: the callbacks to place */
+void dialer_callback_put(dialer *D, int64_t contact_id, const char *camp,
+                         const char *agent, int64_t at);
+void dialer_callbacks_refresh(dialer *D, campaign *c, int64_t now);
+
 /* dialer_engine.c */
 void dialer_engine_start(dialer *D);
 void dialer_engine_stop(dialer *D);
@@ -271,6 +293,7 @@ void dialer_ab_add(campaign *c, int64_t at, int32_t live, double abandoned);
 void dialer_ab_rate(campaign *c, int64_t now, uint64_t *live,
                     double *abandoned);
 void dialer_recover(dialer *D, dialer_store_fn cb, void *arg);
+void dialer_release(dialer *D, int64_t contact_id);
 
 /* dialer_metrics.c: figures on /metrics (optional http service) */
 void dialer_metrics_start(dialer *D);

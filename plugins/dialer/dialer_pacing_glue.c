@@ -156,7 +156,9 @@ static void
 kv(void *ud, const char *key, const char *value)
 {
     kv_ctx *x = ud;
-    if (x->ev)
+    /* The typed members of the event (lines as a number) stay typed. */
+    if (x->ev && strcmp(key, "lines") && strcmp(key, "campaign") &&
+        strcmp(key, "reason"))
         plt_event_set_str(x->ev, key, value);
     json_object_set_new(x->obj, key, json_string(value));
 }

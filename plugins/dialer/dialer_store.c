@@ -310,7 +310,8 @@ check_step(check_op *o)
             int off = snprintf(sql, sizeof(sql),
                                "SELECT count(*), min(started_at) FROM"
                                " dialer_attempt WHERE started_at >= $1 AND"
-                               " state <> 'deferred' AND (contact_id = $2");
+                               " state NOT IN ('deferred', 'cancelled') AND"
+                               " (contact_id = $2");
             for (size_t i = 0; i < a->nphones; i++) {
                 v[n++] = PLT_V_STR(a->phones[i]);
                 off += snprintf(sql + off, sizeof(sql) - (size_t)off,
@@ -433,21 +434,10 @@ static int
 cb_row(void *arg, const plt_storage_row *row)
 {
     dialer *D = ((load_op *)arg)->D;
-    if (D->ncbs == D->capcbs) {
-        size_t cap = D->capcbs ? D->capcbs * 2 : 16;
-        void *n = realloc(D->cbs, cap * sizeof(*D->cbs));
-        if (!n)
-            return 1;
-        D->cbs = n;
-        D->capcbs = cap;
-    }
-    struct callback_due *c = &D->cbs[D->ncbs++];
-    memset(c, 0, sizeof(*c));
-    c->contact_id = row->vals[0].v.i;
-    snprintf(c->campaign, sizeof(c->campaign), "%s", row->vals[1].v.s);
-    if (row->vals[2].type == PLT_T_STR)
-        snprintf(c->agent, sizeof(c->agent), "%s", row->vals[2].v.s);
-    c->at = row->vals[3].v.i;
+    dialer_callback_put(D, row->vals[0].v.i, row->vals[1].v.s,
+                        row->vals[2].type == PLT_T_STR ? row->vals[2].v.s
+                                                       : NULL,
+                        row->vals[3].v.i);
     return 0;
 }
 
