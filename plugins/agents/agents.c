@@ -156,6 +156,9 @@ agents_init(plt_plugin *self, const plt_cfg *cfg)
     }
     rc = st.vt->migrations(st.impl, "agents", agents_migrations,
                            agents_nmigrations);
+    if (rc == 0) /* the desk's last calls (agents_http.c) */
+        rc = st.vt->migrations(st.impl, "agents_ui", agents_http_migrations,
+                               agents_http_nmigrations);
     if (rc != 0) {
         plt_set_error("cannot declare migrations: %s", plt_strerror(rc));
         goto fail;

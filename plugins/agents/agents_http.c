@@ -152,15 +152,15 @@ me_json(const char *login)
     return o;
 }
 
+static bool recent_load_for(plt_http_req *req, const char *login);
+static void h_me_reply(plt_http_req *req, const char *login);
+
 static void
 h_me(void *arg, plt_http_req *req)
 {
     (void)arg;
-    json_t *o = me_json(me(req));
-    if (!o)
-        ah->vt->reply_error(ah->impl, req, 500, "internal", "out of memory");
-    else
-        ah->vt->reply_json(ah->impl, req, 200, o);
+    if (!recent_load_for(req, me(req)))
+        h_me_reply(req, me(req));
 }
 
 static void
@@ -403,6 +403,17 @@ ws_state(void *arg, plt_ws_msg *m)
     ah->vt->ws_reply(ah->impl, m, o);
 }
 
+const plt_storage_migration agents_http_migrations[] = {
+    {.version = 1,
+     .name = "create agent_call",
+     .sql = "CREATE TABLE agent_call (id PLT_ID, agent TEXT NOT NULL,"
+            " number TEXT, direction TEXT, vars TEXT, ended_at BIGINT NOT NULL,"
+            " talk_ms BIGINT NOT NULL, outcome TEXT);"
+            "CREATE INDEX agent_call_agent ON agent_call (agent, ended_at)"},
+};
+const size_t agents_http_nmigrations =
+    sizeof(agents_http_migrations) / sizeof(agents_http_migrations[0]);
+
 /* ------------------------------------------------------------------ */
 /* events: screen pop, the agent's call events, last calls */
 
@@ -422,13 +433,20 @@ agent_of_leg(const char *leg_id)
 }
 
 static void
+call_stored(void *arg, int status, const plt_storage_result *res)
+{
+    (void)arg;
+    if (status != 0)
+        plt_log(PLT_LOG_WARN, "agents: cannot keep a call in the history: %s",
+                res && res->error ? res->error : plt_strerror(status));
+}
+
+/* Kept in agent_call (the desk's "my last calls" after a restart) and in
+ * the agent's cached list when it was loaded already. */
+static void
 remember_call(const char *login, json_t *leg, const plt_event *ended)
 {
     json_t *rec = json_object_get(ah->recent, login);
-    if (!rec) {
-        rec = json_array();
-        json_object_set_new(ah->recent, login, rec);
-    }
     json_t *c = json_pack("{s:O?, s:O?, s:O?, s:I, s:I, s:s?}", "number",
                           json_object_get(leg, "number"), "direction",
                           json_object_get(leg, "direction"), "vars",
@@ -438,9 +456,107 @@ remember_call(const char *login, json_t *leg, const plt_event *ended)
                           plt_event_str(ended, "outcome"));
     if (!c)
         return;
+    char *vars = json_dumps(json_object_get(c, "vars"), JSON_COMPACT);
+    plt_value v[] = {PLT_V_STR(login),
+                     PLT_V_STR(json_string_value(json_object_get(c, "number"))),
+                     PLT_V_STR(json_string_value(json_object_get(c, "direction"))),
+                     PLT_V_STR(vars),
+                     plt_v_i64(plt_event_time(ended)),
+                     plt_v_i64(plt_event_i64(ended, "talk_ms", 0)),
+                     PLT_V_STR(plt_event_str(ended, "outcome"))};
+    if (ah->s->log.have_st)
+        plt_storage_exec(&ah->s->log.st,
+                         "INSERT INTO agent_call (agent, number, direction,"
+                         " vars, ended_at, talk_ms, outcome) VALUES ($1, $2,"
+                         " $3, $4, $5, $6, $7)",
+                         v, 7, PLT_STORAGE_WRITE, NULL, call_stored, NULL);
+    free(vars);
+    if (!rec) {
+        json_decref(c);
+        return;
+    }
     json_array_insert_new(rec, 0, c);
     while (json_array_size(rec) > RECENT_MAX)
         json_array_remove(rec, RECENT_MAX);
+}
+
+/* ---- my last calls, read from storage once per agent ---- */
+
+typedef struct recent_load {
+    plt_http_req *req;
+    char login[128];
+    json_t *items;
+} recent_load;
+
+static int
+recent_row(void *arg, const plt_storage_row *row)
+{
+    recent_load *l = arg;
+    if (row->ncols < 6)
+        return 0;
+    const plt_value *v = row->vals;
+    json_t *vars = v[2].type == PLT_T_STR ? json_loads(v[2].v.s, 0, NULL) : NULL;
+    json_array_append_new(
+        l->items,
+        json_pack("{s:s?, s:s?, s:o?, s:I, s:I, s:s?}", "number",
+                  v[0].type == PLT_T_STR ? v[0].v.s : NULL, "direction",
+                  v[1].type == PLT_T_STR ? v[1].v.s : NULL, "vars", vars,
+                  "ended_at", v[3].v.i, "talk_ms", v[4].v.i, "outcome",
+                  v[5].type == PLT_T_STR ? v[5].v.s : NULL));
+    return 0;
+}
+
+static void
+h_me_reply(plt_http_req *req, const char *login)
+{
+    json_t *o = me_json(login);
+    if (!o)
+        ah->vt->reply_error(ah->impl, req, 500, "internal", "out of memory");
+    else
+        ah->vt->reply_json(ah->impl, req, 200, o);
+}
+
+static void
+recent_done(void *arg, int status, const plt_storage_result *res)
+{
+    recent_load *l = arg;
+    (void)res;
+    /* A calls list that could not be read is empty, not an error: the
+     * rest of the desk still works. */
+    if (ah && !json_object_get(ah->recent, l->login))
+        json_object_set(ah->recent, l->login,
+                        status == 0 ? l->items : json_array());
+    if (ah)
+        h_me_reply(l->req, l->login);
+    json_decref(l->items);
+    free(l);
+}
+
+/* Whether @p login's last calls are being loaded for @p req (which is
+ * then answered by recent_done()). */
+static bool
+recent_load_for(plt_http_req *req, const char *login)
+{
+    if (json_object_get(ah->recent, login) || !ah->s->log.have_st)
+        return false;
+    recent_load *l = calloc(1, sizeof(*l));
+    if (!l || !(l->items = json_array())) {
+        free(l);
+        return false;
+    }
+    l->req = req;
+    snprintf(l->login, sizeof(l->login), "%s", login);
+    plt_value v[] = {PLT_V_STR(login), plt_v_i64(RECENT_MAX)};
+    if (plt_storage_exec(&ah->s->log.st,
+                         "SELECT number, direction, vars, ended_at, talk_ms,"
+                         " outcome FROM agent_call WHERE agent = $1"
+                         " ORDER BY ended_at DESC, id DESC LIMIT $2",
+                         v, 2, 0, recent_row, recent_done, l) != 0) {
+        json_decref(l->items);
+        free(l);
+        return false;
+    }
+    return true;
 }
 
 static void

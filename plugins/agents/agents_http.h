@@ -9,6 +9,11 @@
 #include "agents_int.h"
 #include <plateau/svc/http.h>
 
+/* Table agent_call, "my last calls" (migrations "agents_ui"), declared
+ * from init() whether or not the web plugin runs. */
+extern const plt_storage_migration agents_http_migrations[];
+extern const size_t agents_http_nmigrations;
+
 /* From start(): register everything if the http service exists (0 when it
  * does not). */
 int agents_http_start(agents *s);

@@ -166,9 +166,14 @@ await test('agent takes a simulated call; supervisor sees it live and forces a p
   await shot(agent, '12-result-saved');
   // The supervisor forces a pause; the agent's desk shows it by itself.
   const row = '#agents-table tr[data-agent=agent]';
-  await sup.selectOption(`${row} select`, 'pause');
+  await sup.selectOption(`${row} select.force-state`, 'pause');
+  await sup.selectOption(`${row} select.force-reason`, 'training');
   await sup.click(`${row} button`);
   await agent.waitForSelector('#agent-state .badge[data-state=pause]', { timeout: 30000 });
+  // The reason the supervisor chose is the agent's.
+  const me = await agent.evaluate(async () => (await fetch('/api/v1/agents/me')).json());
+  assert.equal(me.reason, 'training');
+  assert.match(await agent.textContent('#agent-state .badge'), /formation/);
   await sup.waitForSelector(`${row} td.state[data-state=pause]`);
   await shot(sup, '13-supervisor-forced');
   await shot(agent, '14-agent-paused');

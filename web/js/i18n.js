@@ -38,7 +38,7 @@ const fr = {
   'agent.preview_none': 'Aucun contact à appeler.', 'agent.pending_pause': 'Pause demandée après l\u2019appel : {r}',
   'agent.shortcuts': 'Raccourcis : Alt+D disponible, Alt+P pause, Alt+H raccrocher, Alt+R résultat',
   'agent.offline': 'Connexion au serveur perdue, reconnexion…',
-  'sup.agents': 'Agents', 'sup.all': 'Tous', 'sup.time_in_state': 'Depuis', 'sup.force': 'Forcer',
+  'sup.agents': 'Agents', 'sup.all': 'Tous', 'sup.time_in_state': 'Depuis', 'sup.force': 'Forcer', 'sup.reason': 'Motif',
   'sup.calls': 'Appels en cours', 'sup.no_calls': 'Aucun appel en cours.', 'sup.queues': 'Files d\u2019attente',
   'sup.waiting': 'En attente', 'sup.longest': 'Attente max', 'sup.sl': 'Niveau de service',
   'sup.available': 'Disponibles', 'sup.campaigns': 'Opérations', 'sup.on': 'Active', 'sup.off': 'Arrêtée',
@@ -129,7 +129,7 @@ const en = {
   'agent.pending_pause': 'Pause asked for after the call: {r}',
   'agent.shortcuts': 'Shortcuts: Alt+D available, Alt+P pause, Alt+H hang up, Alt+R result',
   'agent.offline': 'Connection to the server lost, reconnecting…',
-  'sup.agents': 'Agents', 'sup.all': 'All', 'sup.time_in_state': 'For', 'sup.force': 'Force',
+  'sup.agents': 'Agents', 'sup.all': 'All', 'sup.time_in_state': 'For', 'sup.force': 'Force', 'sup.reason': 'Reason',
   'sup.calls': 'Calls in progress', 'sup.no_calls': 'No call in progress.', 'sup.queues': 'Queues',
   'sup.waiting': 'Waiting', 'sup.longest': 'Longest wait', 'sup.sl': 'Service level', 'sup.available': 'Available',
   'sup.campaigns': 'Campaigns', 'sup.on': 'On', 'sup.off': 'Off', 'sup.pacing': 'Dialer pacing',
@@ -210,11 +210,14 @@ export function tErr(e) {
 }
 
 // "pause" + "meal" → "Pause (repas)"
+export function tReason(reason) {
+  return dicts[lang]['reason.' + reason] ? t('reason.' + reason) : reason;
+}
+
 export function tState(state, reason) {
   const s = t('state.' + state);
   if (!reason) return s;
-  const r = dicts[lang]['reason.' + reason] ? t('reason.' + reason) : reason;
-  return `${s} (${r})`;
+  return `${s} (${tReason(reason)})`;
 }
 
 export function fmtDuration(ms) {

@@ -7,7 +7,7 @@
 
 import { get, post } from './api.js';
 import { h, clear, toast } from './dom.js';
-import { t, tErr, tState, fmtDuration } from './i18n.js';
+import { t, tErr, tState, tReason, fmtDuration } from './i18n.js';
 import * as ws from './ws.js';
 
 const STATES = ['available', 'reserved', 'in_call', 'outbound', 'wrap_up', 'pause', 'connecting'];
@@ -20,6 +20,7 @@ export function mount(main) {
   const campaigns = new Map();
   const pacing = new Map();
   let filter = null;
+  let reasons = []; // pause reasons a supervisor may give
   let dirty = false;
 
   const el = {
@@ -58,19 +59,25 @@ export function mount(main) {
     const state = h('td.state');
     const time = h('td.time');
     const num = h('td');
-    const sel = h('select', { 'aria-label': t('sup.force') + ' ' + login },
+    const sel = h('select.force-state', { 'aria-label': t('sup.force') + ' ' + login },
       FORCIBLE.map((s) => h('option', { value: s }, tState(s))));
-    const btn = h('button', { type: 'button', onclick: () => force(login, sel.value) }, t('sup.force'));
-    const tr = h('tr', { dataset: { agent: login } }, h('td', login), state, time, num, h('td', sel, ' ', btn));
+    // The reason of a forced pause, from the agents plugin's list.
+    const why = h('select.force-reason', { 'aria-label': t('sup.reason') + ' ' + login },
+      reasons.map((r) => h('option', { value: r }, tReason(r))));
+    const showWhy = () => { why.hidden = sel.value !== 'pause'; };
+    sel.addEventListener('change', showWhy);
+    showWhy();
+    const btn = h('button', { type: 'button', onclick: () => force(login, sel.value, why.value) }, t('sup.force'));
+    const tr = h('tr', { dataset: { agent: login } }, h('td', login), state, time, num, h('td', sel, ' ', why, ' ', btn));
     r = { tr, state, time, num };
     rows.set(login, r);
     return r;
   }
 
-  async function force(login, state) {
+  async function force(login, state, reason) {
     try {
       await post(`/agents/${encodeURIComponent(login)}/state`,
-        { state, reason: state === 'pause' ? 'meeting' : undefined });
+        { state, reason: state === 'pause' ? reason || undefined : undefined });
       toast(t('sup.forced'));
     } catch (e) { toast(tErr(e), 'error'); }
   }
@@ -132,6 +139,13 @@ export function mount(main) {
   }
 
   async function load() {
+    if (!reasons.length) {
+      try {
+        reasons = (await get('/agents/me')).pause_reasons || [];
+        for (const r of rows.values()) r.tr.remove();
+        rows.clear();
+      } catch { /* the default reason then */ }
+    }
     try {
       const r = await get('/agents');
       agents.clear();

@@ -28,6 +28,7 @@ typedef struct fx {
     plt_fake_host *fh;
     fake_http *h;
     fake_http_reply r;
+    char dir[64]; /* data directory, kept across a restart */
 } fx;
 
 static void
@@ -42,11 +43,11 @@ add_so(fx *f, const char *name, const char *yaml)
     assert_int_equal(rc, 0);
 }
 
-static int
-setup(void **state)
+static void
+open_host(fx *f)
 {
-    fx *f = calloc(1, sizeof(*f));
-    assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0);
+    plt_fake_options o = {.data_dir = f->dir};
+    assert_int_equal(plt_fake_host_new(&f->fh, &o), 0);
     assert_int_equal(fake_http_new(f->fh, &f->h), 0);
     add_so(f, "storage_sqlite", NULL);
     add_so(f, "sim",
@@ -57,6 +58,25 @@ setup(void **state)
     assert_int_equal(plt_fake_host_init(f->fh), 0);
     assert_int_equal(plt_fake_host_start(f->fh), 0);
     plt_fake_host_run_until_idle(f->fh);
+}
+
+static void
+close_host(fx *f)
+{
+    fake_http_reply_clear(&f->r);
+    assert_int_equal(plt_fake_host_stop(f->fh), 0);
+    int rc = plt_fake_host_free(f->fh);
+    fake_http_free(f->h);
+    assert_int_equal(rc, 0);
+}
+
+static int
+setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_agents_http_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    open_host(f);
     *state = f;
     return 0;
 }
@@ -65,12 +85,11 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
-    fake_http_reply_clear(&f->r);
-    assert_int_equal(plt_fake_host_stop(f->fh), 0);
-    int rc = plt_fake_host_free(f->fh);
-    fake_http_free(f->h);
+    close_host(f);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
     free(f);
-    assert_int_equal(rc, 0);
     return 0;
 }
 
@@ -198,6 +217,15 @@ manual_dial_pops_and_is_remembered(void **state)
     assert_string_equal(str(c, "number"), "+33612345678");
     assert_true(json_integer_value(json_object_get(c, "talk_ms")) > 0);
     assert_string_not_equal(str(b, "state"), "outbound");
+
+    /* My last calls come from storage: still there after a restart. */
+    close_host(f);
+    open_host(f);
+    b = req(f, "GET", "/agents/me", ME, AG, NULL, 200);
+    rec = json_object_get(b, "recent_calls");
+    assert_int_equal(json_array_size(rec), 1);
+    assert_string_equal(str(json_array_get(rec, 0), "number"), "+33612345678");
+    assert_string_equal(str(b, "state"), "logged_out");
 }
 
 int
