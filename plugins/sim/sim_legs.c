@@ -516,6 +516,12 @@ sim_leg_answered(plt_leg *l)
     plt_event *ev = sim_ev_new(l, "call.answered");
     if (ev) {
         plt_event_set_i64(ev, "ring_ms", l->answered_at - l->created_at);
+        /* The simulation's truth, for measuring (plateau simulate): who
+         * really answered, whatever AMD will say. */
+        plt_event_set_str(ev, "sim_party",
+                          l->kind == SIM_K_AGENT        ? "agent"
+                          : l->fate == SIM_F_MACHINE    ? "machine"
+                                                        : "human");
         sim_ev_publish(ev);
     }
     if (l->xfer_from)
@@ -791,6 +797,8 @@ sim_originate(sim *s, const plt_originate *o, plt_leg **out)
             plt_event_set_str(ev, "trunk", t->name);
         sim_ev_publish(ev);
     }
+    if (t)
+        sim_trunk_log(s, l, o->vars, o->nvars);
     *out = sim_leg_ref(l);
     return 0;
 }

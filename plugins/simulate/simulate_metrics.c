@@ -9,6 +9,7 @@
 #include "simulate_metrics.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 double
@@ -181,4 +182,51 @@ simulate_metrics_print(FILE *out, const simulate_day *days, int n, double cap)
             100 * s.u_mean, 100 * s.u_se, 100 * s.ab_mean, 100 * s.ab_se,
             100 * s.ab_max, s.days_over, s.days_over == 1 ? "" : "s",
             100 * cap);
+}
+
+/* ---- the day's line ---------------------------------------------------- */
+
+int
+simulate_day_format(const simulate_day *d, char *buf, size_t n)
+{
+    int w = snprintf(buf, n,
+                     "logged_s=%.3f talk_s=%.3f wrap_s=%.3f machine_s=%.3f "
+                     "dials=%ld live=%ld connects=%ld abandons=%ld "
+                     "amd_fp=%ld hours=",
+                     d->logged_s, d->talk_s, d->wrap_s, d->machine_s,
+                     d->dials, d->live, d->connects, d->abandons, d->amd_fp);
+    for (int h = 0; h < SIMULATE_HOURS && w > 0 && (size_t)w < n; h++)
+        w += snprintf(buf + w, n - (size_t)w, "%s%ld/%ld", h ? "," : "",
+                      d->hour_live[h], d->hour_bad[h]);
+    return w;
+}
+
+int
+simulate_day_parse(const char *line, simulate_day *d)
+{
+    memset(d, 0, sizeof *d);
+    const char *p = strstr(line, "logged_s=");
+    if (!p)
+        return -22;
+    int used = 0;
+    if (sscanf(p,
+               "logged_s=%lf talk_s=%lf wrap_s=%lf machine_s=%lf dials=%ld "
+               "live=%ld connects=%ld abandons=%ld amd_fp=%ld hours=%n",
+               &d->logged_s, &d->talk_s, &d->wrap_s, &d->machine_s,
+               &d->dials, &d->live, &d->connects, &d->abandons, &d->amd_fp,
+               &used) != 9 ||
+        !used)
+        return -22;
+    p += used;
+    for (int h = 0; h < SIMULATE_HOURS; h++) {
+        int k = 0;
+        if (sscanf(p, "%ld/%ld%n", &d->hour_live[h], &d->hour_bad[h], &k) !=
+                2 ||
+            !k)
+            return -22;
+        p += k;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
 }

@@ -83,4 +83,11 @@ void simulate_summarise(const simulate_day *days, int n, double cap,
 void simulate_metrics_print(FILE *out, const simulate_day *days, int n,
                             double cap);
 
+/** One day's raw figures as one line of key=value text (what
+ *  `plateau simulate-day` prints); snprintf semantics. */
+int simulate_day_format(const simulate_day *d, char *buf, size_t n);
+
+/** Parse such a line (from "logged_s=" on); 0, or -EINVAL. */
+int simulate_day_parse(const char *line, simulate_day *d);
+
 #endif

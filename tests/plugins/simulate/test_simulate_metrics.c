@@ -160,6 +160,28 @@ progressive_s2_idle_per_connect_matches_analysis(void **st)
     assert_float_equal(s.pooled.abandon_rate, 0, 0);
 }
 
+static void
+day_line_round_trips(void **st)
+{
+    (void)st;
+    simulate_day d = {0}, back;
+    d.logged_s = 288000.25;
+    d.talk_s = 200000.5;
+    d.wrap_s = 25000;
+    d.machine_s = 1234.125;
+    d.dials = 12345;
+    for (int i = 0; i < 300; i++)
+        simulate_day_live(&d, i % 9, i % 50 == 0, i % 97 == 0);
+    char line[2048];
+    int n = simulate_day_format(&d, line, sizeof line);
+    assert_true(n > 0 && (size_t)n < sizeof line);
+    assert_int_equal(simulate_day_parse(line, &back), 0);
+    assert_memory_equal(&d, &back, sizeof d);
+    assert_int_equal(simulate_day_parse("logged_s=1 talk_s=x", &back), -22);
+    line[n - 5] = '\0'; /* hours cut short */
+    assert_int_equal(simulate_day_parse(line, &back), -22);
+}
+
 int
 main(void)
 {
@@ -168,6 +190,7 @@ main(void)
         cmocka_unit_test(abandon_rate_counts_false_positives),
         cmocka_unit_test(summary_gives_mean_standard_error_and_days_over),
         cmocka_unit_test(progressive_s2_idle_per_connect_matches_analysis),
+        cmocka_unit_test(day_line_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
