@@ -314,6 +314,19 @@ check_source(media_engine *e, media_endpoint *ep,
 }
 
 static void
+amd_done(media_engine *e, media_endpoint *ep)
+{
+    media_event ev = {.type = MEDIA_EV_AMD_RESULT};
+    ev.u.amd.result = ep->amd.result;
+    ev.u.amd.cause = ep->amd.cause;
+    ev.u.amd.words = ep->amd.words;
+    ev.u.amd.greeting_ms = ep->amd.voice_ms;
+    ev.u.amd.elapsed_ms = ep->amd.total_ms;
+    ep->amd_on = false;
+    media_emit(e, ep, &ev, NULL);
+}
+
+static void
 tap_audio(media_engine *e, media_endpoint *ep, const rtp_packet *rp,
           int64_t now)
 {
@@ -327,10 +340,13 @@ tap_audio(media_engine *e, media_endpoint *ep, const rtp_packet *rp,
      * reliably (and a tone would be reported twice): in-band is off. */
     if (ep->inband && !ep->got_rfc4733)
         dtmf_rx(ep->inband, pcm, (int)n);
+    /* AMD runs on media time: each packet counts for the audio it
+     * carries, so late or bunched packets (jitter, a busy machine) do not
+     * turn speech into gaps. */
     if (ep->amd_on) {
-        for (size_t i = 0; i < n; i++)
-            ep->amd_sum += (uint64_t)(pcm[i] < 0 ? -(int)pcm[i] : pcm[i]);
-        ep->amd_cnt += (uint32_t)n;
+        ep->amd_last_ns = now;
+        if (media_amd_feed(&ep->amd, (uint32_t)(n / 8), media_level(pcm, n)))
+            amd_done(e, ep);
     }
     if (ep->rec)
         media_rec_put(ep->rec, 0, MEDIA_SRC_RELAY | rp->ssrc, rp->ts, pcm, n,
@@ -538,21 +554,13 @@ media_ep_tick(media_engine *e, media_endpoint *ep, uint32_t frames,
         for (uint32_t i = 0; i < frames; i++)
             media_gen_frame(e, ep, now);
     }
-    if (ep->amd_on) {
-        uint32_t level =
-            ep->amd_cnt ? (uint32_t)(ep->amd_sum / ep->amd_cnt) : 0;
-        ep->amd_sum = 0;
-        ep->amd_cnt = 0;
-        if (media_amd_feed(&ep->amd, 20 * (frames + skipped), level)) {
-            media_event ev = {.type = MEDIA_EV_AMD_RESULT};
-            ev.u.amd.result = ep->amd.result;
-            ev.u.amd.cause = ep->amd.cause;
-            ev.u.amd.words = ep->amd.words;
-            ev.u.amd.greeting_ms = ep->amd.voice_ms;
-            ev.u.amd.elapsed_ms = ep->amd.total_ms;
-            ep->amd_on = false;
-            media_emit(e, ep, &ev, NULL);
-        }
+    /* No audio for a while (silence suppression, a dead line): the
+     * clock feeds the detector silence, so a silent line still decides. */
+    if (ep->amd_on && now - ep->amd_last_ns >= 100 * 1000000LL) {
+        uint32_t ms = (uint32_t)((now - ep->amd_last_ns) / 1000000LL);
+        ep->amd_last_ns = now;
+        if (media_amd_feed(&ep->amd, ms, 0))
+            amd_done(e, ep);
     }
     uint16_t dur;
     char digit =
@@ -743,8 +751,7 @@ media_ep_command(media_engine *e, media_cmd *c)
     case CMD_AMD:
         media_amd_init(&ep->amd, &c->amd);
         ep->amd_on = true;
-        ep->amd_sum = 0;
-        ep->amd_cnt = 0;
+        ep->amd_last_ns = now;
         break;
     default:
         break;

@@ -171,8 +171,7 @@ struct media_endpoint {
     /* AMD */
     bool amd_on;
     media_amd amd;
-    uint64_t amd_sum;
-    uint32_t amd_cnt;
+    int64_t amd_last_ns; /* last audio fed (packet time or a tick) */
     /* recording */
     media_rec *rec;
     /* RTCP */
