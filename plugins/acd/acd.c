@@ -10,8 +10,11 @@
  * every timer. The concepts live in acd_queue.c, acd_strategy.c,
  * acd_offer.c and acd_stats.c.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acd_http.h"
 #include "acd_int.h"
@@ -36,9 +39,43 @@ static const plt_cfg_key queue_keys[] = {
     {.name = "max_wait", .type = PLT_CFG_DURATION, .def = "0",
      .help = "then the overflow action (0 = none)"},
     {.name = "overflow", .type = PLT_CFG_STR, .def = "none",
-     .help = "none | hangup | queue:<name>"},
+     .help = "after max_wait: none | hangup | queue:<name> | message:<wav> "
+             "| ivr:<entry> | callback | voicemail"},
+    {.name = "closed", .type = PLT_CFG_STR, .def = "none",
+     .help = "action for a caller joining outside opening hours (as overflow)"},
+    {.name = "no_agents", .type = PLT_CFG_STR, .def = "none",
+     .help = "action when no agent of the queue is logged in"},
+    {.name = "all_paused", .type = PLT_CFG_STR, .def = "none",
+     .help = "action when every logged-in agent of the queue is paused"},
+    {.name = "full", .type = PLT_CFG_STR, .def = "none",
+     .help = "action for a caller joining when max_size callers wait"},
+    {.name = "max_size", .type = PLT_CFG_INT, .def = "0", .min = 0,
+     .help = "callers waiting at most (0 = no limit)"},
+    {.name = "time_zone", .type = PLT_CFG_STR,
+     .help = "zone of hours and holidays (default: the plugin's time_zone)"},
+    {.name = "hours", .type = PLT_CFG_LIST,
+     .help = "opening hours, e.g. \"mon-fri 08:00-18:00\" (none = always)"},
+    {.name = "holidays", .type = PLT_CFG_LIST,
+     .help = "closed days: MM-DD, YYYY-MM-DD, easter_monday, ascension, "
+             "whit_monday, easter+N"},
+    {.name = "voicemail_prompt", .type = PLT_CFG_PATH,
+     .help = "WAV played before a voicemail is recorded"},
+    {.name = "voicemail_max", .type = PLT_CFG_DURATION, .def = "2m",
+     .help = "longest voicemail message"},
+    {.name = "callback_prompt", .type = PLT_CFG_PATH,
+     .help = "WAV played once a callback is recorded"},
     {.name = "hold_music", .type = PLT_CFG_PATH,
      .help = "WAV played (looped) while waiting"},
+    {.name = "prompts", .type = PLT_CFG_LIST,
+     .help = "estimated-wait prompt directories as \"<language>:<dir>\""},
+    {.name = "language", .type = PLT_CFG_STR,
+     .help = "default prompt language (request variable `language` wins)"},
+    {.name = "announce", .type = PLT_CFG_BOOL, .def = "true",
+     .help = "announce the estimated wait on join (with prompts)"},
+    {.name = "announce_every", .type = PLT_CFG_DURATION, .def = "0",
+     .help = "announce it again at this interval (0 = never)"},
+    {.name = "aht_default", .type = PLT_CFG_DURATION, .def = "0",
+     .help = "handle time assumed before a call completed (0 = unknown)"},
     {.name = "dids", .type = PLT_CFG_LIST,
      .help = "inbound DIDs routed to this queue"},
     PLT_CFG_END};
@@ -62,6 +99,12 @@ static const plt_cfg_key keys[] = {
      .help = "seed of the random strategy"},
     {.name = "offer_ring", .type = PLT_CFG_DURATION, .def = "0",
      .help = "simulated ringing before an offer is taken (0 = at once)"},
+    {.name = "time_zone", .type = PLT_CFG_STR, .def = "UTC",
+     .help = "the site's zone: queues' hours, midnight counters"},
+    {.name = "ivr_claim", .type = PLT_CFG_DURATION, .def = "5s",
+     .help = "an IVR must claim a caller sent to it within this"},
+    {.name = "voicemail_dir", .type = PLT_CFG_PATH,
+     .help = "where voicemail WAVs go (default: <data>/voicemail)"},
     PLT_CFG_END};
 
 static const plt_acd_vt acd_vt = {
@@ -77,6 +120,36 @@ static const plt_acd_vt acd_vt = {
 
 static acd *the_acd;
 
+/* Storage (optional: callback requests and voicemails are then only
+ * published) and the voicemail directory, both at init, where blocking is
+ * allowed: migrations must be declared before storage starts. */
+static int
+storage_and_dirs(acd *s, const plt_cfg *cfg)
+{
+    if (plt_storage_acquire(&s->st) == 0) {
+        int rc = s->st.vt->migrations(s->st.impl, "acd", acd_migrations,
+                                      acd_nmigrations);
+        if (rc != 0) {
+            plt_set_error("cannot declare migrations: %s", plt_strerror(rc));
+            return rc;
+        }
+        s->have_st = true;
+    }
+    const char *dir = NULL;
+    char def[4096];
+    if (plt_cfg_path(cfg, "voicemail_dir", &dir) != 0 || !dir) {
+        snprintf(def, sizeof(def), "%s/voicemail", plt_data_dir());
+        dir = def;
+    }
+    if (!(s->voicemail_dir = strdup(dir)))
+        return PLT_ENOMEM;
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        plt_set_error("cannot create %s: %s", dir, strerror(errno));
+        return PLT_ECONFIG;
+    }
+    return 0;
+}
+
 static int
 acd_init(plt_plugin *self, const plt_cfg *cfg)
 {
@@ -85,8 +158,11 @@ acd_init(plt_plugin *self, const plt_cfg *cfg)
     if (!s)
         return PLT_ENOMEM;
     int rc = acd_config_load(s, cfg);
+    if (rc == 0)
+        rc = storage_and_dirs(s, cfg);
     if (rc != 0) {
         acd_free_all(s);
+        free(s->voicemail_dir);
         free(s);
         return rc;
     }
@@ -121,7 +197,9 @@ acd_start(plt_plugin *self)
     if ((rc = plt_subscribe("agent.state_changed", acd_on_agent_event, s,
                             &s->sub_agent)) != 0 ||
         (rc = plt_subscribe("call.*", acd_on_call_event, s, &s->sub_call)) !=
-            0) {
+            0 ||
+        (rc = plt_subscribe("ivr.claimed", acd_on_call_event, s,
+                            &s->sub_ivr)) != 0) {
         plt_set_error("cannot subscribe: %s", plt_strerror(rc));
         return rc;
     }
@@ -147,7 +225,9 @@ acd_stop(plt_plugin *self)
         plt_unsubscribe(s->sub_agent);
     if (s->sub_call)
         plt_unsubscribe(s->sub_call);
-    s->sub_agent = s->sub_call = NULL;
+    if (s->sub_ivr)
+        plt_unsubscribe(s->sub_ivr);
+    s->sub_agent = s->sub_call = s->sub_ivr = NULL;
     return 0;
 }
 
@@ -161,12 +241,16 @@ acd_fini(plt_plugin *self)
     /* Timers are gone after stop(); never start new ones while freeing. */
     acd_stop_all(the_acd);
     acd_free_all(the_acd);
+    free(the_acd->voicemail_dir);
     free(the_acd);
     the_acd = NULL;
 }
 
 static const plt_dep needs[] = {{.service = PLT_AGENTS_NAME, .major = 1},
                                 {.service = PLT_TELEPHONY_NAME, .major = 1},
+                                {.service = PLT_STORAGE_NAME,
+                                 .major = 1,
+                                 .flags = PLT_DEP_OPTIONAL},
                                 {.service = PLT_HTTP_NAME,
                                  .major = PLT_HTTP_MAJOR,
                                  .flags = PLT_DEP_OPTIONAL},

@@ -13,7 +13,10 @@
 #include <plateau/plateau.h>
 #include <plateau/svc/acd.h>
 #include <plateau/svc/agents.h>
+#include <plateau/svc/storage.h>
 #include <plateau/svc/telephony.h>
+
+#include "schedule.h"
 
 /* Strategies; names in acd_strategy_names (same order). */
 enum {
@@ -28,7 +31,31 @@ enum {
     ACD_STRATEGY_N
 };
 
-enum { ACD_OVF_NONE, ACD_OVF_HANGUP, ACD_OVF_QUEUE };
+/* What happens to a caller a queue does not keep (acd_overflow.c). */
+enum {
+    ACD_OVF_NONE,     /* stays in the queue */
+    ACD_OVF_HANGUP,
+    ACD_OVF_QUEUE,    /* target: another queue */
+    ACD_OVF_MESSAGE,  /* target: a WAV played, then hang up */
+    ACD_OVF_IVR,      /* target: an IVR entry point (ivr.requested) */
+    ACD_OVF_CALLBACK, /* a callback request is recorded, then hang up */
+    ACD_OVF_VOICEMAIL /* the caller leaves a message, then hang up */
+};
+
+/* Why: the triggers, each with its configured action. */
+enum {
+    ACD_WHY_MAX_WAIT,
+    ACD_WHY_CLOSED,
+    ACD_WHY_NO_AGENTS,
+    ACD_WHY_ALL_PAUSED,
+    ACD_WHY_FULL,
+    ACD_WHY_N
+};
+
+typedef struct acd_action {
+    int kind;
+    char *target;
+} acd_action;
 
 /* A caller's state: in the queue, being offered to an agent, or bridged
  * (kept only until the customer leg ends, for wrap-up and figures). */
@@ -46,9 +73,23 @@ typedef struct acd_queue {
     size_t nskills;
     int64_t relax_after_ms, relax_step, offer_timeout_ms, wrap_up_ms;
     int64_t sl_ms, max_wait_ms;
-    int overflow;
-    char *overflow_target; /* ACD_OVF_QUEUE: the queue's name */
+    /* The action of each trigger (on[ACD_WHY_MAX_WAIT] is `overflow`). */
+    acd_action on[ACD_WHY_N];
+    int64_t max_size; /* waiting callers; 0 = no limit */
     char *hold_music;      /* NULL = none */
+    /* Opening hours and holidays in the queue's zone (owned). */
+    schedule_zone *zone;
+    schedule sched;
+    /* Voicemail and callback prompts (NULL = none), longest message. */
+    char *voicemail_prompt, *callback_prompt;
+    int64_t voicemail_max_ms;
+    /* Estimated-wait announcements: prompt directories per language. */
+    char **prompt_lang, **prompt_dir;
+    size_t nprompts;
+    char *language;
+    int64_t announce_every_ms; /* 0 = on join only */
+    bool announce;             /* on join */
+    int64_t aht_default_ms;    /* handle time until a call completed */
     char **dids;
     size_t ndids;
     size_t rr_last; /* round robin: index + 1 of the agent last chosen */
@@ -63,6 +104,8 @@ typedef struct acd_queue {
     int empty_steps;
     /* Figures since start. */
     uint64_t joined, offered, answered, abandoned, overflowed;
+    uint64_t overflowed_by[ACD_WHY_N];
+    uint64_t callbacks, voicemails;
     uint64_t answered_within_sl, abandoned_after_sl;
     uint64_t completed;   /* bridged calls that ended */
     int64_t talk_total_ms; /* of the completed calls */
@@ -102,7 +145,12 @@ typedef struct acd_caller {
     int64_t max_wait_ms;
     int state;
     int relax_steps;
+    /* What the caller hears: the hold music, or the announcement file
+     * ann_at of ann (then the music comes back). */
     char play_id[32];
+    char **ann;
+    size_t nann, ann_at;
+    plt_timer *announce_timer;
     /* Current offers: one, or one per agent rung at once (ring_all). The
      * agent who took the call stays in `agent` while bridged. */
     acd_agent *agent;
@@ -141,9 +189,32 @@ typedef struct acd_choice {
     uint64_t rng;
 } acd_choice;
 
+/* A caller out of the queue, in the middle of an overflow action that
+ * keeps the leg a while (a message, a prompt, a voicemail, an IVR claim). */
+typedef struct acd_pending {
+    struct acd *s;
+    int kind;
+    int why;
+    char id[32];
+    char *queue;
+    char *leg_id;
+    plt_leg *leg;
+    char play_id[32];
+    char rec_id[32];
+    char *path; /* voicemail file */
+    bool hangup_after_play;
+    plt_timer *timer; /* voicemail length, IVR claim */
+    struct acd_pending *next;
+} acd_pending;
+
 typedef struct acd {
     plt_agents ag;
     plt_telephony tel;
+    plt_storage st;
+    bool have_st;
+    char *voicemail_dir;
+    int64_t ivr_claim_ms;
+    acd_pending *pending;
     acd_queue *q;
     size_t nq;
     acd_agent **a;
@@ -153,7 +224,7 @@ typedef struct acd {
     uint64_t next_id;
     uint64_t rng;
     int64_t offer_ring_ms;
-    plt_sub *sub_agent, *sub_call;
+    plt_sub *sub_agent, *sub_call, *sub_ivr;
     uint64_t pass; /* dispatch passes so far */
     bool started, dispatching, again;
 } acd;
@@ -183,6 +254,9 @@ int acd_index_agents(acd *s);
 void acd_on_agent_event(const plt_event *ev, void *arg);
 void acd_on_call_event(const plt_event *ev, void *arg);
 void acd_caller_remove(acd_caller *c);
+/* Move a waiting caller to queue @p to (an overflow), keeping its
+ * seniority; @p wait: how long it has waited so far. */
+void acd_caller_move(acd_caller *c, acd_queue *to, int64_t wait);
 size_t acd_position(const acd_caller *c);
 plt_event *acd_event(const acd_caller *c, const char *topic);
 void acd_stop_all(acd *s);
@@ -218,6 +292,45 @@ void acd_caller_ended(acd_caller *c);
 /* acd_stats.c */
 int acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb,
               void *arg);
+typedef struct acd_staffing {
+    uint32_t logged_in, available, paused;
+} acd_staffing;
+void acd_staffing_of(acd *s, const acd_queue *q, acd_staffing *out);
+/* Estimated wait of a caller at @p position (1 = next), or -1 unknown. */
+int64_t acd_estimated_wait(acd *s, const acd_queue *q, size_t position);
+
+/* acd_overflow.c */
+extern const char *const acd_why_names[];
+int acd_action_parse(const char *text, acd_action *out);
+const char *acd_action_name(int kind);
+/* The first join trigger that applies to a caller joining @p q now
+ * (closed, full, no agents, all paused, with an action), or -1. */
+int acd_join_trigger(acd *s, acd_queue *q);
+/* Apply @p q's action for @p why to waiting caller @p c: publishes
+ * queue.overflowed; @p c is removed unless it moved to another queue.
+ * Returns true if the caller is still queued (moved). */
+bool acd_overflow(acd_caller *c, int why);
+/* Agents of @p a's queues logged out or paused: overflow the callers of
+ * queues left with nobody to serve them. */
+void acd_overflow_staffing(acd *s, const char *agent);
+/* call.* and ivr.claimed events for callers in an overflow action;
+ * true if the event was theirs. */
+bool acd_pending_event(acd *s, const plt_event *ev);
+void acd_pending_free_all(acd *s, bool stop_timers_only);
+extern const plt_storage_migration acd_migrations[];
+extern const size_t acd_nmigrations;
+
+/* acd_announce.c */
+/* Announce the estimated wait to @p c now (if the queue has prompts). */
+void acd_announce(acd_caller *c);
+/* Start announcing on join (and every announce_every). */
+void acd_announce_arm(acd_caller *c);
+/* call.play_finished for a waiting caller: next announcement file, or
+ * the hold music back. */
+void acd_caller_play_finished(acd_caller *c, const char *play_id);
+/* Stop whatever the caller hears and forget the announcement. */
+void acd_caller_silence(acd_caller *c);
+void acd_announce_free(acd_caller *c);
 
 /* acd_metrics.c: figures on /metrics (optional http service) */
 void acd_metrics_start(acd *s);

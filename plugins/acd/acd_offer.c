@@ -162,10 +162,8 @@ accept(acd_caller *c, acd_offer *o)
         back_to_waiting(c); /* the agents service already ended it */
         return;
     }
-    if (c->play_id[0]) {
-        (void)s->tel.vt->stop_play(s->tel.impl, c->leg, c->play_id);
-        c->play_id[0] = '\0';
-    }
+    /* Music or announcement: the caller hears the agent now. */
+    acd_caller_silence(c);
     rc = s->tel.vt->bridge(s->tel.impl, c->leg, phone);
     s->tel.vt->leg_unref(s->tel.impl, phone);
     if (rc != 0) {

@@ -127,43 +127,154 @@ load_strs(const plt_cfg *cfg, const char *key, char ***out, size_t *n)
 }
 
 static int
-load_queue(acd_queue *q, const plt_cfg *c)
+load_action(const plt_cfg *c, const char *key, const char *queue,
+            acd_action *out)
 {
-    const char *name, *strategy, *overflow, *music = NULL;
+    const char *text;
+    int rc = plt_cfg_str(c, key, &text);
+    if (rc != 0)
+        return rc;
+    rc = acd_action_parse(text, out);
+    if (rc == PLT_EINVAL) {
+        plt_set_error("queue %s: %s \"%s\": use none, hangup, queue:<name>, "
+                      "message:<wav>, ivr:<entry>, callback or voicemail",
+                      queue, key, text);
+        return PLT_ECONFIG;
+    }
+    return rc;
+}
+
+static const char *const trigger_keys[ACD_WHY_N] = {
+    "overflow", "closed", "no_agents", "all_paused", "full"};
+
+static int
+load_hours(acd_queue *q, const plt_cfg *c, const char *site_tz)
+{
+    const char *tz = NULL;
+    if (plt_cfg_str(c, "time_zone", &tz) != 0 || !tz || !*tz)
+        tz = site_tz;
+    /* Reads the tz database: here, at (re)load, never while routing. */
+    int rc = schedule_zone_open(tz, &q->zone);
+    if (rc != 0) {
+        plt_set_error("queue %s: unknown time zone %s", q->name, tz);
+        return PLT_ECONFIG;
+    }
+    q->sched.zone = q->zone;
+    size_t n = 0;
+    (void)plt_cfg_count(c, "hours", &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *t;
+        if ((rc = plt_cfg_list_at(c, "hours", i, &t)) != 0)
+            return rc;
+        if ((rc = schedule_add_window(&q->sched, t)) != 0) {
+            plt_set_error("queue %s: hours \"%s\": use e.g. "
+                          "\"mon-fri 08:00-18:00\"",
+                          q->name, t);
+            return rc == PLT_EINVAL ? PLT_ECONFIG : rc;
+        }
+    }
+    n = 0;
+    (void)plt_cfg_count(c, "holidays", &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *t;
+        if ((rc = plt_cfg_list_at(c, "holidays", i, &t)) != 0)
+            return rc;
+        if ((rc = schedule_holiday_add(&q->sched.holidays, t)) != 0) {
+            plt_set_error("queue %s: holiday \"%s\": use MM-DD, YYYY-MM-DD, "
+                          "easter_monday, ascension, whit_monday or easter+N",
+                          q->name, t);
+            return rc == PLT_EINVAL ? PLT_ECONFIG : rc;
+        }
+    }
+    return 0;
+}
+
+/* "en:/path/to/prompts/en" per language. */
+static int
+load_prompts(acd_queue *q, const plt_cfg *c)
+{
+    char **v;
+    size_t n;
+    int rc = load_strs(c, "prompts", &v, &n);
+    if (rc != 0 || !n)
+        return rc;
+    q->prompt_lang = calloc(n, sizeof(char *));
+    q->prompt_dir = calloc(n, sizeof(char *));
+    if (!q->prompt_lang || !q->prompt_dir) {
+        strv_free(v, n);
+        return PLT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *colon = strchr(v[i], ':');
+        if (!colon || colon == v[i] || !colon[1]) {
+            plt_set_error("queue %s: prompts \"%s\": use <language>:<dir>",
+                          q->name, v[i]);
+            strv_free(v, n);
+            return PLT_ECONFIG;
+        }
+        *colon = '\0';
+        q->prompt_lang[i] = strdup(v[i]);
+        q->prompt_dir[i] = strdup(colon + 1);
+        q->nprompts = i + 1;
+        if (!q->prompt_lang[i] || !q->prompt_dir[i]) {
+            strv_free(v, n);
+            return PLT_ENOMEM;
+        }
+    }
+    strv_free(v, n);
+    return 0;
+}
+
+static int
+opt_path(const plt_cfg *c, const char *key, char **out)
+{
+    const char *v = NULL;
+    if (plt_cfg_path(c, key, &v) == 0 && v && !(*out = strdup(v)))
+        return PLT_ENOMEM;
+    return 0;
+}
+
+static int
+load_queue(acd_queue *q, const plt_cfg *c, const char *site_tz)
+{
+    const char *name, *strategy, *lang = NULL;
     int rc;
     if ((rc = plt_cfg_str(c, "name", &name)) ||
-        (rc = plt_cfg_str(c, "strategy", &strategy)) ||
-        (rc = plt_cfg_str(c, "overflow", &overflow)))
+        (rc = plt_cfg_str(c, "strategy", &strategy)))
         return rc;
     if (!(q->name = strdup(name)))
         return PLT_ENOMEM;
     for (int i = 0; acd_strategy_names[i]; i++)
         if (strcmp(acd_strategy_names[i], strategy) == 0)
             q->strategy = i;
+    bool announce = true;
     if ((rc = plt_cfg_duration_ms(c, "relax_after", &q->relax_after_ms)) ||
         (rc = plt_cfg_int(c, "relax_step", &q->relax_step)) ||
         (rc = plt_cfg_duration_ms(c, "offer_timeout", &q->offer_timeout_ms)) ||
         (rc = plt_cfg_duration_ms(c, "wrap_up", &q->wrap_up_ms)) ||
         (rc = plt_cfg_duration_ms(c, "sl_threshold", &q->sl_ms)) ||
-        (rc = plt_cfg_duration_ms(c, "max_wait", &q->max_wait_ms)))
+        (rc = plt_cfg_duration_ms(c, "max_wait", &q->max_wait_ms)) ||
+        (rc = plt_cfg_int(c, "max_size", &q->max_size)) ||
+        (rc = plt_cfg_duration_ms(c, "voicemail_max", &q->voicemail_max_ms)) ||
+        (rc = plt_cfg_duration_ms(c, "announce_every",
+                                  &q->announce_every_ms)) ||
+        (rc = plt_cfg_duration_ms(c, "aht_default", &q->aht_default_ms)) ||
+        (rc = plt_cfg_bool(c, "announce", &announce)))
         return rc;
-    if (strcmp(overflow, "hangup") == 0) {
-        q->overflow = ACD_OVF_HANGUP;
-    } else if (strncmp(overflow, "queue:", 6) == 0 && overflow[6]) {
-        q->overflow = ACD_OVF_QUEUE;
-        if (!(q->overflow_target = strdup(overflow + 6)))
-            return PLT_ENOMEM;
-    } else if (strcmp(overflow, "none") != 0) {
-        plt_set_error("queue %s: overflow \"%s\": use none, hangup or "
-                      "queue:<name>",
-                      name, overflow);
-        return PLT_ECONFIG;
-    }
-    if (plt_cfg_path(c, "hold_music", &music) == 0 && music &&
-        !(q->hold_music = strdup(music)))
+    q->announce = announce;
+    for (int i = 0; i < ACD_WHY_N; i++)
+        if ((rc = load_action(c, trigger_keys[i], name, &q->on[i])) != 0)
+            return rc;
+    if ((rc = opt_path(c, "hold_music", &q->hold_music)) ||
+        (rc = opt_path(c, "voicemail_prompt", &q->voicemail_prompt)) ||
+        (rc = opt_path(c, "callback_prompt", &q->callback_prompt)))
+        return rc;
+    if (plt_cfg_str(c, "language", &lang) == 0 && lang &&
+        !(q->language = strdup(lang)))
         return PLT_ENOMEM;
     if ((rc = load_skills(c, "skills", &q->skills, &q->nskills)) ||
-        (rc = load_strs(c, "dids", &q->dids, &q->ndids)))
+        (rc = load_strs(c, "dids", &q->dids, &q->ndids)) ||
+        (rc = load_hours(q, c, site_tz)) || (rc = load_prompts(q, c)))
         return rc;
     return 0;
 }
@@ -214,6 +325,9 @@ acd_config_load(acd *s, const plt_cfg *cfg)
     (void)plt_cfg_int(cfg, "seed", &seed);
     s->rng = (uint64_t)seed;
     (void)plt_cfg_duration_ms(cfg, "offer_ring", &s->offer_ring_ms);
+    (void)plt_cfg_duration_ms(cfg, "ivr_claim", &s->ivr_claim_ms);
+    const char *site_tz = NULL;
+    (void)plt_cfg_str(cfg, "time_zone", &site_tz);
     (void)plt_cfg_count(cfg, "queues", &nq);
     if (nq) {
         s->q = calloc(nq, sizeof(*s->q));
@@ -225,7 +339,7 @@ acd_config_load(acd *s, const plt_cfg *cfg)
         if ((rc = plt_cfg_table_at(cfg, "queues", i, &c)) != 0)
             return rc;
         s->nq = i + 1;
-        if ((rc = load_queue(&s->q[i], c)) != 0)
+        if ((rc = load_queue(&s->q[i], c, site_tz)) != 0)
             return rc;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(s->q[j].name, s->q[i].name) == 0) {
@@ -236,12 +350,15 @@ acd_config_load(acd *s, const plt_cfg *cfg)
     }
     for (size_t i = 0; i < nq; i++) {
         acd_queue *q = &s->q[i];
-        if (q->overflow == ACD_OVF_QUEUE &&
-            (!acd_queue_find(s, q->overflow_target) ||
-             strcmp(q->overflow_target, q->name) == 0)) {
-            plt_set_error("queue %s: overflow to unknown queue %s", q->name,
-                          q->overflow_target);
-            return PLT_ECONFIG;
+        for (int k = 0; k < ACD_WHY_N; k++) {
+            const acd_action *a = &q->on[k];
+            if (a->kind == ACD_OVF_QUEUE &&
+                (!acd_queue_find(s, a->target) ||
+                 strcmp(a->target, q->name) == 0)) {
+                plt_set_error("queue %s: %s to unknown queue %s", q->name,
+                              trigger_keys[k], a->target);
+                return PLT_ECONFIG;
+            }
         }
     }
     (void)plt_cfg_count(cfg, "agents", &na);
@@ -292,11 +409,20 @@ acd_free_all(acd *s)
 {
     while (s->callers)
         acd_caller_remove(s->callers);
+    acd_pending_free_all(s, false);
     for (size_t i = 0; i < s->nq; i++) {
         acd_queue *q = &s->q[i];
         free(q->name);
-        free(q->overflow_target);
+        for (int k = 0; k < ACD_WHY_N; k++)
+            free(q->on[k].target);
         free(q->hold_music);
+        free(q->voicemail_prompt);
+        free(q->callback_prompt);
+        free(q->language);
+        strv_free(q->prompt_lang, q->nprompts);
+        strv_free(q->prompt_dir, q->nprompts);
+        schedule_clear(&q->sched);
+        schedule_zone_free(q->zone);
         acd_skills_free(q->skills, q->nskills);
         strv_free(q->dids, q->ndids);
         free(q->agents);
@@ -423,6 +549,10 @@ caller_timers_stop(acd_caller *c)
         plt_timer_stop(c->wait_timer);
         c->wait_timer = NULL;
     }
+    if (c->announce_timer) {
+        plt_timer_stop(c->announce_timer);
+        c->announce_timer = NULL;
+    }
     for (size_t i = 0; i < c->noffers; i++) {
         if (c->offers[i].ring_timer) {
             plt_timer_stop(c->offers[i].ring_timer);
@@ -445,6 +575,7 @@ acd_caller_remove(acd_caller *c)
         s->last = c->prev;
     c->prev = c->next = NULL;
     caller_timers_stop(c);
+    acd_announce_free(c);
     free(c->offers);
     if (c->leg)
         s->tel.vt->leg_unref(s->tel.impl, c->leg);
@@ -465,6 +596,7 @@ acd_stop_all(acd *s)
 {
     for (acd_caller *c = s->callers; c; c = c->next)
         caller_timers_stop(c);
+    acd_pending_free_all(s, true);
 }
 
 static bool
@@ -515,7 +647,7 @@ static void
 wait_arm(acd_caller *c)
 {
     int64_t left = c->max_wait_ms - (plt_now() - c->joined_at);
-    if (c->max_wait_ms <= 0 || c->q->overflow == ACD_OVF_NONE)
+    if (c->max_wait_ms <= 0 || c->q->on[ACD_WHY_MAX_WAIT].kind == ACD_OVF_NONE)
         return;
     if (plt_timer_start(&c->wait_timer, left > 0 ? (uint64_t)left : 0, 0,
                         on_max_wait, c) != 0)
@@ -540,44 +672,34 @@ static void
 on_max_wait(void *arg)
 {
     acd_caller *c = arg;
-    acd *s = c->s;
     c->wait_timer = NULL; /* one-shot: released by the core */
-    if (c->state == ACD_BRIDGED)
-        return;
-    if (c->state == ACD_OFFERING)
-        acd_offer_abort(c, false);
-    acd_queue *q = c->q;
-    int64_t wait = plt_now() - c->joined_at;
-    q->overflowed++;
-    plt_event *ev = acd_event(c, "queue.overflowed");
-    if (ev) {
-        plt_event_set_str(ev, "action",
-                          q->overflow == ACD_OVF_HANGUP ? "hangup" : "queue");
-        plt_event_set_str(ev, "target",
-                          q->overflow == ACD_OVF_QUEUE ? q->overflow_target
-                                                       : "");
-        plt_event_set_i64(ev, "wait_ms", wait);
-        plt_event_publish(ev);
-    }
-    if (q->overflow == ACD_OVF_HANGUP) {
-        (void)s->tel.vt->hangup(s->tel.impl, c->leg, 0, PLT_BY_SYSTEM);
-        acd_caller_remove(c);
-        return;
-    }
+    (void)acd_overflow(c, ACD_WHY_MAX_WAIT);
+}
+
+void
+acd_caller_move(acd_caller *c, acd_queue *to, int64_t wait)
+{
     /* Another queue: the caller keeps their seniority (joined_at), so
      * global fairness still counts the whole wait; requirements and
      * relaxation restart with the new queue's. */
-    c->q = acd_queue_find(s, q->overflow_target);
+    if (c->wait_timer) {
+        plt_timer_stop(c->wait_timer);
+        c->wait_timer = NULL;
+    }
+    c->q = to;
     c->relax_steps = 0;
-    c->max_wait_ms = c->q->max_wait_ms;
+    c->max_wait_ms = to->max_wait_ms;
     publish_joined(c);
     relax_arm(c);
-    if (c->max_wait_ms > 0 && c->q->overflow != ACD_OVF_NONE) {
+    if (c->max_wait_ms > 0 && to->on[ACD_WHY_MAX_WAIT].kind != ACD_OVF_NONE) {
         /* Measured from the overflow, not from the first join. */
         c->max_wait_ms += wait;
         wait_arm(c);
     }
-    acd_dispatch_caller(s, c);
+    acd_caller_answered_leg(c);
+    acd_dispatch_caller(c->s, c);
+    if (c->state != ACD_BRIDGED)
+        acd_announce_arm(c);
 }
 
 static acd_caller *
@@ -673,12 +795,21 @@ acd_enqueue(void *impl, const plt_acd_request *r, char request_id[32])
             plt_log_err(PLT_LOG_WARN, rc, "queue %s: cannot answer leg %s",
                         q->name, c->leg_id);
     }
-    acd_caller_answered_leg(c);
     snprintf(request_id, 32, "%s", c->id);
     publish_joined(c);
+    /* Closed, full, or nobody to serve it: the queue's action at once. */
+    int why = acd_join_trigger(s, q);
+    if (why >= 0) {
+        (void)acd_overflow(c, why);
+        return 0;
+    }
+    acd_caller_answered_leg(c);
     relax_arm(c);
     wait_arm(c);
     acd_dispatch_caller(s, c);
+    /* Announced only to a caller who was not served at once. */
+    if (c->state != ACD_BRIDGED)
+        acd_announce_arm(c);
     return 0;
 }
 
@@ -696,8 +827,7 @@ acd_cancel(void *impl, const char *request_id, const char *reason)
     bool freed = c->state == ACD_OFFERING;
     if (freed)
         acd_offer_abort(c, false);
-    if (c->play_id[0])
-        (void)s->tel.vt->stop_play(s->tel.impl, c->leg, c->play_id);
+    acd_caller_silence(c);
     plt_event *ev = acd_event(c, "queue.left");
     if (ev) {
         plt_event_set_str(ev, "reason", reason ? reason : "cancelled");
@@ -938,6 +1068,10 @@ acd_on_agent_event(const plt_event *ev, void *arg)
 {
     acd *s = arg;
     const char *to = plt_event_str(ev, "to");
+    if (to && (strcmp(to, "pause") == 0 || strcmp(to, "logged_out") == 0)) {
+        acd_overflow_staffing(s, plt_event_str(ev, "agent"));
+        return;
+    }
     if (!to || strcmp(to, "available") != 0)
         return;
     acd_dispatch(s);
@@ -984,11 +1118,18 @@ acd_on_call_event(const plt_event *ev, void *arg)
         on_inbound(s, ev);
         return;
     }
-    if (strcmp(topic, "call.ended") != 0)
+    if (acd_pending_event(s, ev))
+        return;
+    bool played = strcmp(topic, "call.play_finished") == 0;
+    if (!played && strcmp(topic, "call.ended") != 0)
         return;
     acd_caller *c = find_by_leg(s, plt_event_str(ev, "leg_id"));
     if (!c)
         return;
+    if (played) {
+        acd_caller_play_finished(c, plt_event_str(ev, "play_id"));
+        return;
+    }
     if (c->state == ACD_BRIDGED) {
         acd_caller_ended(c);
         return;

@@ -26,8 +26,17 @@
  *                     (rung: agents rung at once, >1 for ring_all)
  *   queue.answered    (agent, wait_ms)         bridged to the agent
  *   queue.abandoned   (wait_ms, position)      the caller hung up waiting
- *   queue.overflowed  (action, target, wait_ms)
+ *   queue.overflowed  (reason, action, target, wait_ms)
+ *                     reason: max_wait|closed|no_agents|all_paused|full;
+ *                     action: hangup|queue|message|ivr|callback|voicemail
  *   queue.left        (reason)                 cancelled by the caller
+ *   queue.announced   (estimated_wait_ms, minutes, position, first)
+ *   queue.callback_requested (number, reason)  stored by the provider
+ *   queue.voicemail   (path, number, duration_ms, reason) a message left
+ *   ivr.requested     (entry, reason)          an IVR entry point is asked
+ *                     to take the leg: it publishes ivr.claimed (leg_id)
+ *                     within the provider's claim time, or the leg is
+ *                     hung up
  *
  * Thread: loop thread only; callbacks on the loop. Ownership: inputs
  * copied. Callbacks: none if a function returns < 0.
@@ -47,7 +56,7 @@ extern "C" {
 
 #define PLT_ACD_NAME "acd"
 #define PLT_ACD_MAJOR 1
-#define PLT_ACD_MINOR 0
+#define PLT_ACD_MINOR 1
 
 /** A skill and a level (0-100). */
 typedef struct plt_acd_skill {
@@ -83,7 +92,24 @@ typedef struct plt_queue_stats {
                                       abandoned after the threshold) */
     int64_t sl_threshold_ms;
     int64_t estimated_wait_ms;   /**< for a caller joining now */
+    /* Appended in 1.1 (a provider 1.0 does not fill them). */
+    uint32_t agents_paused;
+    /** Overflows by reason: max_wait, closed, no_agents, all_paused,
+     *  full (PLT_ACD_WHY_*); their sum is `overflowed`. */
+    uint64_t overflowed_by[5];
+    uint64_t callbacks;  /**< callback requests recorded */
+    uint64_t voicemails; /**< voicemail messages recorded */
+    bool open;           /**< within opening hours, not a holiday */
 } plt_queue_stats;
+
+/** Indexes of plt_queue_stats.overflowed_by (the event's `reason`). */
+enum {
+    PLT_ACD_WHY_MAX_WAIT = 0,
+    PLT_ACD_WHY_CLOSED = 1,
+    PLT_ACD_WHY_NO_AGENTS = 2,
+    PLT_ACD_WHY_ALL_PAUSED = 3,
+    PLT_ACD_WHY_FULL = 4
+};
 
 typedef void (*plt_acd_done_fn)(void *arg, int status, const char *msg);
 /** dry_run(): the agent that would be chosen (NULL if none), and one line

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The world the acd tests run in: the fake host with storage_sqlite.so,
+ * sim.so, agents.so and acd.so as built, on the simulated clock; agents
+ * with simulated kept-up phones; customers that are simulated phones
+ * ("agent:9xx" legs in the customer role, answering in 1-3 s and never
+ * hanging up).
+ */
+#ifndef PLATEAU_TEST_ACD_FIXTURE_H
+#define PLATEAU_TEST_ACD_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plateau/plateau.h>
+#include <plateau/svc/acd.h>
+#include <plateau/svc/agents.h>
+#include <plateau/svc/telephony.h>
+#include <plateau/testing/fake_host.h>
+
+typedef struct fixture {
+    plt_fake_host *fh;
+    plt_agents ag;
+    plt_telephony tel;
+    plt_acd acd;
+    int next_customer;
+} fixture;
+
+void add_so(fixture *f, const char *name, const char *yaml);
+/* Start the world (sim_yaml NULL: seed 7) at the default instant, or at
+ * UTC @p start_ms (0 = the default). */
+fixture *fixture_open(const char *acd_yaml, const char *sim_yaml);
+fixture *fixture_open_at(const char *acd_yaml, const char *sim_yaml,
+                         int64_t start_ms);
+void fixture_close(fixture *f);
+int teardown(void **state);
+/* Log an agent in on phone agent:<login> (kept up). */
+void login(fixture *f, const char *agent);
+void ready(fixture *f, const char *agent);
+int32_t agent_state(fixture *f, const char *agent);
+/* Log in every agent of @p v, then make them available 1 s apart. */
+void staff(fixture *f, const char *const *v, size_t n);
+/* A customer leg that is up. */
+void customer(fixture *f, char leg_id[32]);
+void enqueue(fixture *f, const char *queue, int32_t prio, const char *leg_id);
+/* The agent of the last queue.offered. */
+const char *last_offered(fixture *f);
+
+#endif

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inbound side of the acd plugin, on the simulated clock (acd_fixture):
+ * opening hours and holidays in the queue's zone (a caller on Easter
+ * Monday in Paris hears the closed message and is hung up; the next day
+ * the queue answers); every overflow action - message, voicemail
+ * (recorded, published and stored), callback (published and stored),
+ * IVR (claimed, or hung up unclaimed), reroute to another queue - and
+ * every trigger - max wait, queue closed, no agent logged in (also when
+ * the last one logs out while a caller waits), all agents paused, queue
+ * full - with the per-reason figures; estimated-wait announcements in the
+ * caller's language on join and every N s, with the hold music stopped
+ * for them and back after them, and stopped when an agent answers.
+ * Prompts are not read (sim: play_check_files off, each lasts 1 s).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <plateau/svc/storage.h>
+
+#include "acd_fixture.h"
+
+static const char sim_yaml[] =
+    "seed: 7\nplay_check_files: false\nplay_duration: 1s\n";
+
+static const plt_event *last_for(fixture *f, const char *topic,
+                                 const char *leg_id);
+
+static int32_t
+leg_state(fixture *f, const char *leg_id)
+{
+    plt_leg *leg;
+    if (f->tel.vt->leg_find(f->tel.impl, leg_id, &leg) != 0) {
+        /* Ended and released: its call.ended says so. */
+        assert_non_null(last_for(f, "call.ended", leg_id));
+        return PLT_LEG_ENDED;
+    }
+    plt_leg_info i = {.size = sizeof(i)};
+    assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    f->tel.vt->leg_unref(f->tel.impl, leg);
+    return i.state;
+}
+
+static void
+on_stats(void *arg, int status, const plt_queue_stats *st)
+{
+    assert_int_equal(status, 0);
+    *(plt_queue_stats *)arg = *st;
+}
+
+static plt_queue_stats
+stats(fixture *f, const char *queue)
+{
+    plt_queue_stats st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(f->acd.vt->stats(f->acd.impl, queue, on_stats, &st), 0);
+    return st;
+}
+
+typedef struct rows {
+    size_t n;
+    char first[256];
+    int64_t first_i64;
+    bool done;
+} rows;
+
+static int
+on_row(void *arg, const plt_storage_row *r)
+{
+    rows *x = arg;
+    if (x->n++ == 0 && r->ncols >= 2) {
+        if (r->vals[0].type == PLT_T_STR)
+            snprintf(x->first, sizeof(x->first), "%.*s", (int)r->vals[0].len,
+                     r->vals[0].v.s);
+        x->first_i64 = r->vals[1].v.i;
+    }
+    return 0;
+}
+
+static void
+on_query(void *arg, int status, const plt_storage_result *res)
+{
+    (void)res;
+    assert_int_equal(status, 0);
+    ((rows *)arg)->done = true;
+}
+
+/* Rows of @p sql (two columns: a text, an integer). */
+static rows
+query(fixture *f, const char *sql)
+{
+    plt_service_ref ref;
+    assert_int_equal(plt_fake_host_acquire(f->fh, PLT_STORAGE_NAME, 1, 0, &ref),
+                     0);
+    const plt_storage_vt *vt = ref.vtable;
+    rows x = {0};
+    assert_int_equal(vt->query(ref.impl, NULL, sql, NULL, 0, 0, on_row,
+                               on_query, &x),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_true(x.done);
+    return x;
+}
+
+static const plt_event *
+last_for(fixture *f, const char *topic, const char *leg_id)
+{
+    const plt_event *found = NULL;
+    for (size_t i = 0;; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
+        if (!ev)
+            return found;
+        const char *l = plt_fake_event_str(ev, "leg_id");
+        if (l && strcmp(l, leg_id) == 0)
+            found = ev;
+    }
+}
+
+static size_t
+count_for(fixture *f, const char *topic, const char *leg_id)
+{
+    size_t n = 0;
+    for (size_t i = 0;; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
+        if (!ev)
+            return n;
+        const char *l = plt_fake_event_str(ev, "leg_id");
+        n += l && strcmp(l, leg_id) == 0;
+    }
+}
+
+static void
+assert_overflowed(fixture *f, const char *leg, const char *reason,
+                  const char *action, const char *target)
+{
+    const plt_event *ev = last_for(f, "queue.overflowed", leg);
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "reason"), reason);
+    assert_string_equal(plt_fake_event_str(ev, "action"), action);
+    assert_string_equal(plt_fake_event_str(ev, "target"), target);
+}
+
+/* 2025-04-21T07:00:00Z: Easter Monday, 09:00 in Paris. */
+#define EASTER_MONDAY_2025_0700Z 1745218800000LL
+
+static void
+test_closed_on_a_holiday_then_open(void **state)
+{
+    fixture *f = fixture_open_at(
+        "queues:\n"
+        "  - {name: support, time_zone: Europe/Paris,\n"
+        "     hours: ['mon-fri 08:00-18:00'], holidays: [easter_monday],\n"
+        "     closed: 'message:/p/closed.wav'}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n",
+        sim_yaml, EASTER_MONDAY_2025_0700Z);
+    *state = f;
+    assert_false(stats(f, "support").open);
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "support", 0, leg);
+    assert_overflowed(f, leg, "closed", "message", "/p/closed.wav");
+    /* The message is played, then the caller is hung up. */
+    const plt_event *ended = last_for(f, "call.ended", leg);
+    assert_null(ended);
+    plt_fake_host_run_for(f->fh, 2000);
+    assert_int_equal(leg_state(f, leg), PLT_LEG_ENDED);
+    const plt_event *pf = last_for(f, "call.play_finished", leg);
+    assert_non_null(pf);
+    assert_string_equal(plt_fake_event_str(pf, "file"), "/p/closed.wav");
+    assert_string_equal(plt_fake_event_str(pf, "reason"), "done");
+    ended = last_for(f, "call.ended", leg);
+    assert_string_equal(plt_fake_event_str(ended, "hangup_by"), "system");
+    plt_queue_stats st = stats(f, "support");
+    assert_int_equal(st.overflowed_by[PLT_ACD_WHY_CLOSED], 1);
+    assert_int_equal(st.overflowed, 1);
+    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
+                                     st.waiting);
+    /* Tuesday 07:00 UTC is 09:00 in Paris: open, and answered. */
+    plt_fake_host_run_for(f->fh, 24 * 3600 * 1000LL -
+                                     (uint64_t)(plt_fake_host_now(f->fh) -
+                                                EASTER_MONDAY_2025_0700Z));
+    assert_true(stats(f, "support").open);
+    const char *const staffv[] = {"alice"};
+    staff(f, staffv, 1);
+    char leg2[32];
+    customer(f, leg2);
+    enqueue(f, "support", 0, leg2);
+    assert_non_null(last_for(f, "queue.answered", leg2));
+    assert_null(last_for(f, "queue.overflowed", leg2));
+}
+
+static void
+test_max_wait_to_voicemail(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: support, max_wait: 10s, overflow: voicemail,\n"
+        "     voicemail_prompt: /p/vm.wav, voicemail_max: 20s}\n",
+        sim_yaml);
+    *state = f;
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "support", 0, leg);
+    plt_fake_host_run_for(f->fh, 9000);
+    assert_null(last_for(f, "queue.overflowed", leg));
+    plt_fake_host_run_for(f->fh, 1500);
+    assert_overflowed(f, leg, "max_wait", "voicemail", "");
+    assert_int_equal(
+        plt_fake_event_i64(last_for(f, "queue.overflowed", leg), "wait_ms", 0),
+        10000);
+    /* The prompt (1 s), then 20 s of recording at most, then hung up. */
+    plt_fake_host_run_for(f->fh, 1000 + 19000);
+    assert_int_equal(leg_state(f, leg), PLT_LEG_UP);
+    assert_null(last_for(f, "queue.voicemail", leg));
+    plt_fake_host_run_for(f->fh, 2000);
+    const plt_event *vm = last_for(f, "queue.voicemail", leg);
+    assert_non_null(vm);
+    assert_int_equal(plt_fake_event_i64(vm, "duration_ms", 0), 20000);
+    const char *path = plt_fake_event_str(vm, "path");
+    char want[4096];
+    snprintf(want, sizeof(want), "%s/voicemail/support-",
+             plt_fake_host_data_dir(f->fh));
+    assert_memory_equal(path, want, strlen(want));
+    assert_int_equal(leg_state(f, leg), PLT_LEG_ENDED);
+    char saved[256];
+    snprintf(saved, sizeof(saved), "%s", path);
+
+    /* A caller who hangs up while recording leaves a shorter message. */
+    char leg2[32];
+    customer(f, leg2);
+    enqueue(f, "support", 0, leg2);
+    plt_fake_host_run_for(f->fh, 10000 + 1000 + 5000);
+    plt_leg *l;
+    assert_int_equal(f->tel.vt->leg_find(f->tel.impl, leg2, &l), 0);
+    assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER), 0);
+    f->tel.vt->leg_unref(f->tel.impl, l);
+    plt_fake_host_run_until_idle(f->fh);
+    vm = last_for(f, "queue.voicemail", leg2);
+    assert_non_null(vm);
+    int64_t d2 = plt_fake_event_i64(vm, "duration_ms", 0);
+    assert_true(d2 >= 4000 && d2 <= 6000);
+
+    rows r = query(f, "SELECT path, duration_ms FROM acd_voicemail ORDER BY id");
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.first, saved);
+    assert_int_equal(r.first_i64, 20000);
+    plt_queue_stats st = stats(f, "support");
+    assert_int_equal(st.voicemails, 2);
+    assert_int_equal(st.overflowed_by[PLT_ACD_WHY_MAX_WAIT], 2);
+}
+
+static void
+test_no_agents_offers_a_callback(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: sales, no_agents: callback, callback_prompt: /p/cb.wav}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [sales]}\n",
+        sim_yaml);
+    *state = f;
+    char leg[32];
+    customer(f, leg);
+    enqueue(f, "sales", 0, leg);
+    assert_overflowed(f, leg, "no_agents", "callback", "");
+    const plt_event *cb = last_for(f, "queue.callback_requested", leg);
+    assert_non_null(cb);
+    const char *number = plt_fake_event_str(cb, "number");
+    assert_true(number && *number);
+    char saved[64];
+    snprintf(saved, sizeof(saved), "%s", number);
+    /* The prompt is played, then the caller is hung up. */
+    assert_int_equal(leg_state(f, leg), PLT_LEG_UP);
+    plt_fake_host_run_for(f->fh, 1500);
+    assert_int_equal(leg_state(f, leg), PLT_LEG_ENDED);
+    rows r = query(f, "SELECT number, requested_at FROM acd_callback");
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.first, saved);
+    assert_int_equal(stats(f, "sales").callbacks, 1);
+    /* With an agent logged in (even paused), callers wait. */
+    login(f, "alice");
+    plt_fake_host_run_for(f->fh, 3000);
+    char leg2[32];
+    customer(f, leg2);
+    enqueue(f, "sales", 0, leg2);
+    assert_null(last_for(f, "queue.overflowed", leg2));
+    assert_int_equal(stats(f, "sales").waiting, 1);
+}
+
+static void
+test_all_paused_to_ivr(void **state)
+{
+    fixture *f = fixture_open(
+        "ivr_claim: 5s\n"
+        "queues:\n"
+        "  - {name: support, all_paused: 'ivr:main'}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n",
+        sim_yaml);
+    *state = f;
+    login(f, "alice");
+    plt_fake_host_run_for(f->fh, 3000);
+    assert_int_equal(agent_state(f, "alice"), PLT_AGENT_PAUSE);
+    char leg[32], leg2[32];
+    customer(f, leg);
+    enqueue(f, "support", 0, leg);
+    assert_overflowed(f, leg, "all_paused", "ivr", "main");
+    const plt_event *req = last_for(f, "ivr.requested", leg);
+    assert_non_null(req);
+    assert_string_equal(plt_fake_event_str(req, "entry"), "main");
+    /* An IVR claims the first caller: it stays up. */
+    plt_fake_field fld[] = {{"leg_id", PLT_V_STR(leg)}};
+    assert_int_equal(plt_fake_host_publish(f->fh, "ivr.claimed", fld, 1), 0);
+    customer(f, leg2);
+    enqueue(f, "support", 0, leg2);
+    assert_non_null(last_for(f, "ivr.requested", leg2));
+    plt_fake_host_run_for(f->fh, 4000);
+    assert_int_equal(leg_state(f, leg2), PLT_LEG_UP);
+    /* Nobody claims the second: hung up rather than left in silence. */
+    plt_fake_host_run_for(f->fh, 1500);
+    assert_int_equal(leg_state(f, leg2), PLT_LEG_ENDED);
+    assert_int_equal(leg_state(f, leg), PLT_LEG_UP);
+    assert_int_equal(stats(f, "support").overflowed_by[PLT_ACD_WHY_ALL_PAUSED],
+                     2);
+}
+
+static void
+test_full_and_last_agent_leaving_reroute(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: support, max_size: 1, full: 'queue:backup',\n"
+        "     no_agents: 'queue:backup'}\n"
+        "  - {name: backup}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n"
+        "  - {agent: bob, queues: [backup]}\n",
+        sim_yaml);
+    *state = f;
+    login(f, "alice"); /* logged in, paused: callers wait */
+    plt_fake_host_run_for(f->fh, 3000);
+    char c1[32], c2[32];
+    customer(f, c1);
+    enqueue(f, "support", 0, c1);
+    assert_null(last_for(f, "queue.overflowed", c1));
+    customer(f, c2);
+    enqueue(f, "support", 0, c2);
+    assert_overflowed(f, c2, "full", "queue", "backup");
+    const plt_event *j = last_for(f, "queue.joined", c2);
+    assert_string_equal(plt_fake_event_str(j, "queue"), "backup");
+    /* Alice logs out: nobody is left for support, c1 moves too. */
+    assert_int_equal(f->ag.vt->logout(f->ag.impl, "alice", true, "test", NULL,
+                                      NULL),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_overflowed(f, c1, "no_agents", "queue", "backup");
+    assert_int_equal(stats(f, "backup").waiting, 2);
+    /* Bob serves c1 first: it kept its seniority. */
+    const char *const staffv[] = {"bob"};
+    staff(f, staffv, 1);
+    const plt_event *ans = plt_fake_host_event_at(f->fh, "queue.answered", 0);
+    assert_non_null(ans);
+    assert_string_equal(plt_fake_event_str(ans, "leg_id"), c1);
+    plt_queue_stats st = stats(f, "support");
+    assert_int_equal(st.overflowed_by[PLT_ACD_WHY_FULL], 1);
+    assert_int_equal(st.overflowed_by[PLT_ACD_WHY_NO_AGENTS], 1);
+    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
+                                     st.waiting);
+}
+
+static void
+test_estimated_wait_announcements_and_hold_music(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: support, hold_music: /p/moh.wav, wrap_up: 1s,\n"
+        "     prompts: ['en:/p/en', 'fr:/p/fr'], language: en,\n"
+        "     aht_default: 2m, announce_every: 30s}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n",
+        sim_yaml);
+    *state = f;
+    const char *const staffv[] = {"alice"};
+    staff(f, staffv, 1);
+    char c1[32], c2[32];
+    customer(f, c1);
+    enqueue(f, "support", 0, c1);
+    /* Served at once: nothing announced. */
+    assert_non_null(last_for(f, "queue.answered", c1));
+    assert_int_equal(count_for(f, "queue.announced", c1), 0);
+    customer(f, c2);
+    plt_kv vars[] = {{"language", "fr"}};
+    plt_acd_request r = {.size = sizeof(r), .queue = "support", .leg_id = c2,
+                         .vars = vars, .nvars = 1};
+    char id[32];
+    assert_int_equal(f->acd.vt->enqueue(f->acd.impl, &r, id), 0);
+    plt_fake_host_run_until_idle(f->fh);
+    /* Position 1 x 2 min / 1 agent serving: "2 minutes", in French. */
+    const plt_event *an = last_for(f, "queue.announced", c2);
+    assert_non_null(an);
+    assert_int_equal(plt_fake_event_i64(an, "estimated_wait_ms", 0), 120000);
+    assert_int_equal(plt_fake_event_i64(an, "minutes", 0), 2);
+    assert_string_equal(plt_fake_event_str(an, "first"),
+                        "/p/fr/ewt_intro.wav");
+    /* The three files, one after the other; the music stopped for them. */
+    plt_fake_host_run_for(f->fh, 3500);
+    const char *const want[] = {"/p/moh.wav", "/p/fr/ewt_intro.wav",
+                                "/p/fr/2.wav", "/p/fr/minutes.wav"};
+    size_t k = 0;
+    for (size_t i = 0;; i++) {
+        const plt_event *ev =
+            plt_fake_host_event_at(f->fh, "call.play_finished", i);
+        if (!ev)
+            break;
+        if (strcmp(plt_fake_event_str(ev, "leg_id"), c2) != 0)
+            continue;
+        assert_true(k < 4);
+        assert_string_equal(plt_fake_event_str(ev, "file"), want[k]);
+        assert_string_equal(plt_fake_event_str(ev, "reason"),
+                            k == 0 ? "stopped" : "done");
+        k++;
+    }
+    assert_int_equal(k, 4);
+    /* Again after 30 s. */
+    plt_fake_host_run_for(f->fh, 27000);
+    assert_int_equal(count_for(f, "queue.announced", c2), 2);
+    /* Once it is over (3 s), the music is back; then alice is free
+     * again: the caller is bridged, the music stopped. */
+    plt_fake_host_run_for(f->fh, 3000);
+    plt_leg *l;
+    assert_int_equal(f->tel.vt->leg_find(f->tel.impl, c1, &l), 0);
+    assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER), 0);
+    f->tel.vt->leg_unref(f->tel.impl, l);
+    plt_fake_host_run_for(f->fh, 5000);
+    assert_non_null(last_for(f, "queue.answered", c2));
+    const plt_event *pf = last_for(f, "call.play_finished", c2);
+    assert_string_equal(plt_fake_event_str(pf, "file"), "/p/moh.wav");
+    assert_string_equal(plt_fake_event_str(pf, "reason"), "stopped");
+    /* The figures now use the completed call's handle time. */
+    plt_queue_stats st = stats(f, "support");
+    assert_true(st.estimated_wait_ms > 30000 && st.estimated_wait_ms < 120000);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_closed_on_a_holiday_then_open,
+                                  teardown),
+        cmocka_unit_test_teardown(test_max_wait_to_voicemail, teardown),
+        cmocka_unit_test_teardown(test_no_agents_offers_a_callback, teardown),
+        cmocka_unit_test_teardown(test_all_paused_to_ivr, teardown),
+        cmocka_unit_test_teardown(test_full_and_last_agent_leaving_reroute,
+                                  teardown),
+        cmocka_unit_test_teardown(
+            test_estimated_wait_announcements_and_hold_music, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
