@@ -52,30 +52,45 @@ ${extra}
     const r = spawnSync(BIN, args, { input: u.pw + '\n', encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`user add ${u.login}: ${r.stderr}`);
   }
-  const proc = spawn(BIN, ['run', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const port = await new Promise((resolve, reject) => {
+  let proc, log = '';
+  // Start Plateau; resolves with the port it serves on.
+  const launch = () => new Promise((resolve, reject) => {
+    proc = spawn(BIN, ['run', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    log = '';
     const t = setTimeout(() => reject(new Error('plateau did not start:\n' + log)), timeoutMs);
+    let up = false;
+    const onExit = (code) => { clearTimeout(t); reject(new Error(`plateau exited ${code}:\n${log}`)); };
     const onData = (d) => {
       log += d;
-      const m = /serving https?:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      const m = up ? null : /serving https?:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
+      if (m) { up = true; clearTimeout(t); proc.off('exit', onExit); resolve(Number(m[1])); }
     };
     proc.stdout.on('data', onData);
     proc.stderr.on('data', onData);
-    proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`plateau exited ${code}:\n${log}`)); });
+    proc.on('exit', onExit);
   });
-  proc.removeAllListeners('exit');
+  const halt = () => {
+    const done = new Promise((res) => proc.on('exit', (code, sig) => res({ code, sig })));
+    proc.kill('SIGTERM');
+    return done;
+  };
+  const port = await launch();
   const base = `http://127.0.0.1:${port}`;
   const server = {
-    dir, conf, port, base, proc, pid: proc.pid,
+    dir, conf, port, base,
+    get proc() { return proc; },
+    get pid() { return proc.pid; },
     get log() { return log; },
     async stop() {
-      const done = new Promise((res) => proc.on('exit', (code, sig) => res({ code, sig })));
-      proc.kill('SIGTERM');
-      const r = await done;
+      const r = await halt();
       fs.rmSync(dir, { recursive: true, force: true });
       return r;
+    },
+    // Stop and start again on the same port and data.
+    async restart() {
+      await halt();
+      fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(/^  port: 0$/m, `  port: ${port}`));
+      await launch();
     },
     async login(loginName, pw) {
       const r = await fetch(base + '/api/v1/session', {
