@@ -316,6 +316,9 @@ void sip_media_close(sip *s);
 /** Allocate the leg's RTP endpoint; its address goes into our SDP. */
 int sip_mleg_new(plt_leg *l);
 void sip_mleg_free(plt_leg *l);
+/** Put the leg's RTP counters (rtp_rx, rtp_tx, rtp_relayed, rtp_foreign,
+ *  rtp_lost, rtp_bad) into @p ev; nothing if the leg has no endpoint. */
+void sip_mleg_counters(plt_leg *l, plt_event *ev);
 /** Our SDP for the leg: an offer, or the answer to l->remote_sdp. */
 int sip_mleg_sdp(plt_leg *l, bool answer, char *buf, size_t len);
 /** Point the leg's media at the party's address (l->remote_sdp). */

@@ -539,10 +539,11 @@ sip_leg_end(plt_leg *l, int32_t outcome, int sip_code, const char *reason,
         sip_trunk_release(l->trunk);
         l->trunk = NULL;
     }
-    sip_mleg_free(l);
     l->state = PLT_LEG_ENDED;
     l->ended_at = plt_now();
     plt_event *ev = sip_ev_new(l, "call.ended");
+    sip_mleg_counters(l, ev);
+    sip_mleg_free(l);
     if (ev) {
         int64_t ring_end = l->answered_at ? l->answered_at : l->ended_at;
         plt_event_set_str(ev, "outcome", plt_outcome_name(outcome));

@@ -244,6 +244,21 @@ sip_mleg_free(plt_leg *l)
     l->media = NULL;
 }
 
+void
+sip_mleg_counters(plt_leg *l, plt_event *ev)
+{
+    if (!l->media || !ev)
+        return;
+    media_stats st;
+    media_endpoint_stats(l->media->ep, &st);
+    plt_event_set_i64(ev, "rtp_rx", (int64_t)st.rx_packets);
+    plt_event_set_i64(ev, "rtp_tx", (int64_t)st.tx_packets);
+    plt_event_set_i64(ev, "rtp_relayed", (int64_t)st.relayed);
+    plt_event_set_i64(ev, "rtp_foreign", (int64_t)st.rx_foreign);
+    plt_event_set_i64(ev, "rtp_lost", (int64_t)st.rx_lost);
+    plt_event_set_i64(ev, "rtp_bad", (int64_t)st.rx_bad);
+}
+
 int
 sip_mleg_sdp(plt_leg *l, bool answer, char *buf, size_t len)
 {

@@ -860,9 +860,10 @@ thread_main(void *arg)
     /* The same limits on every transport nua opened. */
     nua_set_params(st->nua, NTATAG_MAXSIZE((usize_t)c->max_message_size),
                    TAG_END());
+    /* Every second, for ever (su_timer_set_interval() fires only once). */
     st->timer = su_timer_create(su_root_task(st->root), 1000);
     if (st->timer)
-        su_timer_set_interval(st->timer, on_timer, (su_timer_arg_t *)st, 1000);
+        su_timer_run(st->timer, on_timer, (su_timer_arg_t *)st);
     snprintf(st->contact, sizeof(st->contact), "%s:%s:%d",
              c->tcp ? "udp+tcp" : "udp", c->bind_address, c->port);
     set_ready(st, 1, NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sip_harness.h"
@@ -63,7 +64,7 @@ h_config(const char *trunk_extra, const char *extra)
              "    host: 127.0.0.1\n"
              "    port: %d\n"
              "    caller_id: \"+33100000000\"\n"
-             "    options_interval: 0s\n"
+             "%s"
              "%s"
              "routes:\n"
              "  - did: \"+33140000000\"\n"
@@ -72,6 +73,9 @@ h_config(const char *trunk_extra, const char *extra)
              "    password: secret1001\n"
              "%s",
              H_SIP_PORT, H_RTP_MIN, H_RTP_MAX, H_TRUNK_PORT,
+             trunk_extra && strstr(trunk_extra, "options_interval")
+                 ? ""
+                 : "    options_interval: 0s\n",
              trunk_extra ? trunk_extra : "", extra ? extra : "");
     return buf;
 }
@@ -145,23 +149,99 @@ h_sipp(harness *h, const char *name, const char *const *args)
 }
 
 int
+h_slack(void)
+{
+    const char *s = getenv("PLATEAU_TEST_SLACK");
+    int v = s ? atoi(s) : 0;
+    return v >= 1 && v <= 100 ? v : H_SLACK_DEFAULT;
+}
+
+uint64_t
+h_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Run the loop (or sleep, before there is one) for about 20 ms. */
+static void
+step(harness *h)
+{
+    if (h->fh)
+        plt_fake_host_run_for(h->fh, 20);
+    else
+        usleep(20 * 1000);
+}
+
+int
 h_sipp_wait(harness *h, pid_t pid, int timeout_ms)
 {
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms * (uint64_t)h_slack();
+    for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
             track(pid, false);
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         }
-        plt_fake_host_run_for(h->fh, 20);
+        if (h_now_ms() > deadline)
+            break;
+        step(h);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     track(pid, false);
-    fprintf(stderr, "sipp %d did not finish in %d ms\n", (int)pid,
-            timeout_ms);
+    fprintf(stderr, "sipp %d did not finish in %d ms (x%d)\n", (int)pid,
+            timeout_ms, h_slack());
     return -1;
+}
+
+/* Whether a UDP socket is bound to 127.0.0.1:PORT or *:PORT (as
+ * /proc/net/udp lists it: no probe socket that could race the owner). */
+static bool
+udp_bound(int port)
+{
+    FILE *f = fopen("/proc/net/udp", "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        unsigned addr, p;
+        if (sscanf(line, " %*d: %8x:%4x", &addr, &p) == 2 &&
+            (int)p == port && (addr == 0 || addr == 0x0100007Fu))
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+int
+h_wait_bound(harness *h, int port, int timeout_ms)
+{
+    uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms * (uint64_t)h_slack();
+    while (!udp_bound(port)) {
+        if (h_now_ms() > deadline) {
+            fprintf(stderr, "nothing bound udp port %d within %d ms (x%d)\n",
+                    port, timeout_ms, h_slack());
+            return -1;
+        }
+        step(h);
+    }
+    return 0;
+}
+
+bool
+h_wait_until(harness *h, bool (*cond)(void *), void *arg, int timeout_ms)
+{
+    uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms * (uint64_t)h_slack();
+    while (!cond(arg)) {
+        if (h_now_ms() > deadline)
+            return false;
+        step(h);
+    }
+    return true;
 }
 
 void
@@ -189,14 +269,17 @@ const plt_event *
 h_wait_event(harness *h, const char *topic, const char *key,
              const char *value, int timeout_ms)
 {
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms * (uint64_t)h_slack();
+    for (;;) {
         const plt_event *ev = find_event(h, topic, key, value);
         if (ev)
             return ev;
+        if (h_now_ms() > deadline)
+            break;
         plt_fake_host_run_for(h->fh, 20);
     }
-    fprintf(stderr, "no %s with %s=%s within %d ms\n", topic,
-            key ? key : "-", value ? value : "-", timeout_ms);
+    fprintf(stderr, "no %s with %s=%s within %d ms (x%d)\n", topic,
+            key ? key : "-", value ? value : "-", timeout_ms, h_slack());
     return NULL;
 }
 
@@ -233,10 +316,11 @@ replace_all(const char *s, const char *pat, const char *with)
 }
 
 const char *
-h_scenario_from(harness *h, const char *name, const char *code,
-                const char *codecs)
+h_scenario_subst(harness *h, const char *name, const char *tag,
+                 const char *const *kv)
 {
-    static char out[512];
+    static char out[2][512];
+    static int slot;
     char in[600];
     snprintf(in, sizeof(in), "%s.in", h_scenario(name));
     FILE *f = fopen(in, "rb");
@@ -246,16 +330,20 @@ h_scenario_from(harness *h, const char *name, const char *code,
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    char *a = replace_all(buf, "@CODE@", code ? code : "");
-    char *c = a ? replace_all(a, "@CODECS@", codecs ? codecs : "") : NULL;
-    char *b = c ? replace_all(c, "@PCAPDIR@", H_PCAP_DIR) : NULL;
-    free(a);
-    free(c);
+    char *cur = strdup(buf);
+    for (size_t i = 0; cur && kv && kv[i] && kv[i + 1]; i += 2) {
+        char *next = replace_all(cur, kv[i], kv[i + 1]);
+        free(cur);
+        cur = next;
+    }
+    char *b = cur ? replace_all(cur, "@PCAPDIR@", H_PCAP_DIR) : NULL;
+    free(cur);
     if (!b)
         return NULL;
-    snprintf(out, sizeof(out), "%s/%s-%s.xml", h->dir, name,
-             code ? code : "x");
-    f = fopen(out, "wb");
+    slot = (slot + 1) % 2;
+    snprintf(out[slot], sizeof(out[slot]), "%s/%s-%s.xml", h->dir, name,
+             tag ? tag : "x");
+    f = fopen(out[slot], "wb");
     if (!f) {
         free(b);
         return NULL;
@@ -263,7 +351,16 @@ h_scenario_from(harness *h, const char *name, const char *code,
     fputs(b, f);
     fclose(f);
     free(b);
-    return out;
+    return out[slot];
+}
+
+const char *
+h_scenario_from(harness *h, const char *name, const char *code,
+                const char *codecs)
+{
+    const char *kv[] = {"@CODE@", code ? code : "", "@CODECS@",
+                        codecs ? codecs : "", NULL};
+    return h_scenario_subst(h, name, code, kv);
 }
 
 int

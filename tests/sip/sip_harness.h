@@ -17,15 +17,18 @@
 #include <plateau/svc/telephony.h>
 #include <plateau/testing/fake_host.h>
 
-/* Ports of the tests (all on 127.0.0.1). */
-#define H_SIP_PORT 35060   /* Plateau */
-#define H_TRUNK_PORT 35070 /* SIPp playing the carrier */
-#define H_PHONE_PORT 35080 /* SIPp playing an agent's phone (answers) */
-#define H_REG_PORT 35081   /* SIPp registering that phone */
-#define H_RTP_MIN 36000    /* Plateau's RTP range */
-#define H_RTP_MAX 36999
-#define H_TRUNK_MEDIA 37000 /* SIPp media ports */
-#define H_PHONE_MEDIA 37010
+/* Ports of the tests (all on 127.0.0.1): below 16384, out of the
+ * kernel's ephemeral range (32768-60999) and of the media engine's default
+ * RTP range (16384-32767), where other programs' sockets come and go. */
+#define H_SIP_PORT 14060   /* Plateau */
+#define H_TRUNK_PORT 14070 /* SIPp playing the carrier */
+#define H_PHONE_PORT 14080 /* SIPp playing an agent's phone (answers) */
+#define H_REG_PORT 14081   /* SIPp registering that phone */
+#define H_PEER_PORT 14090  /* raw UDP peer of the malformed-SIP tests */
+#define H_RTP_MIN 14200    /* Plateau's RTP range */
+#define H_RTP_MAX 14399
+#define H_TRUNK_MEDIA 14500 /* SIPp media ports (and the 3 above each) */
+#define H_PHONE_MEDIA 14510
 /* Where Debian's sip-tester puts its RTP pcaps. */
 #define H_PCAP_DIR "/usr/share/sip-tester"
 
@@ -49,12 +52,28 @@ int h_stop(harness *h);
  *  fake host. */
 int h_cleanup(void **state);
 
+/* Every wait below is for a condition, bounded by its timeout times
+ * h_slack() (PLATEAU_TEST_SLACK, default H_SLACK_DEFAULT): the bound only
+ * matters when the awaited thing never happens, and a loaded 2-core CI
+ * machine running ASan builds is slow. */
+#define H_SLACK_DEFAULT 4
+int h_slack(void);
+uint64_t h_now_ms(void);
+
 /** Start SIPp with @p args (NULL-terminated, without "sipp"); its output
  *  goes to DIR/NAME.log. Returns the pid or -1. */
 pid_t h_sipp(harness *h, const char *name, const char *const *args);
 /** Run the loop until SIPp @p pid exits or @p timeout_ms passed (then it
  *  is killed). Returns its exit status, or -1. */
 int h_sipp_wait(harness *h, pid_t pid, int timeout_ms);
+
+/** Run the loop (or sleep when there is no fake host yet) until a UDP
+ *  socket is bound to @p port on 127.0.0.1 or any address. 0, or -1 at
+ *  the deadline. */
+int h_wait_bound(harness *h, int port, int timeout_ms);
+/** Run the loop until @p cond(@p arg) holds; false at the deadline. */
+bool h_wait_until(harness *h, bool (*cond)(void *), void *arg,
+                  int timeout_ms);
 
 /** Run the loop for @p ms of real time. */
 void h_run(harness *h, int ms);
@@ -69,6 +88,12 @@ const char *h_scenario(const char *name);
  *  @PCAPDIR@ replaced into the scratch directory; returns the path. */
 const char *h_scenario_from(harness *h, const char *name, const char *code,
                             const char *codecs);
+
+/** Write tests/sip/NAME.in into the scratch directory as NAME-TAG.xml
+ *  with each kv[2i] replaced by kv[2i+1] (NULL-terminated) and @PCAPDIR@
+ *  by H_PCAP_DIR; returns the path (valid until the second next call). */
+const char *h_scenario_subst(harness *h, const char *name, const char *tag,
+                             const char *const *kv);
 
 /** Originate with a few fields. */
 int h_originate(harness *h, const char *dest, uint32_t ring_ms, uint32_t flags,

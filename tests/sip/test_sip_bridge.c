@@ -86,11 +86,11 @@ customer_call(harness *h, plt_leg *agent, const char *agent_id, int n)
     const char *sf = h_scenario_from(h, "uas_answer_bye.xml", NULL, NULL);
     const char *args[] = {"-sf", sf, "-i", "127.0.0.1", "-p",
                           STR(H_TRUNK_PORT), "-mi", "127.0.0.1", "-mp",
-                          STR(H_TRUNK_MEDIA), "-m", "1", "-d", "2000",
+                          STR(H_TRUNK_MEDIA), "-m", "1",
                           "-timeout", "20s", "-timeout_error", "-nostdin",
                           NULL};
     pid_t pid = h_sipp(h, "customer", args);
-    h_run(h, 300);
+    assert_int_equal(h_wait_bound(h, H_TRUNK_PORT, 3000), 0);
     plt_leg *c;
     assert_int_equal(h_originate(h, "+33612345678", 0, 0, &c), 0);
     char cid[32];
@@ -129,7 +129,9 @@ customer_call(harness *h, plt_leg *agent, const char *agent_id, int n)
     assert_int_equal(wav_rms(path, &l, &rr, &secs), 2);
     printf("call %d: recording %.1f s, rms customer %.0f, agent side %.0f\n",
            n, secs, l, rr);
-    assert_true(secs > 2.0);
+    /* The party talks 3.5 s after its ACK; the recording starts once the
+     * answer was seen and the legs bridged (later on a loaded machine). */
+    assert_true(secs > 1.0);
     /* g711a.pcap is quiet speech (rms about 240); the echo comes back through the
      * bridge at the same level. Silence would be 0. */
     assert_true(l > 50.0);
@@ -144,7 +146,7 @@ kept_up_agent_leg_meets_two_customers(void **state)
     harness h;
     assert_int_equal(h_start(&h, h_config(NULL, NULL)), 0);
     pid_t ph = phone(&h);
-    h_run(&h, 300);
+    assert_int_equal(h_wait_bound(&h, H_PHONE_PORT, 3000), 0);
     /* A wrong password is refused; the right one registers. */
     assert_int_not_equal(register_phone(&h, "wrong"), 0);
     assert_int_equal(register_phone(&h, "secret1001"), 0);
