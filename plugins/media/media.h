@@ -280,6 +280,9 @@ typedef struct media_remote {
     int32_t te_pt;      /**< telephone-event PT 96-127, or MEDIA_PT_NONE */
     uint32_t dir;       /**< MEDIA_DIR_* [0 = SENDRECV] */
     int32_t latch;      /**< media_latch */
+    bool rtcp_mux;      /**< a=rtcp-mux agreed: RTCP on the RTP port
+                             (RFC 5761); received RTCP is demultiplexed on
+                             the RTP port either way */
 } media_remote;
 
 /**

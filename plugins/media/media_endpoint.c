@@ -188,6 +188,7 @@ media_ep_parse_remote(const media_remote *r, media_peer *p)
     p->dir = r->dir ? r->dir & MEDIA_DIR_SENDRECV : MEDIA_DIR_SENDRECV;
     p->latch = r->latch;
     p->has_media = r->port != 0;
+    p->rtcp_mux = r->rtcp_mux;
     return 0;
 }
 
@@ -526,6 +527,8 @@ send_rtcp(media_engine *e, media_endpoint *ep, bool bye, int64_t now)
                    ep->rxs.init ? &blk : NULL, "plateau", bye);
     if (ep->rtcp_latched) {
         to = &ep->rtcp_peer;
+    } else if (ep->rp.rtcp_mux) {
+        to = rtp_dest(ep);
     } else if (ep->latched && !same_addr(&ep->peer, &ep->rp.rtp)) {
         /* Latched elsewhere than the SDP said (NAT): RTCP is most likely
          * on the next port of the same mapping. */
@@ -535,8 +538,8 @@ send_rtcp(media_engine *e, media_endpoint *ep, bool bye, int64_t now)
     } else {
         to = &ep->rp.rtcp;
     }
-    if (n && sendto(ep->fd_rtcp, buf, n, 0, (const struct sockaddr *)to,
-                    ep->rp.len) >= 0)
+    if (n && sendto(ep->rp.rtcp_mux ? ep->fd : ep->fd_rtcp, buf, n, 0,
+                    (const struct sockaddr *)to, ep->rp.len) >= 0)
         MEDIA_COUNT(ep, rtcp_tx, 1);
     (void)e;
 }

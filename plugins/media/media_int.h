@@ -71,6 +71,7 @@ typedef struct media_peer {
     uint32_t dir;
     int32_t latch;
     bool has_media; /* port != 0 */
+    bool rtcp_mux;
 } media_peer;
 
 typedef struct media_cmd {

@@ -46,7 +46,7 @@ typedef struct phone {
     uint16_t port, rport;
     pkt *rx;
     size_t nrx;
-    size_t nrtcp;
+    size_t nrtcp, nmux;
     rtcp_info last_rtcp;
     uint16_t seq;
     uint32_t ts, ssrc;
@@ -157,9 +157,13 @@ drain(phone *p)
     pkt tmp;
     ssize_t n;
     while ((n = recv(p->fd, tmp.b, sizeof(tmp.b), 0)) >= 0) {
-        /* Some other process's RTCP for "port + 1" may land here. */
-        if (rtp_is_rtcp(tmp.b, (size_t)n))
+        /* RTCP on the RTP port: rtcp-mux, or some other process's RTCP
+         * for "port + 1" landing here; counted apart. */
+        if (rtp_is_rtcp(tmp.b, (size_t)n)) {
+            if (rtcp_parse(tmp.b, (size_t)n, &p->last_rtcp) == 0)
+                p->nmux++;
             continue;
+        }
         if (p->nrx < MAXPKT) {
             memcpy(p->rx[p->nrx].b, tmp.b, (size_t)n);
             p->rx[p->nrx].len = (size_t)n;
@@ -971,6 +975,16 @@ test_amd_timeout_rtcp(void **state)
         leg(x, pa, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
     media_endpoint *t =
         leg(x, pt, MEDIA_PT_PCMU, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+    /* A third leg with rtcp-mux: its reports come on the RTP port. */
+    phone *pm = phone_new(x);
+    media_endpoint *m;
+    assert_int_equal(media_endpoint_create(x->e, "127.0.0.1", pm, &m), 0);
+    media_remote rm = {.ip = "127.0.0.1",
+                       .port = pm->port,
+                       .pt = MEDIA_PT_PCMU,
+                       .te_pt = MEDIA_PT_NONE,
+                       .rtcp_mux = true};
+    assert_int_equal(media_endpoint_set_remote(m, &rm), 0);
 
     /* "Allo" (0.5 s) then silence: human. */
     assert_int_equal(media_amd_start(a, NULL), 0);
@@ -984,12 +998,24 @@ test_amd_timeout_rtcp(void **state)
     assert_int_equal(ev->u.amd.cause, MEDIA_AMD_CAUSE_AFTER_GREETING);
     assert_true(ev->u.amd.greeting_ms >= 400 && ev->u.amd.greeting_ms <= 600);
 
-    /* t never sent anything: its inactivity timeout fired (once), a did
-     * not time out while it was talking. */
+    /* t and m never sent anything: their inactivity timeouts fired, once
+     * each; a did not time out while it was talking. */
     ev = wait_event(x, MEDIA_EV_RTP_TIMEOUT, 1000);
     assert_non_null(ev);
-    assert_ptr_equal(ev->ep, t);
-    assert_true(ev->u.timeout.silent_ms >= 400);
+    pump(x, 100);
+    int to_t = 0, to_m = 0, to_a = 0;
+    for (int i = 0; i < x->nev; i++) {
+        const media_event *v = &x->ev[i].ev;
+        if (v->type != MEDIA_EV_RTP_TIMEOUT)
+            continue;
+        assert_true(v->u.timeout.silent_ms >= 400);
+        to_t += v->ep == t;
+        to_m += v->ep == m;
+        to_a += v->ep == a;
+    }
+    assert_int_equal(to_t, 1);
+    assert_int_equal(to_m, 1);
+    assert_int_equal(to_a, 0);
 
     /* RTCP: a's phone got reports with a's reception of its stream. */
     pump(x, 300);
@@ -998,6 +1024,9 @@ test_amd_timeout_rtcp(void **state)
     assert_int_equal(pa->last_rtcp.block.ssrc, pa->ssrc);
     assert_int_equal(pa->last_rtcp.block.cum_lost, 0);
     assert_true(pt->nrtcp >= 1);
+    assert_true(pm->nmux >= 1);
+    assert_int_equal(pm->nrtcp, 0);
+    media_endpoint_destroy(m);
     media_stats s;
     media_endpoint_stats(a, &s);
     assert_true(s.rtcp_tx >= 2);
