@@ -165,6 +165,7 @@ typedef struct acd_caller {
     plt_timer *relax_timer;
     plt_timer *wait_timer;
     int64_t answered_at;
+    char call_offer[80]; /* bridged: the offer taken (per-call phone) */
     struct acd_caller *prev, *next; /* in serving order */
 } acd_caller;
 
@@ -174,6 +175,11 @@ typedef struct acd_offer {
     acd_agent *agent;
     char id[80]; /* <caller id>.<attempt>[.<n>] */
     plt_timer *ring_timer; /* simulated ringing before the answer */
+    /* The agent's extension is rung for this offer (no kept-up leg): it
+     * is taken when that leg answers (leg_id), missed if it ends first. */
+    bool per_call;
+    bool over; /* that leg ended: the agent missed it */
+    char leg_id[32];
 } acd_offer;
 
 /* What a choice found. Committing it (after the offer succeeded) moves
@@ -286,6 +292,9 @@ int acd_offer_start(acd_caller *c, const acd_choice *ch);
  * caller back to waiting. */
 void acd_offer_abort(acd_caller *c, bool missed);
 bool acd_leg_live(acd *s, plt_leg *leg);
+/* call.answered / call.ended of an agent leg rung for an offer
+ * (var_offer_id): taken, missed, or the agent hung up. True if it was. */
+bool acd_offer_leg_event(acd *s, const plt_event *ev);
 void acd_caller_answered_leg(acd_caller *c);
 void acd_caller_ended(acd_caller *c);
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The offer of one caller to agents. agents.offer() reserves an agent;
- * agents' phones are kept-up legs, so there is nothing to ring: the offer
- * is accepted at once (auto-answer), or after `offer_ring` when the
- * configuration simulates ringing (per agent or for all). ring_all rings
+ * The offer of one caller to agents. agents.offer() reserves an agent.
+ * An agent on a kept-up leg has nothing to ring: the offer is accepted at
+ * once (auto-answer), or after `offer_ring` when the configuration
+ * simulates ringing (per agent or for all). An agent whose extension is
+ * rung per offer (agents.offer originates it, with var_offer_id) takes
+ * the call when that leg answers; the leg ending first (busy, rejected)
+ * is a miss, and the offer moves on at once; an agent hanging that leg up
+ * during the call ends the customer's side too. ring_all rings
  * every eligible agent at once: the first to answer takes the call and
  * the others' offers are withdrawn (offer_failed, not missed), so each of
  * them is free again at once. Accepting means offer_answered(), stopping
@@ -69,6 +73,8 @@ static void
 offer_end(acd_caller *c, acd_offer *o, bool missed)
 {
     acd *s = c->s;
+    if (o->over)
+        return; /* already ended when its leg did */
     if (o->ring_timer) {
         plt_timer_stop(o->ring_timer);
         o->ring_timer = NULL;
@@ -137,7 +143,10 @@ accept(acd_caller *c, acd_offer *o)
         plt_timer_stop(o->ring_timer);
         o->ring_timer = NULL;
     }
-    offers_free(c); /* o is gone from here on: a and id are kept */
+    char agent_leg[sizeof(o->leg_id)];
+    snprintf(agent_leg, sizeof(agent_leg), "%s", o->leg_id);
+    bool per_call = o->per_call;
+    offers_free(c); /* o is gone from here on: a, id and the leg are kept */
     if (!acd_leg_live(s, c->leg)) {
         /* The customer hung up in this very instant; call.ended, still on
          * its way, counts the abandon. The agent never takes a dead call. */
@@ -147,6 +156,9 @@ accept(acd_caller *c, acd_offer *o)
         return;
     }
     plt_leg *phone = s->ag.vt->phone_leg(s->ag.impl, a->login);
+    if (!phone && per_call && agent_leg[0] &&
+        s->tel.vt->leg_find(s->tel.impl, agent_leg, &phone) != 0)
+        phone = NULL;
     if (!phone) {
         plt_log(PLT_LOG_WARN, "agent %s has no phone leg: offer %s withdrawn",
                 a->login, id);
@@ -180,6 +192,7 @@ accept(acd_caller *c, acd_offer *o)
     int64_t wait = now - c->joined_at;
     c->agent = a;
     c->state = ACD_BRIDGED;
+    snprintf(c->call_offer, sizeof(c->call_offer), "%s", per_call ? id : "");
     c->answered_at = now;
     if (c->relax_timer) {
         plt_timer_stop(c->relax_timer);
@@ -228,6 +241,23 @@ ring_of(const acd *s, const acd_agent *a)
     return a->offer_ring_ms >= 0 ? a->offer_ring_ms : s->offer_ring_ms;
 }
 
+static void
+on_keep_up(void *arg, int status, const plt_agent_info *i)
+{
+    bool *keep = arg;
+    *keep = status != 0 || !i || i->keep_up;
+}
+
+/* Does the agent's phone ring per offer (no kept-up leg)? */
+static bool
+rung_per_call(acd *s, const acd_agent *a)
+{
+    bool keep = true;
+    if (s->ag.vt->get(s->ag.impl, a->login, on_keep_up, &keep) != 0)
+        return false;
+    return !keep;
+}
+
 int
 acd_offer_start(acd_caller *c, const acd_choice *ch)
 {
@@ -252,8 +282,10 @@ acd_offer_start(acd_caller *c, const acd_choice *ch)
             snprintf(o->id, sizeof(o->id), "%s.%d", c->id, c->attempt + 1);
         rc = s->ag.vt->offer(s->ag.impl, v[i]->login, o->id,
                              (uint32_t)(timeout + ACD_OFFER_GRACE_MS));
-        if (rc == 0)
+        if (rc == 0) {
+            o->per_call = rung_per_call(s, v[i]);
             k++;
+        }
     }
     if (k == 0) {
         free(offers);
@@ -272,14 +304,16 @@ acd_offer_start(acd_caller *c, const acd_choice *ch)
             plt_event_publish(ev);
         }
     }
-    /* Who answers first: the shortest ringing, the first listed on a tie
-     * (longest idle for ring_all). */
-    size_t first = 0;
-    for (size_t i = 1; i < k; i++)
-        if (ring_of(s, offers[i].agent) < ring_of(s, offers[first].agent))
+    /* Who answers first among kept-up phones: the shortest ringing, the
+     * first listed on a tie (longest idle for ring_all). Phones rung per
+     * call answer when their leg does. */
+    size_t first = k;
+    for (size_t i = 0; i < k; i++)
+        if (!offers[i].per_call &&
+            (first == k ||
+             ring_of(s, offers[i].agent) < ring_of(s, offers[first].agent)))
             first = i;
-    int64_t ring = ring_of(s, offers[first].agent);
-    if (ring <= 0 && timeout > 0) {
+    if (first < k && ring_of(s, offers[first].agent) <= 0 && timeout > 0) {
         accept(c, &offers[first]);
         return 0;
     }
@@ -290,6 +324,8 @@ acd_offer_start(acd_caller *c, const acd_choice *ch)
         c->offer_timer = NULL;
     for (size_t i = 0; rc == 0 && i < k; i++) {
         int64_t r = ring_of(s, offers[i].agent);
+        if (offers[i].per_call)
+            continue;
         if (timeout > 0 && r >= timeout)
             continue; /* rings out: the offer timeout ends it */
         rc = plt_timer_start(&offers[i].ring_timer, (uint64_t)(r > 0 ? r : 0),
@@ -322,4 +358,73 @@ acd_caller_ended(acd_caller *c)
     c->q->completed++;
     c->q->talk_total_ms += talk;
     acd_caller_remove(c);
+}
+
+/* The live offer @p offer_id, and its caller. */
+static acd_offer *
+offer_by_id(acd *s, const char *offer_id, acd_caller **out)
+{
+    for (acd_caller *c = s->callers; c; c = c->next) {
+        if (c->state != ACD_OFFERING)
+            continue;
+        for (size_t i = 0; i < c->noffers; i++) {
+            if (!c->offers[i].over && strcmp(c->offers[i].id, offer_id) == 0) {
+                *out = c;
+                return &c->offers[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+bool
+acd_offer_leg_event(acd *s, const plt_event *ev)
+{
+    const char *offer_id = plt_event_str(ev, "var_offer_id");
+    const char *topic = plt_event_topic(ev);
+    if (!offer_id)
+        return false;
+    bool answered = strcmp(topic, "call.answered") == 0;
+    if (!answered && strcmp(topic, "call.ended") != 0)
+        return false;
+    acd_caller *c = NULL;
+    acd_offer *o = offer_by_id(s, offer_id, &c);
+    if (o && answered) {
+        const char *leg = plt_event_str(ev, "leg_id");
+        snprintf(o->leg_id, sizeof(o->leg_id), "%s", leg ? leg : "");
+        accept(c, o);
+        if (c->state == ACD_WAITING)
+            acd_dispatch_caller(s, c);
+        return true;
+    }
+    if (o) {
+        /* Busy, rejected or unreachable: this agent missed it. The others
+         * rung at once (ring_all) still ring. */
+        plt_log(PLT_LOG_INFO, "queue %s: %s's phone ended offer %s (%s)",
+                c->q->name, o->agent->login, o->id,
+                plt_event_str(ev, "outcome") ? plt_event_str(ev, "outcome")
+                                             : "?");
+        offer_end(c, o, true);
+        o->over = true;
+        size_t live = 0;
+        for (size_t i = 0; i < c->noffers; i++)
+            live += !c->offers[i].over;
+        if (!live) {
+            acd_offer_abort(c, true);
+            acd_dispatch_caller(s, c);
+        }
+        return true;
+    }
+    if (answered)
+        return false;
+    /* The agent hung up a per-call leg during the call: the customer's
+     * side ends too, and its call.ended finishes the call as usual. */
+    for (c = s->callers; c; c = c->next) {
+        if (c->state == ACD_BRIDGED && strcmp(c->call_offer, offer_id) == 0) {
+            if (acd_leg_live(s, c->leg))
+                (void)s->tel.vt->hangup(s->tel.impl, c->leg, 0, PLT_BY_AGENT);
+            return true;
+        }
+    }
+    return false;
 }

@@ -1118,7 +1118,7 @@ acd_on_call_event(const plt_event *ev, void *arg)
         on_inbound(s, ev);
         return;
     }
-    if (acd_pending_event(s, ev))
+    if (acd_pending_event(s, ev) || acd_offer_leg_event(s, ev))
         return;
     bool played = strcmp(topic, "call.play_finished") == 0;
     if (!played && strcmp(topic, "call.ended") != 0)

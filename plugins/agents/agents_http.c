@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "agents_http.h"
+#include "http_common.h"
 
 #define RECENT_MAX 10
 
@@ -75,30 +76,6 @@ state_from_name(const char *n)
 }
 
 /* An event's fields as a JSON object (new reference). */
-static json_t *
-event_json(const plt_event *ev)
-{
-    json_t *o = json_object();
-    size_t n = plt_event_count(ev);
-    for (size_t i = 0; o && i < n; i++) {
-        const char *k;
-        plt_value v;
-        if (plt_event_field_at(ev, i, &k, &v) != 0)
-            break;
-        json_t *j = NULL;
-        switch (v.type) {
-        case PLT_T_STR: j = json_string(v.v.s); break;
-        case PLT_T_I64:
-        case PLT_T_TIME: j = json_integer(v.v.i); break;
-        case PLT_T_DOUBLE: j = json_real(v.v.d); break;
-        case PLT_T_BOOL: j = json_boolean(v.v.i); break;
-        default: j = json_null(); break;
-        }
-        json_object_set_new(o, k, j);
-    }
-    return o;
-}
-
 static json_t *
 info_json(const plt_agent_info *a)
 {
@@ -607,7 +584,7 @@ on_call(const plt_event *ev, void *arg)
         }
     }
     if (a) {
-        json_t *d = event_json(ev);
+        json_t *d = htc_event_json(ev);
         ah->vt->push(ah->impl, a->login, 0, topic, d);
     }
     if (!strcmp(topic, "call.ended")) {

@@ -149,6 +149,10 @@ plt_leg *agents_phone_leg(void *impl, const char *login);
 void agents_on_call_event(const plt_event *ev, void *arg);
 /* Drop the agent's leg: hang it up (when @p hangup) and release it. */
 void agents_session_drop_leg(agent *a, bool hangup, int32_t by);
+/* Per-offer phone: originate the extension for @p offer_id. */
+int agents_session_ring(agent *a, const char *offer_id, uint32_t timeout_ms);
+/* The offer or call of a per-offer phone is over: hang its leg up. */
+void agents_session_offer_over(agent *a);
 /* Start (or schedule after @p delay_ms) a connection attempt. */
 void agents_session_connect_later(agent *a, uint64_t delay_ms);
 /* The agent's phone is gone while logged in: CONNECTING and reconnect,

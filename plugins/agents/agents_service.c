@@ -252,10 +252,16 @@ agents_offer(void *impl, const char *login, const char *offer_id,
     char *id = strdup(offer_id);
     if (!id)
         return PLT_ENOMEM;
+    /* A per-offer extension rings now; refused, nothing changed. */
+    if (!a->keep_up && (rc = agents_session_ring(a, offer_id, timeout_ms))) {
+        free(id);
+        return rc;
+    }
     a->offer_timeout_ms = timeout_ms;
     rc = agents_fsm_go(a, AT_OFFER, PLT_AGENT_RESERVED, offer_id,
                        AGENTS_BY_SYSTEM);
     if (rc != 0) {
+        agents_session_offer_over(a);
         free(id);
         return rc;
     }
@@ -308,6 +314,7 @@ agents_offer_failed(void *impl, const char *login, const char *offer_id,
     int rc = lookup(s, login, &a);
     if (rc != 0 || (rc = check_offer(a, offer_id)) != 0)
         return rc;
+    agents_session_offer_over(a);
     if (missed) {
         a->missed++;
         if (s->cfg.missed_before_pause > 0 &&
@@ -335,6 +342,8 @@ agents_call_ended(void *impl, const char *login, uint32_t max_wrap_ms)
     a->next_wrap_ms = max_wrap_ms;
     rc = agents_fsm_go(a, AT_CALL_ENDED, PLT_AGENT_WRAP_UP, "call_ended",
                        AGENTS_BY_SYSTEM);
+    if (rc == 0)
+        agents_session_offer_over(a);
     if (rc != 0)
         a->next_wrap_ms = 0;
     return rc;

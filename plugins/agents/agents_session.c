@@ -4,6 +4,13 @@
  * originated to the agent (role PLT_LEG_AGENT) and kept up for the whole
  * session, and what happens when that leg comes up or goes away.
  *
+ * An extension ("agent:<ext>") logged in without keep_up is rung per
+ * offer instead: login goes straight to PAUSE("login") with no leg; each
+ * offer originates the extension (vars agent and offer_id, ring timeout =
+ * the offer's), the leg is the agent's phone while the call lasts, and it
+ * is hung up when the offer fails or the call ends. Its end is never a
+ * lost phone: the ACD, seeing it, counts a miss or ends the call.
+ *
  * The leg is followed through the call.* events (matched on leg_id): its
  * answer moves a CONNECTING agent to PAUSE("login"); its end while the
  * agent is logged in is a lost phone, repaired to CONNECTING with a new
@@ -82,7 +89,7 @@ static void
 connect_now(agent *a)
 {
     agents *s = a->owner;
-    if (a->state != PLT_AGENT_CONNECTING || a->leg)
+    if (a->state != PLT_AGENT_CONNECTING || a->leg || !a->keep_up)
         return;
     if (!s->have_tel) {
         attempt_failed(a, PLT_ENOSERVICE);
@@ -192,7 +199,9 @@ agents_on_call_event(const plt_event *ev, void *arg)
     } else if (strcmp(topic, "call.ended") == 0) {
         bool was_up = a->leg_up;
         agents_session_drop_leg(a, false, 0);
-        if (a->state == PLT_AGENT_LOGGED_OUT)
+        /* A per-offer leg ending is the offer's or the call's business
+         * (the ACD's), not a lost phone. */
+        if (a->state == PLT_AGENT_LOGGED_OUT || !a->keep_up)
             return;
         if (a->state == PLT_AGENT_CONNECTING && !was_up)
             attempt_failed(a, PLT_ETIMEDOUT);
@@ -254,9 +263,9 @@ agents_login(void *impl, const plt_agent_login *l, plt_agents_done_fn done,
     if (agents_strset(&a->phone, l->phone) != 0 ||
         agents_strset(&a->origin, l->origin) != 0)
         return PLT_ENOMEM;
-    /* Per-offer calling of an extension is not implemented: every phone
-     * is kept up for the session (see README). */
-    a->keep_up = true;
+    /* A number is always called back and kept up; an extension may be
+     * rung per offer instead. */
+    a->keep_up = l->keep_up || strncmp(l->phone, "agent:", 6) != 0;
     int rc =
         agents_fsm_go(a, AT_LOGIN, PLT_AGENT_CONNECTING, "login", l->agent);
     if (rc != 0)
@@ -268,10 +277,57 @@ agents_login(void *impl, const plt_agent_login *l, plt_agents_done_fn done,
     a->login_arg = arg;
     plt_log(PLT_LOG_INFO, "agent %s: login with %s from %s", a->login, a->phone,
             l->origin ? l->origin : "-");
+    if (!a->keep_up) {
+        /* Nothing to connect before the first offer. */
+        (void)agents_fsm_go(a, AT_PHONE_UP, PLT_AGENT_PAUSE,
+                            AGENTS_REASON_LOGIN, AGENTS_BY_SYSTEM);
+        finish_login(a, 0, NULL);
+        return 0;
+    }
     /* The originate's outcome is the leg's events: the agent stays
      * CONNECTING until call.answered. */
     connect_now(a);
     return 0;
+}
+
+int
+agents_session_ring(agent *a, const char *offer_id, uint32_t timeout_ms)
+{
+    agents *s = a->owner;
+    if (!s->have_tel)
+        return PLT_ENOSERVICE;
+    if (a->leg)
+        agents_session_drop_leg(a, true, PLT_BY_SYSTEM);
+    plt_kv vars[] = {{"agent", a->login}, {"offer_id", offer_id}};
+    plt_originate o = {.size = sizeof(o),
+                       .destination = a->phone,
+                       .ring_timeout_ms = timeout_ms,
+                       .role = PLT_LEG_AGENT,
+                       .vars = vars,
+                       .nvars = 2};
+    plt_leg *leg = NULL;
+    int rc = s->tel.vt->originate(s->tel.impl, &o, &leg);
+    if (rc != 0)
+        return rc;
+    plt_leg_info info = {.size = sizeof(info)};
+    rc = s->tel.vt->leg_info(s->tel.impl, leg, &info);
+    if (rc == 0)
+        rc = agents_strset(&a->leg_id, info.id);
+    if (rc != 0) {
+        (void)s->tel.vt->hangup(s->tel.impl, leg, 0, PLT_BY_SYSTEM);
+        s->tel.vt->leg_unref(s->tel.impl, leg);
+        return rc;
+    }
+    a->leg = leg;
+    a->leg_up = false;
+    return 0;
+}
+
+void
+agents_session_offer_over(agent *a)
+{
+    if (!a->keep_up && a->leg)
+        agents_session_drop_leg(a, true, PLT_BY_SYSTEM);
 }
 
 int

@@ -87,6 +87,7 @@ on_pause_timeout(void *arg)
 static void
 offer_expired(agent *a)
 {
+    agents_session_offer_over(a);
     a->missed++;
     if (a->owner->cfg.missed_before_pause > 0 &&
         a->missed >= a->owner->cfg.missed_before_pause) {
@@ -210,7 +211,8 @@ check_agent(agents *s, agent *a, int64_t now)
     /* The phone first: nothing else matters for an agent who cannot be
      * reached (call.ended normally reports it; this catches a missed
      * event or a forced state without a phone). */
-    if (a->state != PLT_AGENT_LOGGED_OUT && a->state != PLT_AGENT_CONNECTING &&
+    if (a->keep_up && a->state != PLT_AGENT_LOGGED_OUT &&
+        a->state != PLT_AGENT_CONNECTING &&
         (!a->leg || leg_gone(s, a->leg_id))) {
         agents_session_phone_lost(a, "phone_lost");
         return;
@@ -235,16 +237,20 @@ check_agent(agents *s, agent *a, int64_t now)
             a->call_leg_gone_at = 0;
         else if (a->call_leg_gone_at == 0)
             a->call_leg_gone_at = now;
-        else if (now - a->call_leg_gone_at >= CHECK_PERIOD_MS)
-            (void)agents_repair(a, PLT_AGENT_WRAP_UP, "call_leg_gone",
-                                "in_call_without_leg");
+        else if (now - a->call_leg_gone_at >= CHECK_PERIOD_MS &&
+                 agents_repair(a, PLT_AGENT_WRAP_UP, "call_leg_gone",
+                               "in_call_without_leg") == 0)
+            agents_session_offer_over(a);
         break;
     case PLT_AGENT_WRAP_UP:
         if (!a->wrap_timer && now - a->since >= s->cfg.max_wrap_up_ms)
             (void)agents_fsm_release(a, AT_WRAP_DONE, AGENTS_BY_SYSTEM);
         break;
     case PLT_AGENT_CONNECTING:
-        if (a->leg && a->leg_up)
+        if (!a->keep_up)
+            (void)agents_repair(a, PLT_AGENT_PAUSE, AGENTS_REASON_LOGIN,
+                                "connecting_per_offer_phone");
+        else if (a->leg && a->leg_up)
             (void)agents_repair(a, PLT_AGENT_PAUSE, AGENTS_REASON_LOGIN,
                                 "connecting_with_phone_up");
         else if (!a->leg && !a->reconnect_timer)

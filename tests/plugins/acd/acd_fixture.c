@@ -37,13 +37,21 @@ fixture_open(const char *acd_yaml, const char *sim_yaml)
 fixture *
 fixture_open_at(const char *acd_yaml, const char *sim_yaml, int64_t start_ms)
 {
+    return fixture_open_full(acd_yaml, sim_yaml, NULL, start_ms);
+}
+
+fixture *
+fixture_open_full(const char *acd_yaml, const char *sim_yaml,
+                  const char *agents_yaml, int64_t start_ms)
+{
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     plt_fake_options opt = {.sim_start_ms = start_ms};
     assert_int_equal(plt_fake_host_new(&f->fh, &opt), 0);
     add_so(f, "storage_sqlite", NULL);
     add_so(f, "sim", sim_yaml ? sim_yaml : "seed: 7\n");
-    add_so(f, "agents", "missed_offers_before_pause: 0\n");
+    add_so(f, "agents",
+           agents_yaml ? agents_yaml : "missed_offers_before_pause: 0\n");
     add_so(f, "acd", acd_yaml);
     int rc = plt_fake_host_init(f->fh);
     if (rc != 0)
@@ -153,6 +161,11 @@ customer(fixture *f, char leg_id[32])
     plt_fake_host_run_for(f->fh, 3000);
     plt_leg_info i = {.size = sizeof(i)};
     assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    /* Simulated phones ringing longer (agent_ring_min) answer later. */
+    for (int k = 0; k < 60 && i.state != PLT_LEG_UP; k++) {
+        plt_fake_host_run_for(f->fh, 500);
+        assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    }
     assert_int_equal(i.state, PLT_LEG_UP);
     snprintf(leg_id, 32, "%s", i.id);
     f->tel.vt->leg_unref(f->tel.impl, leg);
@@ -176,3 +189,46 @@ last_offered(fixture *f)
     const plt_event *ev = plt_fake_host_event_last(f->fh, "queue.offered");
     return ev ? plt_fake_event_str(ev, "agent") : "";
 }
+
+const plt_event *
+last_for(fixture *f, const char *topic, const char *leg_id)
+{
+    const plt_event *found = NULL;
+    for (size_t i = 0;; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
+        if (!ev)
+            return found;
+        const char *l = plt_fake_event_str(ev, "leg_id");
+        if (l && strcmp(l, leg_id) == 0)
+            found = ev;
+    }
+}
+
+size_t
+count_for(fixture *f, const char *topic, const char *leg_id)
+{
+    size_t n = 0;
+    for (size_t i = 0;; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
+        if (!ev)
+            return n;
+        const char *l = plt_fake_event_str(ev, "leg_id");
+        n += l && strcmp(l, leg_id) == 0;
+    }
+}
+
+int32_t
+leg_state(fixture *f, const char *leg_id)
+{
+    plt_leg *leg;
+    if (f->tel.vt->leg_find(f->tel.impl, leg_id, &leg) != 0) {
+        /* Ended and released: its call.ended says so. */
+        assert_non_null(last_for(f, "call.ended", leg_id));
+        return PLT_LEG_ENDED;
+    }
+    plt_leg_info i = {.size = sizeof(i)};
+    assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
+    f->tel.vt->leg_unref(f->tel.impl, leg);
+    return i.state;
+}
+

@@ -32,6 +32,9 @@ void add_so(fixture *f, const char *name, const char *yaml);
 fixture *fixture_open(const char *acd_yaml, const char *sim_yaml);
 fixture *fixture_open_at(const char *acd_yaml, const char *sim_yaml,
                          int64_t start_ms);
+/* With the agents plugin's section (NULL: no auto-pause on misses). */
+fixture *fixture_open_full(const char *acd_yaml, const char *sim_yaml,
+                           const char *agents_yaml, int64_t start_ms);
 void fixture_close(fixture *f);
 int teardown(void **state);
 /* Log an agent in on phone agent:<login> (kept up). */
@@ -43,6 +46,11 @@ void staff(fixture *f, const char *const *v, size_t n);
 /* A customer leg that is up. */
 void customer(fixture *f, char leg_id[32]);
 void enqueue(fixture *f, const char *queue, int32_t prio, const char *leg_id);
+/* The last event of @p topic about @p leg_id, or NULL; how many. */
+const plt_event *last_for(fixture *f, const char *topic, const char *leg_id);
+size_t count_for(fixture *f, const char *topic, const char *leg_id);
+/* A leg's state (ENDED also once the provider forgot it). */
+int32_t leg_state(fixture *f, const char *leg_id);
 /* The agent of the last queue.offered. */
 const char *last_offered(fixture *f);
 

@@ -31,24 +31,6 @@
 static const char sim_yaml[] =
     "seed: 7\nplay_check_files: false\nplay_duration: 1s\n";
 
-static const plt_event *last_for(fixture *f, const char *topic,
-                                 const char *leg_id);
-
-static int32_t
-leg_state(fixture *f, const char *leg_id)
-{
-    plt_leg *leg;
-    if (f->tel.vt->leg_find(f->tel.impl, leg_id, &leg) != 0) {
-        /* Ended and released: its call.ended says so. */
-        assert_non_null(last_for(f, "call.ended", leg_id));
-        return PLT_LEG_ENDED;
-    }
-    plt_leg_info i = {.size = sizeof(i)};
-    assert_int_equal(f->tel.vt->leg_info(f->tel.impl, leg, &i), 0);
-    f->tel.vt->leg_unref(f->tel.impl, leg);
-    return i.state;
-}
-
 static void
 on_stats(void *arg, int status, const plt_queue_stats *st)
 {
@@ -108,33 +90,6 @@ query(fixture *f, const char *sql)
     plt_fake_host_run_until_idle(f->fh);
     assert_true(x.done);
     return x;
-}
-
-static const plt_event *
-last_for(fixture *f, const char *topic, const char *leg_id)
-{
-    const plt_event *found = NULL;
-    for (size_t i = 0;; i++) {
-        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
-        if (!ev)
-            return found;
-        const char *l = plt_fake_event_str(ev, "leg_id");
-        if (l && strcmp(l, leg_id) == 0)
-            found = ev;
-    }
-}
-
-static size_t
-count_for(fixture *f, const char *topic, const char *leg_id)
-{
-    size_t n = 0;
-    for (size_t i = 0;; i++) {
-        const plt_event *ev = plt_fake_host_event_at(f->fh, topic, i);
-        if (!ev)
-            return n;
-        const char *l = plt_fake_event_str(ev, "leg_id");
-        n += l && strcmp(l, leg_id) == 0;
-    }
 }
 
 static void
