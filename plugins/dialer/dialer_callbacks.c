@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Callbacks the dialer must place: the set of due-or-future callbacks per
- * campaign, each for one agent or for anyone. It is fed three ways: by
+ * The campaign's lists in leads, and the callbacks the dialer must place.
+ *
+ * Lists are named in the campaign; each is looked up in leads (once it
+ * exists: a list imported after the start is found on a later round) and
+ * attached to the campaign with its weight, which is what makes leads
+ * hand its contacts out for it.
+ *
+ * Callbacks: the set of due-or-future callbacks per campaign, each for
+ * one agent or for anyone. It is fed three ways: by
  * results the dialer records (set_result with a callback code), by the
  * dialer_callback table at start, and - because a callback may also be
  * booked through the leads API (a CRM, the agent desk, an import) - by
@@ -115,13 +122,36 @@ typedef struct find_op {
 } find_op;
 
 static void
+list_attached(void *arg, int status, const char *msg)
+{
+    refresh_op *o = arg;
+    o->D->ops_in_flight--;
+    if (status != 0)
+        plt_log(PLT_LOG_WARN, "campaign %s: cannot attach a list: %s",
+                o->c->def.c.name, msg ? msg : plt_strerror(status));
+    refresh_end(o);
+}
+
+static void
 list_found(void *arg, int status, int64_t id)
 {
     find_op *fo = arg;
     refresh_op *o = fo->o;
     o->D->ops_in_flight--;
     if (status == 0 && id > 0 && fo->i < o->c->nlist_ids) {
-        o->c->list_ids[fo->i] = id;
+        campaign *c = o->c;
+        c->list_ids[fo->i] = id;
+        /* The campaign's lists, with their weights, are what leads hands
+         * out for it: attach each as soon as it exists (attaching again
+         * only sets the weight). */
+        int32_t w = c->def.c.lists[fo->i].weight;
+        o->pending++;
+        if (o->D->leads.vt->list_attach(o->D->leads.impl, c->def.c.name, id,
+                                        w > 0 ? w : 1, list_attached,
+                                        o) == 0)
+            o->D->ops_in_flight++;
+        else
+            o->pending--;
         search_list(o, id);
     }
     free(fo);

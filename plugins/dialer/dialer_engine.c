@@ -13,12 +13,16 @@
  * per outcome, next number) are recorded through leads, durably.
  *
  * CRASH SAFETY. Sequence per contact: reserved (leads, committed) ->
- * checks -> attempt row 'pending' (durable) -> originate. On start,
- * recovery turns every 'pending' row of this owner into 'interrupted'
- * (the call may have left: never dial it again for that attempt; the
- * contact is finished through attempt_done with outcome "interrupted"),
- * every 'deferred' row (trunk full: nothing was sent) into 'cancelled',
- * and releases every other contact the owner still holds (never dialled).
+ * checks -> attempt row 'pending' (durable) -> originate -> ... -> row
+ * 'ended' with its outcome (durable) -> leads.attempt_done (durable) ->
+ * row 'recorded'. On start, recovery turns every 'pending' row of this
+ * owner into 'interrupted' (the call may have left: never dial it again
+ * for that attempt; the contact is finished through attempt_done with
+ * outcome "interrupted"), replays attempt_done for every 'ended' row
+ * (the crash came between the two writes: without it the contact, still
+ * reserved, would be released and dialled again), turns every 'deferred'
+ * row (trunk full: nothing was sent) into 'cancelled', and releases every
+ * other contact the owner still holds (never dialled).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +253,11 @@ attempt_done_cb(void *arg, int status, const char *msg)
     if (status != 0 && status != PLT_ECONFLICT)
         plt_log(PLT_LOG_WARN, "attempt %s: contact %lld: %s", a->ref,
                 (long long)a->contact_id, msg ? msg : plt_strerror(status));
+    else
+        /* Leads has it: recovery need not replay it. Not durable: a
+         * replay after a crash only meets PLT_ECONFLICT. */
+        dialer_store_attempt_state(a->camp->D, a, "recorded", false, NULL,
+                                   NULL);
     a->camp->D->ops_in_flight--;
     dialer_kick(a->camp->D);
     attempt_free(a);
@@ -1296,8 +1305,9 @@ dialer_kick(dialer *D)
 typedef struct rec_op {
     dialer *D;
     struct rec_row {
-        char ref[40], campaign[48], phone[24], state[16];
+        char ref[40], campaign[48], phone[24], state[16], outcome[32];
         int64_t contact_id;
+        bool connected;
     } *rows;
     size_t n, cap, i;
     dialer_store_fn cb;
@@ -1324,6 +1334,9 @@ rec_row_cb(void *arg, const plt_storage_row *row)
     snprintf(r->campaign, sizeof(r->campaign), "%s", row->vals[2].v.s);
     snprintf(r->phone, sizeof(r->phone), "%s", row->vals[3].v.s);
     snprintf(r->state, sizeof(r->state), "%s", row->vals[4].v.s);
+    snprintf(r->outcome, sizeof(r->outcome), "%s",
+             row->vals[5].type == PLT_T_STR ? row->vals[5].v.s : "failed");
+    r->connected = row->vals[6].type == PLT_T_STR;
     return 0;
 }
 
@@ -1365,12 +1378,18 @@ rec_lead_done(void *arg, int status, const char *msg)
         plt_log(PLT_LOG_WARN, "recovery: %s", msg ? msg : plt_strerror(status));
     struct rec_row *r = &o->rows[o->i - 1];
     bool sent = !strcmp(r->state, "pending");
+    bool ended = !strcmp(r->state, "ended");
     plt_value v[] = {PLT_V_STR(r->ref),
-                     PLT_V_STR(sent ? "interrupted" : "cancelled")};
+                     PLT_V_STR(ended  ? "recorded"
+                               : sent ? "interrupted"
+                                      : "cancelled"),
+                     PLT_V_STR(ended ? r->outcome
+                               : sent ? "interrupted"
+                                      : "cancelled")};
     if (plt_storage_exec(&o->D->st,
-                         "UPDATE dialer_attempt SET state = $2, outcome = $2"
+                         "UPDATE dialer_attempt SET state = $2, outcome = $3"
                          " WHERE ref = $1",
-                         v, 2, PLT_STORAGE_WRITE | PLT_STORAGE_DURABLE, NULL,
+                         v, 3, PLT_STORAGE_WRITE | PLT_STORAGE_DURABLE, NULL,
                          rec_row_updated, o) != 0) {
         rec_next(o);
         return;
@@ -1387,18 +1406,27 @@ rec_next(rec_op *o)
         campaign *c = dialer_campaign_find(D, r->campaign);
         int32_t max = c ? c->def.c.max_attempts : 1;
         bool sent = !strcmp(r->state, "pending");
+        bool ended = !strcmp(r->state, "ended");
         int rc;
-        if (sent) {
-            /* It may have left: an attempt, never repeated as such. */
+        if (sent || ended) {
+            /* Pending: it may have left: an attempt, never repeated as
+             * such. Ended: it did, and its row says how; the crash came
+             * before leads recorded it (a replay of what leads has is
+             * refused with PLT_ECONFLICT). A call an agent took is done
+             * (the agent's result decides what follows). */
             plt_lead_attempt la = {.size = sizeof(la),
                                    .contact_id = r->contact_id,
                                    .owner = D->owner,
                                    .campaign = r->campaign,
                                    .phone = r->phone,
-                                   .outcome = "interrupted",
+                                   .outcome = ended ? r->outcome
+                                                    : "interrupted",
                                    .attempt_ref = r->ref,
-                                   .new_status = max <= 1 ? PLT_LEAD_FAILED
-                                                          : PLT_LEAD_AVAILABLE,
+                                   .new_status = ended && r->connected
+                                                     ? PLT_LEAD_DONE
+                                                 : max <= 1
+                                                     ? PLT_LEAD_FAILED
+                                                     : PLT_LEAD_AVAILABLE,
                                    .next_attempt_at = plt_now() + 3600000};
             rc = D->leads.vt->attempt_done(D->leads.impl, &la, rec_lead_done,
                                            o);
@@ -1449,9 +1477,10 @@ dialer_recover(dialer *D, dialer_store_fn cb, void *arg)
     o->arg = arg;
     plt_value v[] = {PLT_V_STR(D->owner)};
     if (plt_storage_exec(&D->st,
-                         "SELECT ref, contact_id, campaign, phone, state FROM"
-                         " dialer_attempt WHERE owner = $1 AND state IN"
-                         " ('pending', 'deferred') ORDER BY id",
+                         "SELECT ref, contact_id, campaign, phone, state,"
+                         " outcome, agent FROM dialer_attempt WHERE owner = $1"
+                         " AND state IN ('pending', 'deferred', 'ended')"
+                         " ORDER BY id",
                          v, 1, 0, rec_row_cb, rec_selected, o) != 0) {
         free(o);
         cb(arg, PLT_EIO);

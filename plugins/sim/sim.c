@@ -13,6 +13,7 @@
  * lifecycle; see sim_int.h for the map of the other files.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim_int.h"
 
@@ -165,6 +166,9 @@ static const plt_cfg_key sim_keys[] = {
      .type = PLT_CFG_DURATION,
      .def = "5s",
      .help = "length of prompts whose file is missing (see above)"},
+    {.name = "originate_log",
+     .type = PLT_CFG_PATH,
+     .help = "tests: append one line per call that leaves a trunk"},
     PLT_CFG_END};
 
 static const char *const sim_provides[] = {PLT_TELEPHONY_NAME, NULL};
@@ -178,6 +182,14 @@ sim_init(plt_plugin *self, const plt_cfg *cfg)
     int rc = sim_create(cfg, &g_sim);
     if (rc != 0)
         return rc;
+    const char *log;
+    g_sim->origlog_fd = -1;
+    if (plt_cfg_path(cfg, "originate_log", &log) == 0 &&
+        !(g_sim->origlog_path = strdup(log))) {
+        sim_destroy(g_sim);
+        g_sim = NULL;
+        return PLT_ENOMEM;
+    }
     plt_service_desc d = {.size = sizeof(d),
                           .major = PLT_TELEPHONY_MAJOR,
                           .minor = PLT_TELEPHONY_MINOR,
@@ -187,6 +199,7 @@ sim_init(plt_plugin *self, const plt_cfg *cfg)
     rc = plt_service_provide(&d);
     if (rc != 0) {
         plt_set_error("cannot provide telephony: %s", plt_strerror(rc));
+        sim_trunk_log_close(g_sim);
         sim_destroy(g_sim);
         g_sim = NULL;
     }
@@ -209,6 +222,9 @@ sim_start(plt_plugin *self)
             sim_ev_publish(ev);
         }
     }
+    int rc = sim_trunk_log_open(s);
+    if (rc != 0)
+        return rc;
     plt_log(PLT_LOG_INFO,
             "simulated telephony: %zu trunk(s), %zu DID(s), "
             "seed %llu",
@@ -233,8 +249,10 @@ static void
 sim_fini(plt_plugin *self)
 {
     (void)self;
-    if (g_sim)
+    if (g_sim) {
         sim_inbound_stop(g_sim);
+        sim_trunk_log_close(g_sim);
+    }
     sim_destroy(g_sim);
     g_sim = NULL;
 }

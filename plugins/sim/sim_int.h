@@ -201,6 +201,9 @@ struct sim {
     uint64_t next_leg, next_call, next_play, next_rec;
     int64_t start_ms; /* when the day began (answer_rate_end) */
     bool started, stopping;
+    /* originate_log (tests): what the trunks saw, one line per call. */
+    char *origlog_path;
+    int origlog_fd; /* -1 when off */
 };
 
 /* Registry and lifecycle of legs. */
@@ -267,6 +270,11 @@ sim_trunk *sim_trunk_find(sim *s, const char *name);
 int sim_trunk_admit(sim *s, sim_trunk *t, bool count_cps);
 /** Hold a channel; an outbound call also counts against cps. */
 void sim_trunk_take(sim *s, sim_trunk *t, bool outbound);
+/** originate_log: open at start, write one line per call that leaves a
+ *  trunk, close at fini. */
+int sim_trunk_log_open(sim *s);
+void sim_trunk_log(sim *s, const plt_leg *l, const plt_kv *vars, size_t n);
+void sim_trunk_log_close(sim *s);
 void sim_trunk_release(sim_trunk *t);
 double sim_answer_rate_now(const sim *s);
 /** Draw the party of an outbound trunk leg and schedule its fate. */

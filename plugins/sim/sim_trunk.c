@@ -24,9 +24,17 @@
  *              answering (greeting, beep and the longest message)
  * Ringing (call.progress) is reported after a post-dial delay U(0.5,2) s,
  * or at the answer if that comes first.
+ *
+ * With originate_log set, every call that leaves a trunk is also written
+ * to that file (the record a crash test compares the dialer's with).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim_int.h"
 
@@ -212,4 +220,58 @@ sim_trunk_dial(plt_leg *l)
         return rc;
     }
     return PLT_EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* originate_log: what the trunks saw */
+
+int
+sim_trunk_log_open(sim *s)
+{
+    s->origlog_fd = -1;
+    if (!s->origlog_path)
+        return 0;
+    /* Start-up I/O. O_APPEND: one write(2) per line, whole, in order. */
+    s->origlog_fd = open(s->origlog_path,
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (s->origlog_fd < 0) {
+        int e = errno;
+        plt_set_error("originate_log: cannot open %s: %s", s->origlog_path,
+                      strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+/* One line per call that leaves a trunk: "<clock ms> <leg> <number>
+ * <attempt_id var or ->". Written at once, with one write(2), before the
+ * call is reported to the caller: the page cache keeps it through a
+ * kill -9 of the process, which is what a crash test compares with. A
+ * test facility (off unless configured), hence the synchronous write. */
+void
+sim_trunk_log(sim *s, const plt_leg *l, const plt_kv *vars, size_t n)
+{
+    if (s->origlog_fd < 0)
+        return;
+    const char *ref = "-";
+    for (size_t i = 0; i < n; i++)
+        if (vars[i].key && vars[i].value && !strcmp(vars[i].key, "attempt_id"))
+            ref = vars[i].value;
+    char line[256];
+    int len = snprintf(line, sizeof(line), "%lld %s %s %s\n",
+                       (long long)plt_now(), l->id, l->remote, ref);
+    if (len <= 0 || (size_t)len >= sizeof(line) ||
+        write(s->origlog_fd, line, (size_t)len) != (ssize_t)len)
+        plt_log(PLT_LOG_ERROR, "originate_log: cannot write %s",
+                s->origlog_path);
+}
+
+void
+sim_trunk_log_close(sim *s)
+{
+    if (s->origlog_fd >= 0)
+        close(s->origlog_fd);
+    s->origlog_fd = -1;
+    free(s->origlog_path);
+    s->origlog_path = NULL;
 }
