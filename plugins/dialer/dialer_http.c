@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "dialer_http.h"
+#include "http_common.h"
 
 typedef struct dialer_http {
     dialer *D;
@@ -69,19 +70,7 @@ static const char *const retry_names[] = {"",           "no_answer", "busy",
 static void
 reply_rc(plt_http_req *req, int rc, const char *msg)
 {
-    int st = rc == PLT_EINVAL   ? 400
-             : rc == PLT_ENOENT ? 404
-             : rc == PLT_EEXIST ? 409
-             : rc == PLT_EPERM  ? 403
-             : rc == PLT_ESTATE || rc == PLT_ESHUTDOWN ? 503
-                                                      : 500;
-    const char *code = st == 400   ? "invalid_argument"
-                       : st == 404 ? "not_found"
-                       : st == 409 ? "conflict"
-                       : st == 403 ? "forbidden"
-                       : st == 503 ? "unavailable"
-                                   : "internal";
-    dh->vt->reply_error(dh->impl, req, st, code, msg ? msg : plt_strerror(rc));
+    htc_reply_rc(dh->vt, dh->impl, req, rc, msg);
 }
 
 static const char *
@@ -97,29 +86,6 @@ name_index(const char *const *names, int n, const char *s, int def)
         if (!strcmp(s, names[i]))
             return i;
     return def;
-}
-
-static json_t *
-event_json(const plt_event *ev)
-{
-    json_t *o = json_object();
-    for (size_t i = 0, n = plt_event_count(ev); o && i < n; i++) {
-        const char *k;
-        plt_value v;
-        if (plt_event_field_at(ev, i, &k, &v) != 0)
-            break;
-        json_t *j = NULL;
-        switch (v.type) {
-        case PLT_T_STR: j = json_string(v.v.s); break;
-        case PLT_T_I64:
-        case PLT_T_TIME: j = json_integer(v.v.i); break;
-        case PLT_T_DOUBLE: j = json_real(v.v.d); break;
-        case PLT_T_BOOL: j = json_boolean(v.v.i); break;
-        default: j = json_null(); break;
-        }
-        json_object_set_new(o, k, j);
-    }
-    return o;
 }
 
 /* "09:30" -> 570; -1 if malformed. */
@@ -795,7 +761,7 @@ on_dialer_event(const plt_event *ev, void *arg)
     if (!agent || !*agent)
         return;
     if (!strcmp(topic, "dialer.preview.offered"))
-        json_object_set_new(dh->previews, agent, event_json(ev));
+        json_object_set_new(dh->previews, agent, htc_event_json(ev));
     else if (!strcmp(topic, "dialer.attempt.started"))
         json_object_del(dh->previews, agent);
 }

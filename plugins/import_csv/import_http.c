@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "http_common.h"
 #include "import_http.h"
 
 typedef struct import_http {
@@ -47,15 +48,7 @@ static const char *const state_names[] = {"",        "running",  "done",
 static void
 reply_rc(plt_http_req *req, int rc, const char *msg)
 {
-    int st = rc == PLT_EINVAL   ? 400
-             : rc == PLT_ENOENT ? 404
-             : rc == PLT_ESTATE || rc == PLT_ESHUTDOWN ? 503
-                                                      : 500;
-    const char *code = st == 400   ? "invalid_argument"
-                       : st == 404 ? "not_found"
-                       : st == 503 ? "unavailable"
-                                   : "internal";
-    ih->vt->reply_error(ih->impl, req, st, code, msg ? msg : plt_strerror(rc));
+    htc_reply_rc(ih->vt, ih->impl, req, rc, msg);
 }
 
 static int64_t
@@ -427,29 +420,6 @@ h_cancel(void *arg, plt_http_req *req)
 /* ------------------------------------------------------------------ */
 /* events to the uploader */
 
-static json_t *
-event_json(const plt_event *ev)
-{
-    json_t *o = json_object();
-    for (size_t i = 0, n = plt_event_count(ev); o && i < n; i++) {
-        const char *k;
-        plt_value v;
-        if (plt_event_field_at(ev, i, &k, &v) != 0)
-            break;
-        json_t *j = NULL;
-        switch (v.type) {
-        case PLT_T_STR: j = json_string(v.v.s); break;
-        case PLT_T_I64:
-        case PLT_T_TIME: j = json_integer(v.v.i); break;
-        case PLT_T_DOUBLE: j = json_real(v.v.d); break;
-        case PLT_T_BOOL: j = json_boolean(v.v.i); break;
-        default: j = json_null(); break;
-        }
-        json_object_set_new(o, k, j);
-    }
-    return o;
-}
-
 static void
 attached(void *arg, int status, const char *msg)
 {
@@ -483,7 +453,7 @@ on_import_event(const plt_event *ev, void *arg)
     }
     ih->vt->push(ih->impl,
                  json_string_value(json_object_get(o, "login")), 0, topic,
-                 event_json(ev));
+                 htc_event_json(ev));
     if (!strcmp(topic, "import.job.finished"))
         json_object_del(ih->owners, key);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_common.h"
 #include "leads_http.h"
 
 typedef struct leads_http {
@@ -36,17 +37,7 @@ static const char *const status_names[] = {
 static void
 reply_rc(plt_http_req *req, int rc, const char *msg)
 {
-    int st = rc == PLT_EINVAL   ? 400
-             : rc == PLT_ENOENT ? 404
-             : rc == PLT_EEXIST ? 409
-             : rc == PLT_ESTATE || rc == PLT_ESHUTDOWN ? 503
-                                                      : 500;
-    const char *code = st == 400   ? "invalid_argument"
-                       : st == 404 ? "not_found"
-                       : st == 409 ? "conflict"
-                       : st == 503 ? "unavailable"
-                                   : "internal";
-    lh->vt->reply_error(lh->impl, req, st, code, msg ? msg : plt_strerror(rc));
+    htc_reply_rc(lh->vt, lh->impl, req, rc, msg);
 }
 
 static ctx *
