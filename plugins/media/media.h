@@ -33,7 +33,8 @@
  *    at once (no jitter buffer), transcoded mu-law <-> A-law when the two
  *    send PTs differ, re-based into the receiving leg's SSRC/seq/ts space.
  *    RFC 4733 packets are forwarded with the payload type rewritten to the
- *    other leg's telephone-event PT (dropped if it has none). RTCP is never
+ *    other leg's telephone-event PT; a leg that negotiated none hears the
+ *    digit as in-band tones once the event ended. RTCP is never
  *    forwarded: each leg sends its own SR/RR every rtcp_interval_ms and a
  *    BYE when destroyed.
  *

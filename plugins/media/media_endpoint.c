@@ -314,6 +314,21 @@ check_source(media_engine *e, media_endpoint *ep,
     return true;
 }
 
+/* A partner that negotiated no telephone-event cannot get the event
+ * packets: it hears the digit as tones instead (once the event ended, as
+ * long as it lasted, 80 ms at least). */
+static void
+tones_to_partner(media_endpoint *ep, char digit, uint32_t ms)
+{
+    media_endpoint *to = ep->partner;
+    char d[2] = {digit, 0};
+
+    if (!to || to->rp.te_pt != MEDIA_PT_NONE || !media_ep_can_send(to) ||
+        to->dt_active)
+        return;
+    media_dtmf_begin(to, d, ms < 80 ? 80 : ms > 500 ? 500 : ms);
+}
+
 static void
 amd_done(media_engine *e, media_endpoint *ep)
 {
@@ -402,8 +417,10 @@ on_rtp(media_engine *e, media_endpoint *ep, const uint8_t *buf, size_t len,
         ep->got_rfc4733 = true;
         char digit = rtp_dtmf_rx_put(&ep->drx, rp.ts, &d,
                                      (uint64_t)(now / 1000000), &dur);
-        if (digit)
+        if (digit) {
             emit_digit(e, ep, digit, MEDIA_DTMF_RFC4733, dur / 8u);
+            tones_to_partner(ep, digit, dur / 8u);
+        }
         relay(e, ep, &rp, true, d.duration, now);
         return;
     }

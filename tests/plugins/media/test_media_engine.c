@@ -769,6 +769,58 @@ test_send_dtmf_rfc4733_and_inband(void **state)
     media_endpoint_destroy(b);
 }
 
+static void
+test_rfc4733_to_a_leg_without_events(void **state)
+{
+    h *x = *state;
+    phone *pa = phone_new(x), *pb = phone_new(x);
+    media_endpoint *a = leg(x, pa, MEDIA_PT_PCMU, 101, MEDIA_LATCH_SDP_HOST);
+    media_endpoint *b =
+        leg(x, pb, MEDIA_PT_PCMA, MEDIA_PT_NONE, MEDIA_LATCH_SDP_HOST);
+
+    assert_int_equal(media_bridge(a, b), 0);
+    pump(x, 20);
+    /* '7' as RFC 4733 from A, 120 ms: B negotiated no telephone-event. */
+    for (int i = 0; i < 9; i++) {
+        uint8_t pl[4];
+        rtp_dtmf d = {.event = 7,
+                      .end = i >= 6,
+                      .volume = 10,
+                      .duration = (uint16_t)(160 * (i < 6 ? i + 1 : 6))};
+        rtp_dtmf_build(pl, &d);
+        rtp_packet rp = {.marker = i == 0,
+                         .pt = 101,
+                         .seq = pa->seq++,
+                         .ts = 8000,
+                         .ssrc = pa->ssrc,
+                         .payload = pl,
+                         .payload_len = 4};
+        phone_sendto(pa, port_of(a), &rp);
+    }
+    wait_packets(x, pb, 10, 2000);
+    pump(x, 300);
+    /* B got audio (no event packets), and the audio is the digit. */
+    dtmf_rx_state_t *rx = dtmf_rx_init(NULL, NULL, NULL);
+    rtp_packet q;
+    int audio = 0;
+    for (size_t i = 0; i < pb->nrx; i++) {
+        int16_t pcm[MEDIA_FRAME];
+        if (rtp_parse(pb->rx[i].b, pb->rx[i].len, &q) != 0 ||
+            q.pt != MEDIA_PT_PCMA)
+            continue;
+        audio++;
+        media_g711_decode(MEDIA_PT_PCMA, q.payload, q.payload_len, pcm);
+        dtmf_rx(rx, pcm, (int)q.payload_len);
+    }
+    char heard[8] = {0};
+    dtmf_rx_get(rx, heard, 7);
+    dtmf_rx_free(rx);
+    assert_int_equal(audio, (int)pb->nrx);
+    assert_string_equal(heard, "7");
+    media_endpoint_destroy(a);
+    media_endpoint_destroy(b);
+}
+
 /* ---- recording ---- */
 
 /* RMS of each 50 ms window of channel @p ch. */
@@ -1131,6 +1183,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_play_paced_and_finished, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_send_dtmf_rfc4733_and_inband,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rfc4733_to_a_leg_without_events,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_recording_stereo_and_mixed, setup,
                                         teardown),
