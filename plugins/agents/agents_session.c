@@ -84,7 +84,38 @@ attempt_failed(agent *a, int rc)
     finish_login(a, rc ? rc : PLT_ETIMEDOUT, "phone unreachable");
 }
 
-/* Originate the agent's leg now. */
+/* Call the agent's phone: @p offer_id (per-offer phones) is echoed as
+ * var_offer_id. On success the leg is the agent's, not answered yet. */
+static int
+originate_phone(agent *a, const char *offer_id, uint32_t ring_timeout_ms)
+{
+    agents *s = a->owner;
+    plt_kv vars[] = {{"agent", a->login}, {"offer_id", offer_id}};
+    plt_originate o = {.size = sizeof(o),
+                       .destination = a->phone,
+                       .ring_timeout_ms = ring_timeout_ms,
+                       .role = PLT_LEG_AGENT,
+                       .vars = vars,
+                       .nvars = offer_id ? 2 : 1};
+    plt_leg *leg = NULL;
+    int rc = s->tel.vt->originate(s->tel.impl, &o, &leg);
+    if (rc != 0)
+        return rc;
+    plt_leg_info info = {.size = sizeof(info)};
+    rc = s->tel.vt->leg_info(s->tel.impl, leg, &info);
+    if (rc == 0)
+        rc = agents_strset(&a->leg_id, info.id);
+    if (rc != 0) {
+        (void)s->tel.vt->hangup(s->tel.impl, leg, 0, PLT_BY_SYSTEM);
+        s->tel.vt->leg_unref(s->tel.impl, leg);
+        return rc;
+    }
+    a->leg = leg;
+    a->leg_up = false;
+    return 0;
+}
+
+/* Originate the agent's kept-up leg now. */
 static void
 connect_now(agent *a)
 {
@@ -95,32 +126,12 @@ connect_now(agent *a)
         attempt_failed(a, PLT_ENOSERVICE);
         return;
     }
-    plt_kv vars[] = {{"agent", a->login}};
-    plt_originate o = {.size = sizeof(o),
-                       .destination = a->phone,
-                       .role = PLT_LEG_AGENT,
-                       .vars = vars,
-                       .nvars = 1};
-    plt_leg *leg = NULL;
-    int rc = s->tel.vt->originate(s->tel.impl, &o, &leg);
-    if (rc == 0) {
-        plt_leg_info info = {.size = sizeof(info)};
-        rc = s->tel.vt->leg_info(s->tel.impl, leg, &info);
-        if (rc == 0)
-            rc = agents_strset(&a->leg_id, info.id);
-        if (rc != 0) {
-            (void)s->tel.vt->hangup(s->tel.impl, leg, 0, PLT_BY_SYSTEM);
-            s->tel.vt->leg_unref(s->tel.impl, leg);
-        }
-    }
+    int rc = originate_phone(a, NULL, 0);
     if (rc != 0) {
         plt_log_err(PLT_LOG_WARN, rc, "agent %s: cannot call %s", a->login,
                     a->phone);
         attempt_failed(a, rc);
-        return;
     }
-    a->leg = leg;
-    a->leg_up = false;
 }
 
 static void
@@ -293,34 +304,11 @@ agents_login(void *impl, const plt_agent_login *l, plt_agents_done_fn done,
 int
 agents_session_ring(agent *a, const char *offer_id, uint32_t timeout_ms)
 {
-    agents *s = a->owner;
-    if (!s->have_tel)
+    if (!a->owner->have_tel)
         return PLT_ENOSERVICE;
     if (a->leg)
         agents_session_drop_leg(a, true, PLT_BY_SYSTEM);
-    plt_kv vars[] = {{"agent", a->login}, {"offer_id", offer_id}};
-    plt_originate o = {.size = sizeof(o),
-                       .destination = a->phone,
-                       .ring_timeout_ms = timeout_ms,
-                       .role = PLT_LEG_AGENT,
-                       .vars = vars,
-                       .nvars = 2};
-    plt_leg *leg = NULL;
-    int rc = s->tel.vt->originate(s->tel.impl, &o, &leg);
-    if (rc != 0)
-        return rc;
-    plt_leg_info info = {.size = sizeof(info)};
-    rc = s->tel.vt->leg_info(s->tel.impl, leg, &info);
-    if (rc == 0)
-        rc = agents_strset(&a->leg_id, info.id);
-    if (rc != 0) {
-        (void)s->tel.vt->hangup(s->tel.impl, leg, 0, PLT_BY_SYSTEM);
-        s->tel.vt->leg_unref(s->tel.impl, leg);
-        return rc;
-    }
-    a->leg = leg;
-    a->leg_up = false;
-    return 0;
+    return originate_phone(a, offer_id, timeout_ms);
 }
 
 void

@@ -82,6 +82,21 @@ hangup(fixture *f, const char *leg_id, int code, int32_t by)
     plt_fake_host_run_until_idle(f->fh);
 }
 
+/* Alice and bob on per-offer phones, alice the longest idle; a caller
+ * @p c1 joins and alice's phone rings. */
+static void
+alice_then_bob(fixture *f, char c1[32])
+{
+    login_per_call(f, "alice");
+    login_per_call(f, "bob");
+    ready(f, "alice");
+    plt_fake_host_run_for(f->fh, 1000);
+    ready(f, "bob");
+    customer(f, c1);
+    enqueue(f, "support", 0, c1);
+    assert_string_equal(last_offered(f), "alice");
+}
+
 static void
 test_offer_rings_the_extension(void **state)
 {
@@ -158,15 +173,8 @@ test_offer_timeout_moves_on_and_counts_a_miss(void **state)
         "agent_miss_rate: 0\n",
         "missed_offers_before_pause: 1\n", 0);
     *state = f;
-    login_per_call(f, "alice");
-    login_per_call(f, "bob");
-    ready(f, "alice");
-    plt_fake_host_run_for(f->fh, 1000);
-    ready(f, "bob");
     char c1[32];
-    customer(f, c1);
-    enqueue(f, "support", 0, c1);
-    assert_string_equal(last_offered(f), "alice");
+    alice_then_bob(f, c1);
     char aleg[32];
     snprintf(aleg, sizeof(aleg), "%s", agent_leg(f, "alice"));
     /* Her phone rings 5 s; the offer times out at 3 s: cancelled, she is
@@ -198,15 +206,8 @@ test_rejected_phone_moves_on_at_once(void **state)
         "seed: 7\nagent_ring_min: 4s\nagent_ring_max: 4s\n"
         "agent_miss_rate: 0\n");
     *state = f;
-    login_per_call(f, "alice");
-    login_per_call(f, "bob");
-    ready(f, "alice");
-    plt_fake_host_run_for(f->fh, 1000);
-    ready(f, "bob");
     char c1[32];
-    customer(f, c1);
-    enqueue(f, "support", 0, c1);
-    assert_string_equal(last_offered(f), "alice");
+    alice_then_bob(f, c1);
     plt_fake_host_run_for(f->fh, 1000);
     /* Alice declines (486): bob is rung now, not after 20 s. */
     char aleg[32];
