@@ -181,8 +181,6 @@ dialer_init(plt_plugin *self, const plt_cfg *cfg)
         return rc;
     }
     rc = dialer_campaigns_from_cfg(D, cfg);
-    if (rc == 0)
-        rc = dialer_zones_load(D);
     plt_service_ref ref;
     if (rc == 0 && (rc = plt_service_acquire(PLT_STORAGE_NAME, 1, 0, &ref)) ==
                        0) {
@@ -251,6 +249,10 @@ dialer_start(plt_plugin *self)
                       plt_strerror(rc));
         return rc;
     }
+    /* Every time zone is read now (bounded startup I/O, ADR 0007), so
+     * that no zone file is ever read on the loop afterwards (ADR 0014). */
+    if ((rc = dialer_zones_load(D)) != 0)
+        return rc;
     D->have_acd = plt_acd_acquire(&D->acd) == 0;
     for (size_t i = 0; i < D->ncamps; i++)
         if (D->camps[i]->def.c.mode != PLT_DIAL_PREVIEW && !D->have_acd) {

@@ -10,8 +10,8 @@
  *
  * The reservation asks leads only for contacts in zones open now: the
  * candidate zones are every zone of the system's tz database (read once,
- * at init) and the campaign's open set is recomputed once a minute. A
- * contact whose zone is not a known zone (none, a typo, a made-up name)
+ * at start, ADR 0014) and the campaign's open set is recomputed once a
+ * minute. A contact whose zone is not a known zone (none, a typo, a made-up name)
  * is in the site's zone: such contacts are reached by a reservation
  * without a zone filter, at most every few minutes, while the site's zone
  * is open (dialer_engine.c).
@@ -194,8 +194,8 @@ dialer_zones_load(dialer *D)
 {
     /* The candidate zones: every zone of the system's tz database (also
      * the old names still found in contact files: Europe/Kiev, US/Eastern,
-     * CET), plus UTC and the site's zone, each loaded now: init is the
-     * time for file reads (ADR 0007), the loop never reads a zone. */
+     * CET), plus UTC and the site's zone, each loaded now: start is the
+     * time for file reads (ADR 0007, 0014), the loop never reads one. */
     size_t cap = 1024;
     D->zones = calloc(cap, sizeof(char *));
     if (!D->zones)
