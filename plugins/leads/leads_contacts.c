@@ -458,6 +458,13 @@ add_decide(add_op *o)
     }
 }
 
+/* Does @p f get a contact_search row? (NULL values are never searched.) */
+static bool
+field_searchable(const leads *L, const nfield *f)
+{
+    return f->value && leads_field_indexed(L, f->name);
+}
+
 /* Width of an IN list of @p k keys: a power of 4, at least 16. */
 static size_t
 probe_width(size_t k)
@@ -644,8 +651,8 @@ add_insert(add_op *o)
         break;
     }
     case ST_FIELDS: {
-        leads_sb_add(&sql, "INSERT INTO contact_field (contact_id, name,"
-                           " value) VALUES ");
+        leads_sb_add(&sql, "INSERT INTO contact_search (name, value,"
+                           " contact_id) VALUES ");
         while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor]];
             if (o->cursor2 >= c->nfields) {
@@ -654,14 +661,14 @@ add_insert(add_op *o)
                 continue;
             }
             nfield *f = &o->fl[c->field0 + o->cursor2];
-            if (!leads_field_indexed(L, f->name)) {
+            if (!field_searchable(L, f)) {
                 o->cursor2++;
                 continue;
             }
             sb_row(&sql, rows++ == 0, args.n + 1, 3);
-            leads_args_add(&args, PLT_V_I64(c->contact_id));
             leads_args_add(&args, PLT_V_STR(f->name));
             leads_args_add(&args, PLT_V_STR(f->value));
+            leads_args_add(&args, PLT_V_I64(c->contact_id));
             o->cursor2++;
         }
         break;
@@ -711,7 +718,7 @@ stage_rows(const add_op *o, int stage)
             break;
         case ST_FIELDS:
             for (uint32_t f = 0; f < c->nfields; f++)
-                n += leads_field_indexed(o->j.L, o->fl[c->field0 + f].name);
+                n += field_searchable(o->j.L, &o->fl[c->field0 + f]);
             break;
         default:
             break;
@@ -1218,7 +1225,7 @@ search_page_sql(search_op *o, leads_sb *sql, leads_args *args)
             leads_args_add(args, PLT_V_STR(o->field_name));
             leads_args_add(args, PLT_V_STR(o->field_value));
             leads_sb_addf(sql,
-                          " AND (c.id IN (SELECT contact_id FROM contact_field"
+                          " AND (c.id IN (SELECT contact_id FROM contact_search"
                           " WHERE name = $%zu AND value = $%zu)",
                           args->n - 1, args->n);
             if (like) {

@@ -5,9 +5,10 @@
  *
  * A 20-column lead file used to store ~18 contact_field rows per contact,
  * each with two index entries: most of an import's time. Now a contact's
- * fields are one compact JSON object in its own row, and contact_field
- * keeps rows only for the fields named in `indexed_fields` (by default the
- * name fields), so that searching by those stays an index lookup.
+ * fields are one compact JSON object in its own row, and contact_search
+ * (one B-tree keyed name, value, contact) holds rows only for the fields
+ * named in `indexed_fields` (by default the name fields), so that
+ * searching by those stays an index lookup.
  * lead_field_index records, per indexed name, the first contact id from
  * which every contact has its rows (names indexed since the beginning: 0);
  * a search on any other field, or on older contacts, scans contact.fields
@@ -217,6 +218,18 @@ leads_fields_merge(const char *json, const plt_lead_field *edits, size_t n,
     return rc;
 }
 
+const char *
+leads_fields_value(leads_arena *arena, const char *json, const char *name)
+{
+    if (!json)
+        return NULL;
+    json_t *o = json_loads(json, 0, NULL);
+    const char *v = json_string_value(json_object_get(o, name));
+    const char *copy = leads_arena_dup(arena, v);
+    json_decref(o);
+    return copy;
+}
+
 bool
 leads_field_indexed(const leads *L, const char *name)
 {
@@ -304,13 +317,17 @@ reconcile_step(leads_job *j)
 {
     reconcile_op *o = (reconcile_op *)j;
     leads *L = j->L;
-    if (j->stage == 0) {
-        /* Names no longer configured: their rows stop being written, so
-         * the index is no longer complete for them. */
-        j->stage = 1;
+    if (j->stage < 2) {
+        /* Names no longer configured: their rows go (a database upgraded
+         * from leads 1.0 starts with every name), and the index is no
+         * longer complete for them. */
+        bool rows = j->stage == 0;
+        j->stage++;
         leads_sb sql = {0};
         leads_args args = {0};
-        leads_sb_add(&sql, "DELETE FROM lead_field_index");
+        leads_sb_add(&sql, rows ? "DELETE FROM contact_search WHERE name IN"
+                                  " (SELECT name FROM lead_field_index"
+                                : "DELETE FROM lead_field_index");
         if (L->cfg.nindexed) {
             leads_sb_add(&sql, " WHERE name NOT IN (");
             for (size_t i = 0; i < L->cfg.nindexed; i++) {
@@ -321,6 +338,8 @@ reconcile_step(leads_job *j)
             }
             leads_sb_add(&sql, ")");
         }
+        if (rows)
+            leads_sb_add(&sql, ")");
         leads_job_query_built(j, &sql, &args, PLT_STORAGE_WRITE, NULL);
         return;
     }

@@ -39,7 +39,7 @@ typedef struct leads_cfg {
     char country[3];     /* default country for numbers (FR) */
     int64_t insert_rows; /* rows per multi-row INSERT */
     int64_t reserve_max; /* most contacts one reserve() hands out */
-    /* Custom fields with rows in contact_field (search by field through
+    /* Custom fields with rows in contact_search (search by field through
      * an index); the others are searched by scanning contact.fields. */
     char indexed[LEADS_MAX_INDEXED][LEADS_FIELD_NAME_MAX];
     size_t nindexed;
@@ -224,6 +224,9 @@ int leads_fields_from_json(const char *json, leads_arena *arena,
 int leads_fields_merge(const char *json, const plt_lead_field *edits,
                        size_t n, char **out);
 bool leads_field_indexed(const leads *L, const char *name);
+/* The value of field @p name in @p json (a copy in @p arena), or NULL. */
+const char *leads_fields_value(leads_arena *arena, const char *json,
+                               const char *name);
 /* The JSON text of @p s as a string, without its quotes ("a\"b" for
  * a"b): what a document holds for that value. malloc'd, or NULL. */
 char *leads_json_escape(const char *s);

@@ -757,24 +757,39 @@ disposition_step(leads_job *j)
             free(json); /* the engine copied it */
             return;
         }
-        case 2: {
-            /* The search index keeps rows for the indexed fields only. */
+        case 2:
+        case 3: {
+            /* The search index (indexed fields only): the rows of the old
+             * values go (found by the old document), then the new ones
+             * come. One row per name: a name repeated keeps its last
+             * value. */
+            bool del = j->stage == 3;
             leads_sb sql = {0};
             leads_args args = {0};
-            leads_sb_add(&sql, "INSERT INTO contact_field (contact_id, name,"
-                               " value) VALUES ");
             leads_args_add(&args, PLT_V_I64(d->contact_id));
+            leads_sb_add(&sql, del ? "DELETE FROM contact_search WHERE"
+                                     " contact_id = $1 AND ("
+                                   : "INSERT INTO contact_search (name,"
+                                     " value, contact_id) VALUES ");
             size_t rows = 0;
             for (size_t i = 0; i < d->nfields; i++) {
-                /* One row per name: a name repeated keeps its last value. */
                 bool later = false;
                 for (size_t k = i + 1; k < d->nfields && !later; k++)
                     later = strcmp(d->fields[k].name, d->fields[i].name) == 0;
                 if (later || !leads_field_indexed(j->L, d->fields[i].name))
                     continue;
+                const char *v = d->fields[i].value;
+                if (del)
+                    v = leads_fields_value(&o->a, o->old_fields,
+                                           d->fields[i].name);
+                if (!v)
+                    continue;
                 leads_args_add(&args, PLT_V_STR(d->fields[i].name));
-                leads_args_add(&args, PLT_V_STR(d->fields[i].value));
-                leads_sb_addf(&sql, "%s($1, $%zu, $%zu)", rows++ ? ", " : "",
+                leads_args_add(&args, PLT_V_STR(v));
+                leads_sb_addf(&sql,
+                              del ? "%s(name = $%zu AND value = $%zu)"
+                                  : "%s($%zu, $%zu, $1)",
+                              rows++ ? (del ? " OR " : ", ") : "",
                               args.n - 1, args.n);
             }
             if (rows == 0) {
@@ -782,12 +797,11 @@ disposition_step(leads_job *j)
                 leads_args_free(&args);
                 continue;
             }
-            leads_sb_add(&sql, " ON CONFLICT (contact_id, name)"
-                               " DO UPDATE SET value = excluded.value");
+            leads_sb_add(&sql, del ? ")" : " ON CONFLICT DO NOTHING");
             leads_job_query_built(j, &sql, &args, PLT_STORAGE_WRITE, NULL);
             return;
         }
-        case 3: {
+        case 4: {
             plt_value v[] = {PLT_V_I64(d->contact_id), PLT_V_I64(o->now),
                              PLT_V_STR(d->campaign), PLT_V_STR(d->code),
                              PLT_V_STR(d->agent), PLT_V_STR(d->note)};
@@ -798,7 +812,7 @@ disposition_step(leads_job *j)
                             v, 6, PLT_STORAGE_WRITE, NULL);
             return;
         }
-        case 4: {
+        case 5: {
             if (d->callback_at <= 0)
                 continue;
             char note[160];

@@ -20,11 +20,13 @@
  *    carry no key and cost this index nothing).
  *  - contact_phone_e164 (e164): duplicate checks on numbers, search by
  *    phone, DNC changes flipping contacts.
- *  - contact_field_value (name, value): search by the fields named in
- *    `indexed_fields` (lead_field_index says from which contact id each
- *    is complete). From version 19 a contact's custom fields live in
- *    contact.fields, one JSON object (TEXT, written and parsed with
- *    jansson); contact_field is only this search index (ADR 0010).
+ *  - contact_search primary key (name, value, contact_id): search by the
+ *    fields named in `indexed_fields` (lead_field_index says from which
+ *    contact id each is complete). From version 19 a contact's custom
+ *    fields live in contact.fields, one JSON object (TEXT, written and
+ *    parsed with jansson), and from version 30 contact_search, one B-tree
+ *    on SQLite (WITHOUT ROWID), replaces contact_field and its two
+ *    indexes (ADR 0010).
  *  - contact_event_contact (contact_id, at): history.
  *  - contact_event_attempt (phone, at) partial on attempts: the legal caps
  *    (attempts_since).
@@ -206,6 +208,29 @@ const plt_storage_migration leads_migrations[] = {
      .name = "index contact_callback on callbacks only",
      .sql = "CREATE INDEX contact_callback ON contact (list_id, callback_at)"
             " WHERE status = 3"},
+    /* The search index as one B-tree keyed the way searches read it (and
+     * the way an edit finds the row it replaces: the old value is in the
+     * document). NULL values are never searched for: no row. */
+    {.version = 28,
+     .name = "create contact_search",
+     .sqlite = "CREATE TABLE contact_search ("
+               " name TEXT NOT NULL,"
+               " value TEXT NOT NULL,"
+               " contact_id BIGINT NOT NULL,"
+               " PRIMARY KEY (name, value, contact_id)) WITHOUT ROWID",
+     .pg = "CREATE TABLE contact_search ("
+           " name TEXT NOT NULL,"
+           " value TEXT NOT NULL,"
+           " contact_id BIGINT NOT NULL,"
+           " PRIMARY KEY (name, value, contact_id))"},
+    {.version = 29,
+     .name = "fill contact_search",
+     .sql = "INSERT INTO contact_search (name, value, contact_id)"
+            " SELECT name, value, contact_id FROM contact_field"
+            " WHERE value IS NOT NULL"},
+    {.version = 30,
+     .name = "drop contact_field",
+     .sql = "DROP TABLE contact_field"},
 };
 const size_t leads_nmigrations =
     sizeof(leads_migrations) / sizeof(leads_migrations[0]);

@@ -109,7 +109,7 @@ pg_admin(const char *sql)
     "WHERE schemaname = current_schema() AND (tablename IN ('lead_list', "     \
     "'lead_list_field', 'campaign_list', 'contact', 'contact_field', "         \
     "'contact_phone', 'contact_event', 'dnc', 'lead_progress', "               \
-    "'lead_field_index', 'bench_raw') "                                        \
+    "'lead_field_index', 'contact_search', 'bench_raw') "                      \
     "OR tablename LIKE 'plt\\_%') LOOP EXECUTE 'DROP TABLE IF EXISTS ' || "    \
     "quote_ident(t) || ' CASCADE'; END LOOP; END$$"
 
@@ -1639,6 +1639,34 @@ on_one(void *arg, int status, const plt_lead *l)
     o->n = l ? l->nfields : 0;
 }
 
+typedef struct count_res {
+    res r; /* first: on_sql_done() receives it */
+    int64_t n;
+} count_res;
+
+static int
+on_count_row(void *arg, const plt_storage_row *row)
+{
+    count_res *c = arg;
+    c->n = row->ncols ? (row->vals[0].type == PLT_T_I64 ? row->vals[0].v.i
+                                                        : -1)
+                      : -1;
+    return 0;
+}
+
+/* The single integer a query returns. */
+static int64_t
+sql_count(fixture *f, const char *text)
+{
+    count_res c = {.n = -1};
+    assert_int_equal(plt_storage_exec(&f->st, text, NULL, 0, 0, on_count_row,
+                                      on_sql_done, &c),
+                     0);
+    wait_flag(f, &c.r.done);
+    assert_int_equal(c.r.status, 0);
+    return c.n;
+}
+
 static found
 search_field(fixture *f, const char *name, const char *value)
 {
@@ -1775,6 +1803,17 @@ fields_move_into_documents_on_upgrade(void **state)
     x = search_field(f, "city", "Nantes");
     assert_int_equal(x.n, 1);
     assert_int_equal(x.ids[0], 2);
+    /* The index holds the new name only: city is not indexed, and its
+     * rows from leads 1.0 went at start. */
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE name = 'city'"),
+                     0);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE contact_id = 2"),
+                     1);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE contact_id = 2 AND value = 'Robert'"),
+                     1);
     one o2 = {0};
     assert_int_equal(f->vt->get(f->impl, 2, on_one, &o2), 0);
     wait_flag(f, &o2.done);
