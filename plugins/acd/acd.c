@@ -116,6 +116,7 @@ static const plt_acd_vt acd_vt = {
     .stats = acd_stats,
     .queue_count = acd_queue_count,
     .queue_at = acd_queue_at,
+    .stats_previous = acd_stats_previous,
 };
 
 static acd *the_acd;
@@ -203,6 +204,10 @@ acd_start(plt_plugin *self)
         plt_set_error("cannot subscribe: %s", plt_strerror(rc));
         return rc;
     }
+    if ((rc = acd_days_start(s)) != 0) {
+        plt_set_error("cannot schedule midnight: %s", plt_strerror(rc));
+        return rc;
+    }
     if ((rc = acd_http_start(s)) != 0) {
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
         return rc;
@@ -220,6 +225,7 @@ acd_stop(plt_plugin *self)
     s->started = false;
     acd_http_stop();
     acd_metrics_stop();
+    acd_days_stop(s);
     acd_stop_all(s);
     if (s->sub_agent)
         plt_unsubscribe(s->sub_agent);

@@ -66,6 +66,17 @@ typedef struct acd_skill {
     int32_t level;
 } acd_skill;
 
+/* A queue's counters over one period. */
+typedef struct acd_counters {
+    uint64_t joined, offered, answered, abandoned, overflowed;
+    uint64_t overflowed_by[ACD_WHY_N];
+    uint64_t callbacks, voicemails;
+    uint64_t answered_within_sl, abandoned_after_sl;
+    uint64_t completed;    /* bridged calls that ended */
+    int64_t talk_total_ms; /* of the completed calls */
+    uint64_t carried;      /* callers still waiting when the day ended */
+} acd_counters;
+
 typedef struct acd_queue {
     char *name;
     int strategy;
@@ -102,13 +113,9 @@ typedef struct acd_queue {
      * or less can find anybody in the rest of that pass. */
     uint64_t empty_pass;
     int empty_steps;
-    /* Figures since start. */
-    uint64_t joined, offered, answered, abandoned, overflowed;
-    uint64_t overflowed_by[ACD_WHY_N];
-    uint64_t callbacks, voicemails;
-    uint64_t answered_within_sl, abandoned_after_sl;
-    uint64_t completed;   /* bridged calls that ended */
-    int64_t talk_total_ms; /* of the completed calls */
+    /* Figures of the current day (since the last local midnight of the
+     * site's zone, or since start), and of the day before. */
+    acd_counters day, prev;
 } acd_queue;
 
 typedef struct acd_agent {
@@ -221,6 +228,10 @@ typedef struct acd {
     char *voicemail_dir;
     int64_t ivr_claim_ms;
     acd_pending *pending;
+    /* The site's zone; the day's counters restart at its midnight. */
+    schedule_zone *site_zone;
+    plt_timer *midnight_timer;
+    int64_t day_start_ms, prev_start_ms;
     acd_queue *q;
     size_t nq;
     acd_agent **a;
@@ -301,6 +312,11 @@ void acd_caller_ended(acd_caller *c);
 /* acd_stats.c */
 int acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb,
               void *arg);
+int acd_stats_previous(void *impl, const char *queue, plt_queue_stats_fn cb,
+                       void *arg);
+/* Start the day (at start) and roll it over at each local midnight. */
+int acd_days_start(acd *s);
+void acd_days_stop(acd *s);
 typedef struct acd_staffing {
     uint32_t logged_in, available, paused;
 } acd_staffing;

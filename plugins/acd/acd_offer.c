@@ -202,9 +202,9 @@ accept(acd_caller *c, acd_offer *o)
         plt_timer_stop(c->wait_timer);
         c->wait_timer = NULL;
     }
-    c->q->answered++;
+    c->q->day.answered++;
     if (wait <= c->q->sl_ms)
-        c->q->answered_within_sl++;
+        c->q->day.answered_within_sl++;
     plt_event *ev = acd_event(c, "queue.answered");
     if (ev) {
         plt_event_set_str(ev, "agent", a->login);
@@ -355,8 +355,8 @@ acd_caller_ended(acd_caller *c)
         a->calls++;
         a->talk_ms += talk;
     }
-    c->q->completed++;
-    c->q->talk_total_ms += talk;
+    c->q->day.completed++;
+    c->q->day.talk_total_ms += talk;
     acd_caller_remove(c);
 }
 

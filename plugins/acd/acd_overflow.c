@@ -331,7 +331,7 @@ callback_request(acd_caller *c, acd_pending *p)
           "INSERT INTO acd_callback (queue, number, leg_id, request_id,"
           " reason, requested_at) VALUES ($1, $2, $3, $4, $5, $6)",
           args, 6);
-    c->q->callbacks++;
+    c->q->day.callbacks++;
     plt_event *ev = acd_event(c, "queue.callback_requested");
     if (ev) {
         plt_event_set_str(ev, "number", number ? number : "");
@@ -409,8 +409,8 @@ acd_overflow(acd_caller *c, int why)
         acd_offer_abort(c, false);
     acd_caller_silence(c);
     int64_t wait = plt_now() - c->joined_at;
-    q->overflowed++;
-    q->overflowed_by[why]++;
+    q->day.overflowed++;
+    q->day.overflowed_by[why]++;
     plt_event *ev = acd_event(c, "queue.overflowed");
     if (ev) {
         plt_event_set_str(ev, "reason", acd_why_names[why]);
@@ -468,7 +468,7 @@ voicemail_done(acd_pending *p, const plt_event *ev)
           args, 7);
     acd_queue *q = acd_queue_find(s, p->queue);
     if (q)
-        q->voicemails++;
+        q->day.voicemails++;
     plt_event *out = pending_event(p, "queue.voicemail");
     if (out) {
         plt_event_set_str(out, "path", path);

@@ -328,6 +328,10 @@ acd_config_load(acd *s, const plt_cfg *cfg)
     (void)plt_cfg_duration_ms(cfg, "ivr_claim", &s->ivr_claim_ms);
     const char *site_tz = NULL;
     (void)plt_cfg_str(cfg, "time_zone", &site_tz);
+    if ((rc = schedule_zone_open(site_tz, &s->site_zone)) != 0) {
+        plt_set_error("unknown time zone %s", site_tz ? site_tz : "");
+        return PLT_ECONFIG;
+    }
     (void)plt_cfg_count(cfg, "queues", &nq);
     if (nq) {
         s->q = calloc(nq, sizeof(*s->q));
@@ -410,6 +414,8 @@ acd_free_all(acd *s)
     while (s->callers)
         acd_caller_remove(s->callers);
     acd_pending_free_all(s, false);
+    schedule_zone_free(s->site_zone);
+    s->site_zone = NULL;
     for (size_t i = 0; i < s->nq; i++) {
         acd_queue *q = &s->q[i];
         free(q->name);
@@ -657,8 +663,8 @@ wait_arm(acd_caller *c)
 static void
 publish_joined(acd_caller *c)
 {
-    c->q->joined++;
-    c->q->offered++;
+    c->q->day.joined++;
+    c->q->day.offered++;
     plt_event *ev = acd_event(c, "queue.joined");
     if (ev) {
         plt_event_set_i64(ev, "priority", c->priority);
@@ -1140,9 +1146,9 @@ acd_on_call_event(const plt_event *ev, void *arg)
         acd_offer_abort(c, false);
     int64_t wait = plt_now() - c->joined_at;
     size_t pos = acd_position(c);
-    c->q->abandoned++;
+    c->q->day.abandoned++;
     if (wait > c->q->sl_ms)
-        c->q->abandoned_after_sl++;
+        c->q->day.abandoned_after_sl++;
     plt_event *out = acd_event(c, "queue.abandoned");
     if (out) {
         plt_event_set_i64(out, "wait_ms", wait);

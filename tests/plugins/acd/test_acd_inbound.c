@@ -332,6 +332,16 @@ test_full_and_last_agent_leaving_reroute(void **state)
                                      st.waiting);
 }
 
+/* Alice staffs "support" and takes caller @p c1 (who never hangs up). */
+static void
+alice_takes_a_call(fixture *f, char c1[32])
+{
+    const char *const staffv[] = {"alice"};
+    staff(f, staffv, 1);
+    customer(f, c1);
+    enqueue(f, "support", 0, c1);
+}
+
 static void
 test_estimated_wait_announcements_and_hold_music(void **state)
 {
@@ -344,11 +354,8 @@ test_estimated_wait_announcements_and_hold_music(void **state)
         "  - {agent: alice, queues: [support]}\n",
         sim_yaml);
     *state = f;
-    const char *const staffv[] = {"alice"};
-    staff(f, staffv, 1);
     char c1[32], c2[32];
-    customer(f, c1);
-    enqueue(f, "support", 0, c1);
+    alice_takes_a_call(f, c1);
     /* Served at once: nothing announced. */
     assert_non_null(last_for(f, "queue.answered", c1));
     assert_int_equal(count_for(f, "queue.announced", c1), 0);
@@ -405,6 +412,82 @@ test_estimated_wait_announcements_and_hold_music(void **state)
     assert_true(st.estimated_wait_ms > 30000 && st.estimated_wait_ms < 120000);
 }
 
+static void
+on_prev(void *arg, int status, const plt_queue_stats *st)
+{
+    assert_int_equal(status, 0);
+    *(plt_queue_stats *)arg = *st;
+}
+
+/* 2025-01-06T23:00:00Z is midnight in Paris (CET); the day before began
+ * at 2025-01-05T23:00:00Z. */
+#define PARIS_MIDNIGHT 1736204400000LL
+
+static void
+test_counters_restart_at_local_midnight(void **state)
+{
+    fixture *f = fixture_open(
+        "time_zone: Europe/Paris\n"
+        "queues:\n"
+        "  - {name: support, wrap_up: 1s}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n",
+        sim_yaml);
+    *state = f;
+    char c1[32], c2[32];
+    alice_takes_a_call(f, c1);
+    customer(f, c2);
+    enqueue(f, "support", 0, c2);
+    plt_queue_stats st = stats(f, "support");
+    assert_int_equal(st.offered, 2);
+    assert_int_equal(st.answered, 1);
+    assert_int_equal(st.period_start_ms, PARIS_MIDNIGHT - 86400000LL);
+    plt_queue_stats prev;
+    assert_int_equal(
+        f->acd.vt->stats_previous(f->acd.impl, "support", on_prev, &prev),
+        PLT_ENOENT);
+    /* Past midnight in Paris (23:00 UTC): a new day. */
+    plt_fake_host_run_for(f->fh, (uint64_t)(PARIS_MIDNIGHT + 1000 -
+                                            plt_fake_host_now(f->fh)));
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "acd.day_ended");
+    assert_non_null(ev);
+    assert_int_equal(plt_fake_event_i64(ev, "period_end_ms", 0),
+                     PARIS_MIDNIGHT);
+    assert_int_equal(plt_fake_event_time(ev), PARIS_MIDNIGHT);
+    st = stats(f, "support");
+    assert_int_equal(st.period_start_ms, PARIS_MIDNIGHT);
+    assert_int_equal(st.answered, 0);
+    assert_int_equal(st.offered, 1); /* c2, carried over */
+    assert_int_equal(st.waiting, 1);
+    assert_int_equal(
+        f->acd.vt->stats_previous(f->acd.impl, "support", on_prev, &prev), 0);
+    assert_int_equal(prev.offered, 2);
+    assert_int_equal(prev.answered, 1);
+    assert_int_equal(prev.waiting, 1);
+    assert_int_equal(prev.period_start_ms, PARIS_MIDNIGHT - 86400000LL);
+    assert_int_equal(prev.period_end_ms, PARIS_MIDNIGHT);
+    /* c2 is answered today; each day adds up. */
+    plt_leg *l;
+    assert_int_equal(f->tel.vt->leg_find(f->tel.impl, c1, &l), 0);
+    assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER), 0);
+    f->tel.vt->leg_unref(f->tel.impl, l);
+    plt_fake_host_run_for(f->fh, 3000);
+    assert_non_null(last_for(f, "queue.answered", c2));
+    st = stats(f, "support");
+    assert_int_equal(st.answered, 1);
+    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
+                                     st.waiting);
+    assert_int_equal(prev.offered, prev.answered + prev.abandoned +
+                                       prev.overflowed + prev.waiting);
+    /* The next midnight comes 24 h later (no DST change in January). */
+    plt_fake_host_run_for(f->fh, 86400000ULL);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "acd.day_ended"), 2);
+    assert_int_equal(
+        f->acd.vt->stats_previous(f->acd.impl, "support", on_prev, &prev), 0);
+    assert_int_equal(prev.answered, 1);
+    assert_int_equal(prev.offered, 1);
+}
+
 int
 main(void)
 {
@@ -418,6 +501,8 @@ main(void)
                                   teardown),
         cmocka_unit_test_teardown(
             test_estimated_wait_announcements_and_hold_music, teardown),
+        cmocka_unit_test_teardown(test_counters_restart_at_local_midnight,
+                                  teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

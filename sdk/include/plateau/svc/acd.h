@@ -30,6 +30,8 @@
  *                     reason: max_wait|closed|no_agents|all_paused|full;
  *                     action: hangup|queue|message|ivr|callback|voicemail
  *   queue.left        (reason)                 cancelled by the caller
+ *   acd.day_ended     (period_start_ms, period_end_ms) counters restarted
+ *                     at the site's local midnight
  *   queue.announced   (estimated_wait_ms, minutes, position, first)
  *   queue.callback_requested (number, reason)  stored by the provider
  *   queue.voicemail   (path, number, duration_ms, reason) a message left
@@ -100,6 +102,11 @@ typedef struct plt_queue_stats {
     uint64_t callbacks;  /**< callback requests recorded */
     uint64_t voicemails; /**< voicemail messages recorded */
     bool open;           /**< within opening hours, not a holiday */
+    /** The counters' period: since the last local midnight of the site's
+     *  zone (or the provider's start); end 0 = now. A caller still waiting
+     *  at midnight counts as offered in both days; `waiting` of a past day
+     *  is how many were carried over. */
+    int64_t period_start_ms, period_end_ms;
 } plt_queue_stats;
 
 /** Indexes of plt_queue_stats.overflowed_by (the event's `reason`). */
@@ -140,6 +147,12 @@ typedef struct plt_acd_vt {
     /** Number of configured queues and queue i's name. */
     size_t (*queue_count)(void *impl);
     const char *(*queue_at)(void *impl, size_t i);
+
+    /* Appended in 1.1 (check size). */
+    /** The figures of the previous day (live fields 0). PLT_ENOENT for an
+     *  unknown queue or before the first midnight since start. */
+    int (*stats_previous)(void *impl, const char *queue,
+                          plt_queue_stats_fn cb, void *arg);
 } plt_acd_vt;
 
 typedef struct plt_acd {
