@@ -28,7 +28,7 @@
  * up in a list), which made preparing a fresh text for the last, odd-sized
  * chunk of every batch the largest cost of an import. INSERTs hold
  * insert_rows rows, or, for what is left, a power of 4 (1, 4, 16, 64,
- * 256...); IN lists of probes are padded to a power of 4 (at least 16) by
+ * 256...); IN lists of probes are padded to a power of 4 (16 to LEADS_IN_CHUNK) by
  * repeating their last key, which changes no result.
  * Ids from RETURNING are matched to rows by order of value: both engines
  * hand out increasing ids to the rows of one INSERT in VALUES order
