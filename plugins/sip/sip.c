@@ -131,6 +131,14 @@ static int
 sip_init(plt_plugin *self, const plt_cfg *cfg)
 {
     (void)self;
+    /* SIP timers (sofia's own thread), RTP pacing and the media engine run
+     * on wall time: a simulated clock would jump ahead of calls that take
+     * real seconds. Refused here, so `plateau check` says it too. */
+    if (plt_clock_simulated()) {
+        plt_set_error("sip needs the real clock (core.clock: real): SIP "
+                      "transactions and RTP run in real time");
+        return PLT_ECONFIG;
+    }
     int rc = sip_create(cfg, &g_sip);
     if (rc != 0)
         return rc;

@@ -116,6 +116,7 @@ typedef enum sip_msg_type {
     SIP_CMD_RESPOND,    /* sid, code: reject an offered call */
     SIP_CMD_HANGUP,     /* sid: CANCEL or BYE as the dialog stands */
     SIP_CMD_TRUNK_ADDR, /* trunk, uri = addr, text = proxy addr */
+    SIP_CMD_REANSWER,   /* sid, code, sdp: answer a re-INVITE */
     SIP_CMD_SHUTDOWN,
     /* SIP -> loop */
     SIP_EV_PROGRESS = 100, /* sid, code, sdp (early media) or NULL */
@@ -126,6 +127,7 @@ typedef enum sip_msg_type {
     SIP_EV_INCOMING,       /* sid, trunk, to (did), from, text (name), sdp */
     SIP_EV_TRUNK_STATE,    /* trunk, code (1 up, 0 down), text (reason) */
     SIP_EV_AGENT_REG,      /* to (extension), uri (contact), code (expires) */
+    SIP_EV_REINVITE,       /* sid, sdp: a re-INVITE's offer, to answer */
     SIP_EV_STOPPED
 } sip_msg_type;
 
@@ -235,6 +237,7 @@ struct plt_leg {
     plt_leg *bridged;
     plt_leg *held_with;
     bool held;
+    bool remote_held; /* the party put us on hold (sendonly/inactive) */
     plt_leg *xfer_from;
     bool progress_sent;
     bool early_sent;
@@ -319,6 +322,8 @@ void sip_mleg_free(plt_leg *l);
 /** Put the leg's RTP counters (rtp_rx, rtp_tx, rtp_relayed, rtp_foreign,
  *  rtp_lost, rtp_bad) into @p ev; nothing if the leg has no endpoint. */
 void sip_mleg_counters(plt_leg *l, plt_event *ev);
+/** Our next SDP is a new version of the session (o= version + 1). */
+void sip_mleg_new_version(plt_leg *l);
 /** Our SDP for the leg: an offer, or the answer to l->remote_sdp. */
 int sip_mleg_sdp(plt_leg *l, bool answer, char *buf, size_t len);
 /** Point the leg's media at the party's address (l->remote_sdp). */

@@ -431,6 +431,49 @@ leg_answered(plt_leg *l)
         transfer_answered(l);
 }
 
+static bool take_sdp(plt_leg *l, const char *sdp);
+
+/* A re-INVITE's offer from the party: point the media at it, tell the
+ * contract when the party puts the call on hold (a=sendonly or inactive:
+ * call.party_held) or takes it off (call.party_resumed), and answer with
+ * the mirrored direction. An offer we cannot use keeps the media as it
+ * was and is refused with 488. */
+static void
+on_reinvite(plt_leg *l, sip_msg *m)
+{
+    sip_msg *r = sip_msg_new(SIP_CMD_REANSWER, l->sid);
+    if (!r)
+        return;
+    sip_sdp_info before = l->remote_sdp;
+    char sdp[1024];
+    int n = -1;
+    if (l->state == PLT_LEG_UP && take_sdp(l, m->sdp)) {
+        (void)sip_mleg_connect(l);
+        sip_mleg_new_version(l);
+        n = sip_mleg_sdp(l, true, sdp, sizeof(sdp));
+    } else {
+        l->remote_sdp = before;
+        l->have_remote = true;
+        plt_log(PLT_LOG_WARN, "leg %s: re-INVITE without a usable SDP "
+                "(no common codec or bad SDP), refused", l->id);
+    }
+    if (n < 0 || !sip_msg_set(&r->sdp, sdp)) {
+        r->code = 488;
+        (void)sip_msg_set(&r->text, "Not Acceptable Here");
+    } else {
+        r->code = 200;
+        bool held = l->remote_sdp.dir == SIP_DIR_SENDONLY ||
+                    l->remote_sdp.dir == SIP_DIR_INACTIVE;
+        if (held != l->remote_held) {
+            l->remote_held = held;
+            plt_log(PLT_LOG_INFO, "leg %s: the party %s", l->id,
+                    held ? "put the call on hold" : "resumed the call");
+            publish_simple(l, held ? "call.party_held" : "call.party_resumed");
+        }
+    }
+    (void)sip_stack_send(l->s->stack, r);
+}
+
 int
 sip_cmd_answer(plt_leg *l)
 {
@@ -1149,6 +1192,11 @@ sip_on_stack_msg(void *arg)
             sip_leg_end(l, PLT_OUTCOME_ABANDONED, 487, "caller abandoned",
                         PLT_BY_CUSTOMER);
         }
+        break;
+    case SIP_EV_REINVITE:
+        l = leg_by_sid(s, m->sid);
+        if (l)
+            on_reinvite(l, m);
         break;
     case SIP_EV_INCOMING:
         on_incoming(s, m);

@@ -259,6 +259,13 @@ sip_mleg_counters(plt_leg *l, plt_event *ev)
     plt_event_set_i64(ev, "rtp_bad", (int64_t)st.rx_bad);
 }
 
+void
+sip_mleg_new_version(plt_leg *l)
+{
+    if (l->media)
+        l->media->version++;
+}
+
 int
 sip_mleg_sdp(plt_leg *l, bool answer, char *buf, size_t len)
 {

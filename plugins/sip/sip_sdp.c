@@ -227,6 +227,23 @@ codec_name(int codec)
     return codec == SIP_CODEC_PCMA ? "PCMA" : "PCMU";
 }
 
+/* The direction of an answer to an offer's (RFC 3264 6.1): a party that
+ * only sends (puts us on hold) gets recvonly; inactive stays inactive. */
+static const char *
+answer_dir(int offer_dir)
+{
+    switch (offer_dir) {
+    case SIP_DIR_SENDONLY:
+        return "recvonly";
+    case SIP_DIR_RECVONLY:
+        return "sendonly";
+    case SIP_DIR_INACTIVE:
+        return "inactive";
+    default:
+        return "sendrecv";
+    }
+}
+
 int
 sip_sdp_write(char *buf, size_t len, const sip_sdp_local *l)
 {
@@ -255,7 +272,7 @@ sip_sdp_write(char *buf, size_t len, const sip_sdp_local *l)
         const sip_sdp_info *o = l->answer_to;
         /* Answer with the party's own payload numbers (RFC 3264 6.1). */
         char te[96] = "";
-        char te_fmt[8] = "";
+        char te_fmt[16] = "";
         if (o->te_pt >= 0) {
             snprintf(te_fmt, sizeof(te_fmt), " %d", o->te_pt);
             snprintf(te, sizeof(te),
@@ -273,11 +290,11 @@ sip_sdp_write(char *buf, size_t len, const sip_sdp_local *l)
                      "a=rtpmap:%d %s/8000\r\n"
                      "%s"
                      "a=ptime:20\r\n"
-                     "a=sendrecv\r\n",
+                     "a=%s\r\n",
                      (unsigned long long)l->sess_id,
                      (unsigned long long)l->version, ip, l->addr, ip, l->addr,
                      (unsigned)l->port, o->pt, te_fmt, o->pt,
-                     codec_name(o->codec), te);
+                     codec_name(o->codec), te, answer_dir(o->dir));
     }
     if (n < 0)
         return -EINVAL;

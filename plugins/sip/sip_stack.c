@@ -72,7 +72,7 @@ struct sip_stack {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int ready; /* 0 starting, 1 running, < 0 failed */
-    char error[160];
+    char error[256];
     char contact[96];
     su_root_t *root; /* set before ready = 1, never changes after */
     bool accepting;  /* loop side: commands may still be sent */
@@ -488,6 +488,25 @@ cmd_answer(sip_stack *st, sip_msg *m)
 }
 
 static void
+cmd_reanswer(sip_stack *st, sip_msg *m)
+{
+    hctx *h = hctx_find(st, m->sid);
+    if (!h || h->ended)
+        return;
+    if (m->code >= 300 || !m->sdp) {
+        nua_respond(h->nh, m->code >= 300 ? m->code : 488,
+                    m->code >= 300 ? m->text : "Not Acceptable Here",
+                    TAG_END());
+        return;
+    }
+    free(h->local_sdp);
+    h->local_sdp = m->sdp;
+    m->sdp = NULL;
+    nua_respond(h->nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                SIPTAG_PAYLOAD_STR(h->local_sdp), TAG_END());
+}
+
+static void
 cmd_respond(sip_stack *st, sip_msg *m)
 {
     hctx *h = hctx_find(st, m->sid);
@@ -642,9 +661,15 @@ on_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
     hctx *h = (hctx *)hmagic;
     switch (event) {
     case nua_i_invite:
-        if (h) {
-            /* A re-INVITE (refresh, hold from the far end): our media
-             * does not change, answer with the SDP we gave. */
+        if (h && h->kind == H_CALL && !h->ended && hdr &&
+            hdr->sip_payload && hdr->sip_payload->pl_len) {
+            /* A re-INVITE with an offer (hold from a phone: sendonly or
+             * inactive; resume; a new address): the loop points the media
+             * at it and answers (SIP_CMD_REANSWER). */
+            post_call(st, h, SIP_EV_REINVITE, 0, NULL, hdr);
+        } else if (h) {
+            /* A re-INVITE without an offer (session refresh): our media
+             * does not change, offer the SDP we gave. */
             nua_respond(nh, SIP_200_OK,
                         TAG_IF(h->local_sdp, SIPTAG_CONTENT_TYPE_STR(
                                                  "application/sdp")),
@@ -745,6 +770,9 @@ on_cmd(su_root_magic_t *magic, su_msg_r msg, su_msg_arg_t *arg)
         break;
     case SIP_CMD_TRUNK_ADDR:
         on_trunk_addr(st, m);
+        break;
+    case SIP_CMD_REANSWER:
+        cmd_reanswer(st, m);
         break;
     case SIP_CMD_SHUTDOWN:
         st->shutting_down = true;

@@ -20,6 +20,7 @@ extern char **environ;
 /* SIPp processes still running: a failed assertion skips a test's
  * waits, so the next test (and the exit) kills what was left. */
 static pid_t g_pids[32];
+static char g_logs[32][512]; /* each one's output file */
 static plt_fake_host *g_fh;
 
 static void
@@ -34,7 +35,7 @@ reap_all(void)
 }
 
 static void
-track(pid_t pid, bool add)
+track(pid_t pid, const char *log)
 {
     static bool registered;
     if (!registered) {
@@ -42,10 +43,34 @@ track(pid_t pid, bool add)
         registered = true;
     }
     for (size_t i = 0; i < 32; i++)
-        if (add ? g_pids[i] == 0 : g_pids[i] == pid) {
-            g_pids[i] = add ? pid : 0;
+        if (log ? g_pids[i] == 0 : g_pids[i] == pid) {
+            g_pids[i] = log ? pid : 0;
+            if (log)
+                snprintf(g_logs[i], sizeof(g_logs[i]), "%s", log);
             return;
         }
+}
+
+/* A SIPp that failed says why in its output (copied to stderr: the
+ * scratch directory goes with the fake host). */
+static void
+dump_log(pid_t pid)
+{
+    for (size_t i = 0; i < 32; i++) {
+        if (g_pids[i] != pid)
+            continue;
+        FILE *f = fopen(g_logs[i], "r");
+        if (!f)
+            return;
+        char line[512];
+        int n = 0;
+        fprintf(stderr, "---- %s\n", g_logs[i]);
+        while (fgets(line, sizeof(line), f) && n++ < 200)
+            if (!strstr(line, "-----") && strspn(line, " \n") < strlen(line))
+                fputs(line, stderr);
+        fclose(f);
+        return;
+    }
 }
 
 const char *
@@ -138,13 +163,15 @@ h_sipp(harness *h, const char *name, const char *const *args)
                                      0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    /* Not Plateau's sockets: SIPp would keep its SIP port bound. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t pid;
     int rc = posix_spawnp(&pid, "sipp", &fa, NULL, (char *const *)argv,
                           environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         return -1;
-    track(pid, true);
+    track(pid, log);
     return pid;
 }
 
@@ -182,8 +209,11 @@ h_sipp_wait(harness *h, pid_t pid, int timeout_ms)
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
-            track(pid, false);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            if (rc != 0)
+                dump_log(pid);
+            track(pid, NULL);
+            return rc;
         }
         if (h_now_ms() > deadline)
             break;
@@ -191,7 +221,8 @@ h_sipp_wait(harness *h, pid_t pid, int timeout_ms)
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    track(pid, false);
+    dump_log(pid);
+    track(pid, NULL);
     fprintf(stderr, "sipp %d did not finish in %d ms (x%d)\n", (int)pid,
             timeout_ms, h_slack());
     return -1;
@@ -290,8 +321,9 @@ h_scenario(const char *name)
     static int i;
     const char *src = getenv("PLATEAU_SOURCE_DIR");
     i = (i + 1) % 4;
-    snprintf(path[i], sizeof(path[i]), "%s/tests/sip/%s", src ? src : ".",
-             name);
+    /* "dir/name": relative to the source tree (bench/sip/...). */
+    snprintf(path[i], sizeof(path[i]), "%s/%s%s", src ? src : ".",
+             strchr(name, '/') ? "" : "tests/sip/", name);
     return path[i];
 }
 
@@ -341,8 +373,9 @@ h_scenario_subst(harness *h, const char *name, const char *tag,
     if (!b)
         return NULL;
     slot = (slot + 1) % 2;
-    snprintf(out[slot], sizeof(out[slot]), "%s/%s-%s.xml", h->dir, name,
-             tag ? tag : "x");
+    const char *base = strrchr(name, '/');
+    snprintf(out[slot], sizeof(out[slot]), "%s/%s-%s.xml", h->dir,
+             base ? base + 1 : name, tag ? tag : "x");
     f = fopen(out[slot], "wb");
     if (!f) {
         free(b);

@@ -19,7 +19,10 @@
 
 /* Ports of the tests (all on 127.0.0.1): below 16384, out of the
  * kernel's ephemeral range (32768-60999) and of the media engine's default
- * RTP range (16384-32767), where other programs' sockets come and go. */
+ * RTP range (16384-32767), where other programs' sockets come and go.
+ * CMake defines them from PLATEAU_SIP_TEST_PORT_BASE (default 14000), so
+ * two build trees on one machine can run their SIP tests at once. */
+#ifndef H_SIP_PORT
 #define H_SIP_PORT 14060   /* Plateau */
 #define H_TRUNK_PORT 14070 /* SIPp playing the carrier */
 #define H_PHONE_PORT 14080 /* SIPp playing an agent's phone (answers) */
@@ -29,6 +32,7 @@
 #define H_RTP_MAX 14399
 #define H_TRUNK_MEDIA 14500 /* SIPp media ports (and the 3 above each) */
 #define H_PHONE_MEDIA 14510
+#endif
 /* Where Debian's sip-tester puts its RTP pcaps. */
 #define H_PCAP_DIR "/usr/share/sip-tester"
 
@@ -82,7 +86,8 @@ void h_run(harness *h, int ms);
 const plt_event *h_wait_event(harness *h, const char *topic, const char *key,
                               const char *value, int timeout_ms);
 
-/** Path of a test file: $PLATEAU_SOURCE_DIR/tests/sip/NAME. */
+/** Path of a test file: $PLATEAU_SOURCE_DIR/tests/sip/NAME, or
+ *  $PLATEAU_SOURCE_DIR/NAME if NAME holds a '/'. */
 const char *h_scenario(const char *name);
 /** Write tests/sip/NAME.in with @CODE@, @CODECS@ (NULL: "") and
  *  @PCAPDIR@ replaced into the scratch directory; returns the path. */

@@ -8,7 +8,8 @@
  * G.711 audio; the phone echoes every RTP packet back (SIPp -rtp_echo), so
  * sound in both channels of the recording proves RTP went both ways
  * through the bridge. The agent leg outlives each customer and is hung up
- * at the end.
+ * at the end. Then hold with music and resume (the held party hears the
+ * music in the recording) and an attended transfer.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -197,6 +198,161 @@ unregistered_extension_is_not_reached(void **state)
     assert_int_equal(h_stop(&h), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Several legs to one carrier that answers and echoes RTP. */
+
+static pid_t
+echo_carrier(harness *h, int calls)
+{
+    char n[8];
+    snprintf(n, sizeof(n), "%d", calls);
+    const char *args[] = {"-sf", h_scenario("uas_answer_wait.xml"), "-i",
+                          "127.0.0.1", "-p", STR(H_TRUNK_PORT), "-mi",
+                          "127.0.0.1", "-mp", STR(H_TRUNK_MEDIA), "-rtp_echo",
+                          "-m", n, "-timeout", "40s", "-timeout_error",
+                          "-nostdin", NULL};
+    pid_t pid = h_sipp(h, "carrier", args);
+    if (pid > 0 && h_wait_bound(h, H_TRUNK_PORT, 3000) != 0)
+        return -1;
+    return pid;
+}
+
+static plt_leg *
+answered_leg(harness *h, const char *number, int32_t role, char id[32])
+{
+    plt_originate o = {.size = sizeof(o), .destination = number,
+                       .role = role};
+    plt_leg *l = NULL;
+    assert_int_equal(h->tel.vt->originate(h->tel.impl, &o, &l), 0);
+    snprintf(id, 32, "%s", h_leg_id(h, l));
+    assert_non_null(h_wait_event(h, "call.answered", "leg_id", id, 3000));
+    return l;
+}
+
+static const char *
+bridged_to(harness *h, plt_leg *l)
+{
+    static char to[32];
+    plt_leg_info info = {.size = sizeof(info)};
+    assert_int_equal(h->tel.vt->leg_info(h->tel.impl, l, &info), 0);
+    snprintf(to, sizeof(to), "%s", info.bridged_to ? info.bridged_to : "");
+    return to;
+}
+
+/* 2 s of a 440 Hz tone at about -12 dBFS, 8 kHz mono PCM16. */
+static void
+write_music(const char *path)
+{
+    SF_INFO info = {.samplerate = 8000, .channels = 1,
+                    .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    assert_non_null(sf);
+    short buf[16000];
+    for (int i = 0; i < 16000; i++)
+        buf[i] = (short)(8000.0 * sin(2.0 * M_PI * 440.0 * i / 8000.0));
+    assert_int_equal(sf_writef_short(sf, buf, 16000), 16000);
+    sf_close(sf);
+}
+
+static void
+hold_with_music_and_resume(void **state)
+{
+    (void)state;
+    harness h;
+    assert_int_equal(h_start(&h, h_config(NULL, NULL)), 0);
+    pid_t pid = echo_carrier(&h, 2);
+    assert_true(pid > 0);
+    char music[512], path[512], aid[32], bid[32], rec[32];
+    snprintf(music, sizeof(music), "%s/music.wav", h.dir);
+    snprintf(path, sizeof(path), "%s/held.wav", h.dir);
+    write_music(music);
+    plt_leg *a = answered_leg(&h, "+33612345671", PLT_LEG_CUSTOMER, aid);
+    plt_leg *b = answered_leg(&h, "+33612345672", PLT_LEG_AGENT, bid);
+    assert_int_equal(h.tel.vt->bridge(h.tel.impl, a, b), 0);
+    assert_string_equal(bridged_to(&h, a), bid);
+    plt_call *call = h.tel.vt->leg_call(h.tel.impl, a);
+    assert_int_equal(h.tel.vt->record_start(h.tel.impl, call, path,
+                                            PLT_REC_STEREO, rec),
+                     0);
+    h_run(&h, 500); /* silence while bridged: nobody sends anything */
+
+    assert_int_equal(h.tel.vt->hold(h.tel.impl, a, music), 0);
+    const plt_event *e = h_wait_event(&h, "call.held", "leg_id", aid, 500);
+    assert_non_null(e);
+    assert_string_equal(plt_fake_event_str(e, "music"), music);
+    assert_string_equal(bridged_to(&h, a), "");
+    assert_string_equal(bridged_to(&h, b), "");
+    /* A held leg cannot be held twice; resuming it can be done once. */
+    assert_int_equal(h.tel.vt->hold(h.tel.impl, a, music), PLT_ESTATE);
+    h_run(&h, 1500);
+
+    assert_int_equal(h.tel.vt->resume(h.tel.impl, a), 0);
+    assert_non_null(h_wait_event(&h, "call.resumed", "leg_id", aid, 500));
+    e = h_wait_event(&h, "call.play_finished", "leg_id", aid, 1000);
+    assert_non_null(e);
+    assert_string_equal(plt_fake_event_str(e, "reason"), "stopped");
+    assert_string_equal(bridged_to(&h, a), bid);
+    assert_int_equal(h.tel.vt->resume(h.tel.impl, a), PLT_ESTATE);
+    h_run(&h, 300);
+
+    assert_int_equal(h.tel.vt->hangup(h.tel.impl, a, 0, PLT_BY_AGENT), 0);
+    assert_int_equal(h.tel.vt->hangup(h.tel.impl, b, 0, PLT_BY_AGENT), 0);
+    assert_non_null(h_wait_event(&h, "call.recording_finished",
+                                 "recording_id", rec, 3000));
+    assert_int_equal(h_sipp_wait(&h, pid, 5000), 0);
+    /* What the held customer heard (right channel) is the music: a bridge
+     * with nobody talking would be silence. */
+    double l, r, secs;
+    assert_int_equal(wav_rms(path, &l, &r, &secs), 2);
+    printf("held: recording %.1f s, rms customer %.0f, heard %.0f\n", secs,
+           l, r);
+    assert_true(r > 1000.0);
+    h.tel.vt->leg_unref(h.tel.impl, a);
+    h.tel.vt->leg_unref(h.tel.impl, b);
+    assert_int_equal(h_stop(&h), 0);
+}
+
+/* The agent (X) talks to a customer (A), holds A, consults C, then
+ * transfers: A and C are bridged, X's consulting leg ends ("transferred",
+ * hangup_by system, its BYE sent). */
+static void
+attended_transfer(void **state)
+{
+    (void)state;
+    harness h;
+    assert_int_equal(h_start(&h, h_config(NULL, NULL)), 0);
+    pid_t pid = echo_carrier(&h, 3);
+    assert_true(pid > 0);
+    char aid[32], xid[32], cid[32];
+    plt_leg *a = answered_leg(&h, "+33612345671", PLT_LEG_CUSTOMER, aid);
+    plt_leg *x = answered_leg(&h, "+33612345672", PLT_LEG_AGENT, xid);
+    assert_int_equal(h.tel.vt->bridge(h.tel.impl, a, x), 0);
+    assert_int_equal(h.tel.vt->hold(h.tel.impl, a, NULL), 0);
+    plt_leg *c = answered_leg(&h, "+33612345673", PLT_LEG_CUSTOMER, cid);
+    assert_int_equal(h.tel.vt->bridge(h.tel.impl, x, c), 0);
+    assert_string_equal(bridged_to(&h, x), cid);
+
+    assert_int_equal(h.tel.vt->transfer_attended(h.tel.impl, a, c), 0);
+    const plt_event *e = h_wait_event(&h, "call.ended", "leg_id", xid, 500);
+    assert_non_null(e);
+    assert_string_equal(plt_fake_event_str(e, "reason"), "transferred");
+    assert_string_equal(plt_fake_event_str(e, "hangup_by"), "system");
+    assert_string_equal(bridged_to(&h, a), cid);
+    assert_string_equal(bridged_to(&h, c), aid);
+    /* The transfer needs two live legs. */
+    assert_int_equal(h.tel.vt->transfer_attended(h.tel.impl, a, x),
+                     PLT_ESTATE);
+
+    assert_int_equal(h.tel.vt->hangup(h.tel.impl, a, 0, PLT_BY_AGENT), 0);
+    assert_int_equal(h.tel.vt->hangup(h.tel.impl, c, 0, PLT_BY_AGENT), 0);
+    /* The carrier saw the three calls end with a BYE each. */
+    assert_int_equal(h_sipp_wait(&h, pid, 5000), 0);
+    h.tel.vt->leg_unref(h.tel.impl, a);
+    h.tel.vt->leg_unref(h.tel.impl, x);
+    h.tel.vt->leg_unref(h.tel.impl, c);
+    assert_int_equal(h_stop(&h), 0);
+}
+
 int
 main(void)
 {
@@ -205,6 +361,8 @@ main(void)
                                   h_cleanup),
         cmocka_unit_test_teardown(kept_up_agent_leg_meets_two_customers,
                                   h_cleanup),
+        cmocka_unit_test_teardown(hold_with_music_and_resume, h_cleanup),
+        cmocka_unit_test_teardown(attended_transfer, h_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

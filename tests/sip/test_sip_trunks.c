@@ -225,10 +225,31 @@ caller_id_per_campaign(void **state)
                           "sip:\\+33100000000@", "To:", "sip:\\+33612345678@");
 }
 
+static void
+simulated_clock_is_refused(void **state)
+{
+    (void)state;
+    plt_fake_host *fh;
+    plt_fake_options opt = {.real_clock = 0};
+    assert_int_equal(plt_fake_host_new(&fh, &opt), 0);
+    const char *pdir = getenv("PLATEAU_PLUGIN_DIR");
+    char so[512];
+    snprintf(so, sizeof(so), "%s/sip.so", pdir ? pdir : ".");
+    int rc = plt_fake_host_add_so(fh, so, h_config(NULL, NULL), NULL);
+    if (rc == 0)
+        rc = plt_fake_host_init(fh);
+    assert_int_not_equal(rc, 0);
+    const char *err = plt_fake_host_last_error(fh);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "real clock"));
+    assert_int_equal(plt_fake_host_free(fh), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(simulated_clock_is_refused),
         cmocka_unit_test_teardown(options_mark_the_trunk_down_then_up,
                                   h_cleanup),
         cmocka_unit_test_teardown(unresolvable_trunk_host, h_cleanup),
