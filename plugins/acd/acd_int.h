@@ -232,8 +232,14 @@ typedef struct acd {
     schedule_zone *site_zone;
     plt_timer *midnight_timer;
     int64_t day_start_ms, prev_start_ms;
+    /* Queues: the configured ones [0, nq), then those a reload removed
+     * while callers were still in them [nq, nq_all) (serving those
+     * callers only, freed at the next reload once empty). */
     acd_queue *q;
-    size_t nq;
+    size_t nq, nq_all;
+    /* Time zones read at init, shared by name (reloads reuse them). */
+    schedule_zone **zones;
+    size_t nzones;
     acd_agent **a;
     size_t na;
     acd_caller *callers, *last; /* in serving order */
@@ -248,6 +254,21 @@ typedef struct acd {
 
 /* acd_queue.c */
 int acd_config_load(acd *s, const plt_cfg *cfg);
+/* The zone @p name, loaded once; without @p may_open only a zone already
+ * loaded (PLT_ENOTSUP otherwise). */
+int acd_zone_get(acd *s, const char *name, bool may_open, schedule_zone **out);
+/* Read the configured queues into a new array (validated together). */
+int acd_queues_load(acd *s, const plt_cfg *cfg, bool may_open, acd_queue **out,
+                    size_t *n);
+void acd_queue_clear(acd_queue *q);
+/* One entry of the `agents` section, its queues checked against @p qs. On
+ * failure *out may hold a partial agent for acd_agent_free(). */
+int acd_agent_parse(const plt_cfg *c, acd_queue *qs, size_t nq,
+                    acd_agent **out);
+int acd_agent_add(acd *s, acd_agent *a);
+void acd_agent_free(acd_agent *a);
+/* reconfigure(): check (@p apply false) or apply a new section. */
+int acd_reload(acd *s, const plt_cfg *cfg, bool apply);
 void acd_free_all(acd *s);
 acd_queue *acd_queue_find(acd *s, const char *name);
 acd_agent *acd_agent_find(acd *s, const char *login);

@@ -32,12 +32,11 @@
 
 #include "acd_int.h"
 
-const char *const acd_why_names[] = {"max_wait", "closed", "no_agents",
-                                     "all_paused", "full", NULL};
+const char *const acd_why_names[] = {"max_wait",   "closed", "no_agents",
+                                     "all_paused", "full",   NULL};
 
-static const char *const kind_names[] = {"none",     "hangup",  "queue",
-                                         "message",  "ivr",     "callback",
-                                         "voicemail"};
+static const char *const kind_names[] = {
+    "none", "hangup", "queue", "message", "ivr", "callback", "voicemail"};
 
 const plt_storage_migration acd_migrations[] = {
     {.version = 1,
@@ -83,8 +82,7 @@ acd_action_parse(const char *text, acd_action *out)
     } with_target[] = {{"queue:", ACD_OVF_QUEUE},
                        {"message:", ACD_OVF_MESSAGE},
                        {"ivr:", ACD_OVF_IVR}};
-    for (size_t i = 0; i < sizeof(with_target) / sizeof(with_target[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(with_target) / sizeof(with_target[0]); i++) {
         size_t n = strlen(with_target[i].prefix);
         if (strncmp(text, with_target[i].prefix, n) == 0) {
             if (!text[n])
@@ -422,11 +420,14 @@ acd_overflow(acd_caller *c, int why)
     plt_log(PLT_LOG_INFO, "queue %s: %s overflowed (%s): %s%s%s", q->name,
             c->id, acd_why_names[why], acd_action_name(a->kind),
             a->target ? " " : "", a->target ? a->target : "");
-    if (a->kind == ACD_OVF_QUEUE) {
-        acd_caller_move(c, acd_queue_find(c->s, a->target), wait);
+    acd_queue *to =
+        a->kind == ACD_OVF_QUEUE ? acd_queue_find(c->s, a->target) : NULL;
+    if (to) {
+        acd_caller_move(c, to, wait);
         return true;
     }
-    if (a->kind == ACD_OVF_HANGUP)
+    /* A retired queue's target may be gone since a reload: hang up. */
+    if (a->kind == ACD_OVF_HANGUP || a->kind == ACD_OVF_QUEUE)
         (void)c->s->tel.vt->hangup(c->s->tel.impl, c->leg, 0, PLT_BY_SYSTEM);
     else
         pending_start(c, why, a);
@@ -455,13 +456,11 @@ voicemail_done(acd_pending *p, const plt_event *ev)
     if (!path)
         path = p->path ? p->path : "";
     char *number = remote_of(s, p->leg);
-    plt_value args[7] = {PLT_V_STR(p->queue),
-                         number ? PLT_V_STR(number) : PLT_V_NULL(),
-                         PLT_V_STR(p->leg_id),
-                         PLT_V_STR(p->id),
-                         PLT_V_STR(path),
-                         PLT_V_I64(dur),
-                         PLT_V_TIME(plt_now())};
+    plt_value args[7] = {
+        PLT_V_STR(p->queue),  number ? PLT_V_STR(number) : PLT_V_NULL(),
+        PLT_V_STR(p->leg_id), PLT_V_STR(p->id),
+        PLT_V_STR(path),      PLT_V_I64(dur),
+        PLT_V_TIME(plt_now())};
     store(s, "voicemail",
           "INSERT INTO acd_voicemail (queue, number, leg_id, request_id, path,"
           " duration_ms, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -487,8 +486,7 @@ acd_pending_event(acd *s, const plt_event *ev)
         return false;
     const char *topic = plt_event_topic(ev);
     if (strcmp(topic, "call.recording_finished") == 0) {
-        acd_pending *p =
-            pending_by(s, NULL, plt_event_str(ev, "recording_id"));
+        acd_pending *p = pending_by(s, NULL, plt_event_str(ev, "recording_id"));
         if (!p)
             return false;
         voicemail_done(p, ev);

@@ -147,14 +147,44 @@ load_action(const plt_cfg *c, const char *key, const char *queue,
 static const char *const trigger_keys[ACD_WHY_N] = {
     "overflow", "closed", "no_agents", "all_paused", "full"};
 
+int
+acd_zone_get(acd *s, const char *name, bool may_open, schedule_zone **out)
+{
+    const char *want = name && *name ? name : "UTC";
+    for (size_t i = 0; i < s->nzones; i++) {
+        if (strcmp(schedule_zone_name(s->zones[i]), want) == 0) {
+            *out = s->zones[i];
+            return 0;
+        }
+    }
+    /* Reading the tz database is for init only: a reload on the loop
+     * cannot bring a new zone in. */
+    if (!may_open)
+        return PLT_ENOTSUP;
+    schedule_zone **v = realloc(s->zones, (s->nzones + 1) * sizeof(*v));
+    if (!v)
+        return PLT_ENOMEM;
+    s->zones = v;
+    int rc = schedule_zone_open(want, &v[s->nzones]);
+    if (rc != 0)
+        return rc;
+    *out = v[s->nzones++];
+    return 0;
+}
+
 static int
-load_hours(acd_queue *q, const plt_cfg *c, const char *site_tz)
+load_hours(acd *s, acd_queue *q, const plt_cfg *c, const char *site_tz,
+           bool may_open)
 {
     const char *tz = NULL;
     if (plt_cfg_str(c, "time_zone", &tz) != 0 || !tz || !*tz)
         tz = site_tz;
-    /* Reads the tz database: here, at (re)load, never while routing. */
-    int rc = schedule_zone_open(tz, &q->zone);
+    int rc = acd_zone_get(s, tz, may_open, &q->zone);
+    if (rc == PLT_ENOTSUP) {
+        plt_set_error("queue %s: time zone %s is new: it takes a restart",
+                      q->name, tz);
+        return PLT_ENOTSUP;
+    }
     if (rc != 0) {
         plt_set_error("queue %s: unknown time zone %s", q->name, tz);
         return PLT_ECONFIG;
@@ -235,7 +265,8 @@ opt_path(const plt_cfg *c, const char *key, char **out)
 }
 
 static int
-load_queue(acd_queue *q, const plt_cfg *c, const char *site_tz)
+load_queue(acd *s, acd_queue *q, const plt_cfg *c, const char *site_tz,
+           bool may_open)
 {
     const char *name, *strategy, *lang = NULL;
     int rc;
@@ -274,31 +305,32 @@ load_queue(acd_queue *q, const plt_cfg *c, const char *site_tz)
         return PLT_ENOMEM;
     if ((rc = load_skills(c, "skills", &q->skills, &q->nskills)) ||
         (rc = load_strs(c, "dids", &q->dids, &q->ndids)) ||
-        (rc = load_hours(q, c, site_tz)) || (rc = load_prompts(q, c)))
+        (rc = load_hours(s, q, c, site_tz, may_open)) ||
+        (rc = load_prompts(q, c)))
         return rc;
     return 0;
 }
 
-static int
-load_agent(acd *s, const plt_cfg *c)
+static acd_queue *
+find_in(acd_queue *v, size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+int
+acd_agent_parse(const plt_cfg *c, acd_queue *qs, size_t nq, acd_agent **out)
 {
     const char *login;
     int rc = plt_cfg_str(c, "agent", &login);
     if (rc != 0)
         return rc;
-    if (acd_agent_find(s, login)) {
-        plt_set_error("agent %s is listed twice", login);
-        return PLT_ECONFIG;
-    }
-    acd_agent **v = realloc(s->a, (s->na + 1) * sizeof(*v));
-    if (!v)
-        return PLT_ENOMEM;
-    s->a = v;
     acd_agent *a = calloc(1, sizeof(*a));
     if (!a)
         return PLT_ENOMEM;
-    a->index = s->na;
-    s->a[s->na++] = a;
+    *out = a;
     a->offer_ring_ms = -1;
     if (plt_cfg_is_set(c, "offer_ring"))
         (void)plt_cfg_duration_ms(c, "offer_ring", &a->offer_ring_ms);
@@ -308,7 +340,7 @@ load_agent(acd *s, const plt_cfg *c)
         (rc = load_strs(c, "queues", &a->queues, &a->nqueues)))
         return rc;
     for (size_t i = 0; i < a->nqueues; i++) {
-        if (!acd_queue_find(s, a->queues[i])) {
+        if (!find_in(qs, nq, a->queues[i])) {
             plt_set_error("agent %s: unknown queue %s", login, a->queues[i]);
             return PLT_ECONFIG;
         }
@@ -316,10 +348,77 @@ load_agent(acd *s, const plt_cfg *c)
     return 0;
 }
 
+void
+acd_queue_clear(acd_queue *q)
+{
+    free(q->name);
+    for (int k = 0; k < ACD_WHY_N; k++)
+        free(q->on[k].target);
+    free(q->hold_music);
+    free(q->voicemail_prompt);
+    free(q->callback_prompt);
+    free(q->language);
+    strv_free(q->prompt_lang, q->nprompts);
+    strv_free(q->prompt_dir, q->nprompts);
+    schedule_clear(&q->sched);
+    acd_skills_free(q->skills, q->nskills);
+    strv_free(q->dids, q->ndids);
+    free(q->agents);
+    memset(q, 0, sizeof(*q));
+}
+
+int
+acd_queues_load(acd *s, const plt_cfg *cfg, bool may_open, acd_queue **out,
+                size_t *nout)
+{
+    size_t nq = 0, done = 0;
+    int rc = 0;
+    const char *site_tz = NULL;
+    (void)plt_cfg_str(cfg, "time_zone", &site_tz);
+    (void)plt_cfg_count(cfg, "queues", &nq);
+    acd_queue *v = nq ? calloc(nq, sizeof(*v)) : NULL;
+    if (nq && !v)
+        return PLT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < nq; i++) {
+        const plt_cfg *c;
+        if ((rc = plt_cfg_table_at(cfg, "queues", i, &c)) != 0)
+            break;
+        done = i + 1;
+        if ((rc = load_queue(s, &v[i], c, site_tz, may_open)) != 0)
+            break;
+        if (find_in(v, i, v[i].name)) {
+            plt_set_error("queue %s is defined twice", v[i].name);
+            rc = PLT_ECONFIG;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < nq; i++) {
+        acd_queue *q = &v[i];
+        for (int k = 0; rc == 0 && k < ACD_WHY_N; k++) {
+            const acd_action *a = &q->on[k];
+            if (a->kind == ACD_OVF_QUEUE &&
+                (!find_in(v, nq, a->target) ||
+                 strcmp(a->target, q->name) == 0)) {
+                plt_set_error("queue %s: %s to unknown queue %s", q->name,
+                              trigger_keys[k], a->target);
+                rc = PLT_ECONFIG;
+            }
+        }
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < done; i++)
+            acd_queue_clear(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *nout = nq;
+    return 0;
+}
+
 int
 acd_config_load(acd *s, const plt_cfg *cfg)
 {
-    size_t nq = 0, na = 0;
+    size_t na = 0;
     int64_t seed = 1;
     int rc;
     (void)plt_cfg_int(cfg, "seed", &seed);
@@ -328,51 +427,44 @@ acd_config_load(acd *s, const plt_cfg *cfg)
     (void)plt_cfg_duration_ms(cfg, "ivr_claim", &s->ivr_claim_ms);
     const char *site_tz = NULL;
     (void)plt_cfg_str(cfg, "time_zone", &site_tz);
-    if ((rc = schedule_zone_open(site_tz, &s->site_zone)) != 0) {
+    /* Init may block: every zone named is read here. */
+    if ((rc = acd_zone_get(s, site_tz, true, &s->site_zone)) != 0) {
         plt_set_error("unknown time zone %s", site_tz ? site_tz : "");
         return PLT_ECONFIG;
     }
-    (void)plt_cfg_count(cfg, "queues", &nq);
-    if (nq) {
-        s->q = calloc(nq, sizeof(*s->q));
-        if (!s->q)
-            return PLT_ENOMEM;
-    }
-    for (size_t i = 0; i < nq; i++) {
-        const plt_cfg *c;
-        if ((rc = plt_cfg_table_at(cfg, "queues", i, &c)) != 0)
-            return rc;
-        s->nq = i + 1;
-        if ((rc = load_queue(&s->q[i], c, site_tz)) != 0)
-            return rc;
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(s->q[j].name, s->q[i].name) == 0) {
-                plt_set_error("queue %s is defined twice", s->q[i].name);
-                return PLT_ECONFIG;
-            }
-        }
-    }
-    for (size_t i = 0; i < nq; i++) {
-        acd_queue *q = &s->q[i];
-        for (int k = 0; k < ACD_WHY_N; k++) {
-            const acd_action *a = &q->on[k];
-            if (a->kind == ACD_OVF_QUEUE &&
-                (!acd_queue_find(s, a->target) ||
-                 strcmp(a->target, q->name) == 0)) {
-                plt_set_error("queue %s: %s to unknown queue %s", q->name,
-                              trigger_keys[k], a->target);
-                return PLT_ECONFIG;
-            }
-        }
-    }
+    if ((rc = acd_queues_load(s, cfg, true, &s->q, &s->nq)) != 0)
+        return rc;
+    s->nq_all = s->nq;
     (void)plt_cfg_count(cfg, "agents", &na);
     for (size_t i = 0; i < na; i++) {
         const plt_cfg *c;
-        if ((rc = plt_cfg_table_at(cfg, "agents", i, &c)) != 0 ||
-            (rc = load_agent(s, c)) != 0)
+        acd_agent *a = NULL;
+        if ((rc = plt_cfg_table_at(cfg, "agents", i, &c)) == 0)
+            rc = acd_agent_parse(c, s->q, s->nq, &a);
+        if (rc == 0 && acd_agent_find(s, a->login)) {
+            plt_set_error("agent %s is listed twice", a->login);
+            rc = PLT_ECONFIG;
+        }
+        if (rc == 0)
+            rc = acd_agent_add(s, a);
+        if (rc != 0) {
+            acd_agent_free(a);
             return rc;
+        }
     }
     return acd_index_agents(s);
+}
+
+int
+acd_agent_add(acd *s, acd_agent *a)
+{
+    acd_agent **v = realloc(s->a, (s->na + 1) * sizeof(*v));
+    if (!v)
+        return PLT_ENOMEM;
+    s->a = v;
+    a->index = s->na;
+    s->a[s->na++] = a;
+    return 0;
 }
 
 int
@@ -397,8 +489,8 @@ acd_index_agents(acd *s)
     return 0;
 }
 
-static void
-agent_free(acd_agent *a)
+void
+acd_agent_free(acd_agent *a)
 {
     if (!a)
         return;
@@ -414,29 +506,16 @@ acd_free_all(acd *s)
     while (s->callers)
         acd_caller_remove(s->callers);
     acd_pending_free_all(s, false);
-    schedule_zone_free(s->site_zone);
-    s->site_zone = NULL;
-    for (size_t i = 0; i < s->nq; i++) {
-        acd_queue *q = &s->q[i];
-        free(q->name);
-        for (int k = 0; k < ACD_WHY_N; k++)
-            free(q->on[k].target);
-        free(q->hold_music);
-        free(q->voicemail_prompt);
-        free(q->callback_prompt);
-        free(q->language);
-        strv_free(q->prompt_lang, q->nprompts);
-        strv_free(q->prompt_dir, q->nprompts);
-        schedule_clear(&q->sched);
-        schedule_zone_free(q->zone);
-        acd_skills_free(q->skills, q->nskills);
-        strv_free(q->dids, q->ndids);
-        free(q->agents);
-    }
+    s->site_zone = NULL; /* one of the zones */
+    for (size_t i = 0; i < s->nq_all; i++)
+        acd_queue_clear(&s->q[i]);
     free(s->q);
     for (size_t i = 0; i < s->na; i++)
-        agent_free(s->a[i]);
+        acd_agent_free(s->a[i]);
     free(s->a);
+    for (size_t i = 0; i < s->nzones; i++)
+        schedule_zone_free(s->zones[i]);
+    free(s->zones);
 }
 
 acd_queue *

@@ -74,8 +74,7 @@ counters_to(const acd_counters *k, plt_queue_stats *st)
     st->overflowed = k->overflowed;
     st->answered_within_sl = k->answered_within_sl;
     uint64_t den = k->answered + k->abandoned_after_sl;
-    st->service_level =
-        den ? (double)k->answered_within_sl / (double)den : 1.0;
+    st->service_level = den ? (double)k->answered_within_sl / (double)den : 1.0;
     for (int i = 0; i < ACD_WHY_N; i++)
         st->overflowed_by[i] = k->overflowed_by[i];
     st->callbacks = k->callbacks;
@@ -204,7 +203,8 @@ on_midnight(void *arg)
     }
     int rc = arm_midnight(s);
     if (rc != 0)
-        plt_log_err(PLT_LOG_ERROR, rc, "acd: cannot schedule the next midnight");
+        plt_log_err(PLT_LOG_ERROR, rc,
+                    "acd: cannot schedule the next midnight");
 }
 
 int

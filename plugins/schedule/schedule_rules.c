@@ -124,12 +124,10 @@ schedule_holiday_add(schedule_holidays *h, const char *text)
 {
     if (!text)
         return PLT_EINVAL;
-    for (size_t i = 0; i < sizeof(easter_named) / sizeof(easter_named[0]);
-         i++)
+    for (size_t i = 0; i < sizeof(easter_named) / sizeof(easter_named[0]); i++)
         if (strcmp(text, easter_named[i].name) == 0)
             return push(&h->easter, &h->neaster, easter_named[i].offset);
-    if (strncmp(text, "easter", 6) == 0 &&
-        (text[6] == '+' || text[6] == '-')) {
+    if (strncmp(text, "easter", 6) == 0 && (text[6] == '+' || text[6] == '-')) {
         char *end;
         long off = strtol(text + 6, &end, 10);
         if (end == text + 7 || *end || off < -100 || off > 100)
@@ -186,8 +184,7 @@ schedule_add_window(schedule *s, const char *text)
     int rc = schedule_window_parse(text, &w);
     if (rc != 0)
         return rc;
-    schedule_window *v =
-        realloc(s->windows, (s->nwindows + 1) * sizeof(*v));
+    schedule_window *v = realloc(s->windows, (s->nwindows + 1) * sizeof(*v));
     if (!v)
         return PLT_ENOMEM;
     v[s->nwindows++] = w;

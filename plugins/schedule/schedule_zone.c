@@ -62,8 +62,7 @@ schedule_zone_name(const schedule_zone *z)
 }
 
 int
-schedule_local_time(const schedule_zone *z, int64_t utc_ms,
-                    schedule_local *out)
+schedule_local_time(const schedule_zone *z, int64_t utc_ms, schedule_local *out)
 {
     /* Floor division: instants before 1970 keep their second. */
     int64_t secs = utc_ms >= 0 ? utc_ms / 1000 : -((-utc_ms + 999) / 1000);
@@ -88,8 +87,8 @@ int64_t
 schedule_utc_of(const schedule_zone *z, int year, int month, int day,
                 int minute)
 {
-    if (minute < 0 || !g_date_valid_dmy((GDateDay)day, (GDateMonth)month,
-                                        (GDateYear)year))
+    if (minute < 0 ||
+        !g_date_valid_dmy((GDateDay)day, (GDateMonth)month, (GDateYear)year))
         return -1;
     /* Carry whole days on the calendar (24:00 is the next day's 00:00),
      * then take the wall-clock time of that day in the zone. */
@@ -98,10 +97,9 @@ schedule_utc_of(const schedule_zone *z, int year, int month, int day,
     g_date_set_dmy(&date, (GDateDay)day, (GDateMonth)month, (GDateYear)year);
     g_date_add_days(&date, (guint)(minute / 1440));
     int mod = minute % 1440;
-    GDateTime *w = g_date_time_new(z->tz, g_date_get_year(&date),
-                                   g_date_get_month(&date),
-                                   g_date_get_day(&date), mod / 60, mod % 60,
-                                   0);
+    GDateTime *w =
+        g_date_time_new(z->tz, g_date_get_year(&date), g_date_get_month(&date),
+                        g_date_get_day(&date), mod / 60, mod % 60, 0);
     if (!w)
         return -1;
     int64_t r = g_date_time_to_unix(w) * 1000;

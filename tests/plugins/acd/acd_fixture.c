@@ -232,3 +232,19 @@ leg_state(fixture *f, const char *leg_id)
     return i.state;
 }
 
+
+void
+stats_copy(void *arg, int status, const plt_queue_stats *st)
+{
+    assert_int_equal(status, 0);
+    *(plt_queue_stats *)arg = *st;
+}
+
+plt_queue_stats
+stats(fixture *f, const char *queue)
+{
+    plt_queue_stats st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(f->acd.vt->stats(f->acd.impl, queue, stats_copy, &st), 0);
+    return st;
+}

@@ -51,6 +51,9 @@ const plt_event *last_for(fixture *f, const char *topic, const char *leg_id);
 size_t count_for(fixture *f, const char *topic, const char *leg_id);
 /* A leg's state (ENDED also once the provider forgot it). */
 int32_t leg_state(fixture *f, const char *leg_id);
+/* A queue's live figures (stats_copy copies them into *arg). */
+void stats_copy(void *arg, int status, const plt_queue_stats *st);
+plt_queue_stats stats(fixture *f, const char *queue);
 /* The agent of the last queue.offered. */
 const char *last_offered(fixture *f);
 

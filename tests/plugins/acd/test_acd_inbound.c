@@ -31,22 +31,6 @@
 static const char sim_yaml[] =
     "seed: 7\nplay_check_files: false\nplay_duration: 1s\n";
 
-static void
-on_stats(void *arg, int status, const plt_queue_stats *st)
-{
-    assert_int_equal(status, 0);
-    *(plt_queue_stats *)arg = *st;
-}
-
-static plt_queue_stats
-stats(fixture *f, const char *queue)
-{
-    plt_queue_stats st;
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(f->acd.vt->stats(f->acd.impl, queue, on_stats, &st), 0);
-    return st;
-}
-
 typedef struct rows {
     size_t n;
     char first[256];
@@ -84,9 +68,8 @@ query(fixture *f, const char *sql)
                      0);
     const plt_storage_vt *vt = ref.vtable;
     rows x = {0};
-    assert_int_equal(vt->query(ref.impl, NULL, sql, NULL, 0, 0, on_row,
-                               on_query, &x),
-                     0);
+    assert_int_equal(
+        vt->query(ref.impl, NULL, sql, NULL, 0, 0, on_row, on_query, &x), 0);
     plt_fake_host_run_until_idle(f->fh);
     assert_true(x.done);
     return x;
@@ -137,8 +120,8 @@ test_closed_on_a_holiday_then_open(void **state)
     plt_queue_stats st = stats(f, "support");
     assert_int_equal(st.overflowed_by[PLT_ACD_WHY_CLOSED], 1);
     assert_int_equal(st.overflowed, 1);
-    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
-                                     st.waiting);
+    assert_int_equal(st.offered,
+                     st.answered + st.abandoned + st.overflowed + st.waiting);
     /* Tuesday 07:00 UTC is 09:00 in Paris: open, and answered. */
     plt_fake_host_run_for(f->fh, 24 * 3600 * 1000LL -
                                      (uint64_t)(plt_fake_host_now(f->fh) -
@@ -156,11 +139,11 @@ test_closed_on_a_holiday_then_open(void **state)
 static void
 test_max_wait_to_voicemail(void **state)
 {
-    fixture *f = fixture_open(
-        "queues:\n"
-        "  - {name: support, max_wait: 10s, overflow: voicemail,\n"
-        "     voicemail_prompt: /p/vm.wav, voicemail_max: 20s}\n",
-        sim_yaml);
+    fixture *f =
+        fixture_open("queues:\n"
+                     "  - {name: support, max_wait: 10s, overflow: voicemail,\n"
+                     "     voicemail_prompt: /p/vm.wav, voicemail_max: 20s}\n",
+                     sim_yaml);
     *state = f;
     char leg[32];
     customer(f, leg);
@@ -204,7 +187,8 @@ test_max_wait_to_voicemail(void **state)
     int64_t d2 = plt_fake_event_i64(vm, "duration_ms", 0);
     assert_true(d2 >= 4000 && d2 <= 6000);
 
-    rows r = query(f, "SELECT path, duration_ms FROM acd_voicemail ORDER BY id");
+    rows r =
+        query(f, "SELECT path, duration_ms FROM acd_voicemail ORDER BY id");
     assert_int_equal(r.n, 2);
     assert_string_equal(r.first, saved);
     assert_int_equal(r.first_i64, 20000);
@@ -254,13 +238,12 @@ test_no_agents_offers_a_callback(void **state)
 static void
 test_all_paused_to_ivr(void **state)
 {
-    fixture *f = fixture_open(
-        "ivr_claim: 5s\n"
-        "queues:\n"
-        "  - {name: support, all_paused: 'ivr:main'}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n",
-        sim_yaml);
+    fixture *f = fixture_open("ivr_claim: 5s\n"
+                              "queues:\n"
+                              "  - {name: support, all_paused: 'ivr:main'}\n"
+                              "agents:\n"
+                              "  - {agent: alice, queues: [support]}\n",
+                              sim_yaml);
     *state = f;
     login(f, "alice");
     plt_fake_host_run_for(f->fh, 3000);
@@ -291,15 +274,15 @@ test_all_paused_to_ivr(void **state)
 static void
 test_full_and_last_agent_leaving_reroute(void **state)
 {
-    fixture *f = fixture_open(
-        "queues:\n"
-        "  - {name: support, max_size: 1, full: 'queue:backup',\n"
-        "     no_agents: 'queue:backup'}\n"
-        "  - {name: backup}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n"
-        "  - {agent: bob, queues: [backup]}\n",
-        sim_yaml);
+    fixture *f =
+        fixture_open("queues:\n"
+                     "  - {name: support, max_size: 1, full: 'queue:backup',\n"
+                     "     no_agents: 'queue:backup'}\n"
+                     "  - {name: backup}\n"
+                     "agents:\n"
+                     "  - {agent: alice, queues: [support]}\n"
+                     "  - {agent: bob, queues: [backup]}\n",
+                     sim_yaml);
     *state = f;
     login(f, "alice"); /* logged in, paused: callers wait */
     plt_fake_host_run_for(f->fh, 3000);
@@ -313,9 +296,8 @@ test_full_and_last_agent_leaving_reroute(void **state)
     const plt_event *j = last_for(f, "queue.joined", c2);
     assert_string_equal(plt_fake_event_str(j, "queue"), "backup");
     /* Alice logs out: nobody is left for support, c1 moves too. */
-    assert_int_equal(f->ag.vt->logout(f->ag.impl, "alice", true, "test", NULL,
-                                      NULL),
-                     0);
+    assert_int_equal(
+        f->ag.vt->logout(f->ag.impl, "alice", true, "test", NULL, NULL), 0);
     plt_fake_host_run_until_idle(f->fh);
     assert_overflowed(f, c1, "no_agents", "queue", "backup");
     assert_int_equal(stats(f, "backup").waiting, 2);
@@ -328,8 +310,8 @@ test_full_and_last_agent_leaving_reroute(void **state)
     plt_queue_stats st = stats(f, "support");
     assert_int_equal(st.overflowed_by[PLT_ACD_WHY_FULL], 1);
     assert_int_equal(st.overflowed_by[PLT_ACD_WHY_NO_AGENTS], 1);
-    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
-                                     st.waiting);
+    assert_int_equal(st.offered,
+                     st.answered + st.abandoned + st.overflowed + st.waiting);
 }
 
 /* Alice staffs "support" and takes caller @p c1 (who never hangs up). */
@@ -361,8 +343,11 @@ test_estimated_wait_announcements_and_hold_music(void **state)
     assert_int_equal(count_for(f, "queue.announced", c1), 0);
     customer(f, c2);
     plt_kv vars[] = {{"language", "fr"}};
-    plt_acd_request r = {.size = sizeof(r), .queue = "support", .leg_id = c2,
-                         .vars = vars, .nvars = 1};
+    plt_acd_request r = {.size = sizeof(r),
+                         .queue = "support",
+                         .leg_id = c2,
+                         .vars = vars,
+                         .nvars = 1};
     char id[32];
     assert_int_equal(f->acd.vt->enqueue(f->acd.impl, &r, id), 0);
     plt_fake_host_run_until_idle(f->fh);
@@ -371,8 +356,7 @@ test_estimated_wait_announcements_and_hold_music(void **state)
     assert_non_null(an);
     assert_int_equal(plt_fake_event_i64(an, "estimated_wait_ms", 0), 120000);
     assert_int_equal(plt_fake_event_i64(an, "minutes", 0), 2);
-    assert_string_equal(plt_fake_event_str(an, "first"),
-                        "/p/fr/ewt_intro.wav");
+    assert_string_equal(plt_fake_event_str(an, "first"), "/p/fr/ewt_intro.wav");
     /* The three files, one after the other; the music stopped for them. */
     plt_fake_host_run_for(f->fh, 3500);
     const char *const want[] = {"/p/moh.wav", "/p/fr/ewt_intro.wav",
@@ -426,13 +410,12 @@ on_prev(void *arg, int status, const plt_queue_stats *st)
 static void
 test_counters_restart_at_local_midnight(void **state)
 {
-    fixture *f = fixture_open(
-        "time_zone: Europe/Paris\n"
-        "queues:\n"
-        "  - {name: support, wrap_up: 1s}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n",
-        sim_yaml);
+    fixture *f = fixture_open("time_zone: Europe/Paris\n"
+                              "queues:\n"
+                              "  - {name: support, wrap_up: 1s}\n"
+                              "agents:\n"
+                              "  - {agent: alice, queues: [support]}\n",
+                              sim_yaml);
     *state = f;
     char c1[32], c2[32];
     alice_takes_a_call(f, c1);
@@ -447,8 +430,8 @@ test_counters_restart_at_local_midnight(void **state)
         f->acd.vt->stats_previous(f->acd.impl, "support", on_prev, &prev),
         PLT_ENOENT);
     /* Past midnight in Paris (23:00 UTC): a new day. */
-    plt_fake_host_run_for(f->fh, (uint64_t)(PARIS_MIDNIGHT + 1000 -
-                                            plt_fake_host_now(f->fh)));
+    plt_fake_host_run_for(
+        f->fh, (uint64_t)(PARIS_MIDNIGHT + 1000 - plt_fake_host_now(f->fh)));
     const plt_event *ev = plt_fake_host_event_last(f->fh, "acd.day_ended");
     assert_non_null(ev);
     assert_int_equal(plt_fake_event_i64(ev, "period_end_ms", 0),
@@ -475,8 +458,8 @@ test_counters_restart_at_local_midnight(void **state)
     assert_non_null(last_for(f, "queue.answered", c2));
     st = stats(f, "support");
     assert_int_equal(st.answered, 1);
-    assert_int_equal(st.offered, st.answered + st.abandoned + st.overflowed +
-                                     st.waiting);
+    assert_int_equal(st.offered,
+                     st.answered + st.abandoned + st.overflowed + st.waiting);
     assert_int_equal(prev.offered, prev.answered + prev.abandoned +
                                        prev.overflowed + prev.waiting);
     /* The next midnight comes 24 h later (no DST change in January). */
@@ -492,8 +475,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_closed_on_a_holiday_then_open,
-                                  teardown),
+        cmocka_unit_test_teardown(test_closed_on_a_holiday_then_open, teardown),
         cmocka_unit_test_teardown(test_max_wait_to_voicemail, teardown),
         cmocka_unit_test_teardown(test_no_agents_offers_a_callback, teardown),
         cmocka_unit_test_teardown(test_all_paused_to_ivr, teardown),

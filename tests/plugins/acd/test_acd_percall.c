@@ -67,7 +67,8 @@ agent_leg(fixture *f, const char *agent)
         if (!ev)
             return found;
         const char *a = plt_fake_event_str(ev, "var_agent");
-        if (a && strcmp(a, agent) == 0 && plt_fake_event_str(ev, "var_offer_id"))
+        if (a && strcmp(a, agent) == 0 &&
+            plt_fake_event_str(ev, "var_offer_id"))
             found = plt_fake_event_str(ev, "leg_id");
     }
 }
@@ -100,13 +101,13 @@ alice_then_bob(fixture *f, char c1[32])
 static void
 test_offer_rings_the_extension(void **state)
 {
-    fixture *f = fixture_open(
-        "queues:\n"
-        "  - {name: support, offer_timeout: 10s, wrap_up: 5s}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n",
-        "seed: 7\nagent_ring_min: 2s\nagent_ring_max: 2s\n"
-        "agent_miss_rate: 0\n");
+    fixture *f =
+        fixture_open("queues:\n"
+                     "  - {name: support, offer_timeout: 10s, wrap_up: 5s}\n"
+                     "agents:\n"
+                     "  - {agent: alice, queues: [support]}\n",
+                     "seed: 7\nagent_ring_min: 2s\nagent_ring_max: 2s\n"
+                     "agent_miss_rate: 0\n");
     *state = f;
     login_per_call(f, "alice");
     /* No leg to connect: paused at once, nothing originated. */
@@ -157,21 +158,22 @@ test_offer_rings_the_extension(void **state)
     /* Nothing stuck for the invariant checks to repair. */
     plt_fake_host_run_for(f->fh, 10000);
     assert_int_equal(agent_state(f, "alice"), PLT_AGENT_AVAILABLE);
-    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"), 0);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
 }
 
 static void
 test_offer_timeout_moves_on_and_counts_a_miss(void **state)
 {
-    fixture *f = fixture_open_full(
-        "queues:\n"
-        "  - {name: support, offer_timeout: 3s}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n"
-        "  - {agent: bob, queues: [support]}\n",
-        "seed: 7\nagent_ring_min: 5s\nagent_ring_max: 5s\n"
-        "agent_miss_rate: 0\n",
-        "missed_offers_before_pause: 1\n", 0);
+    fixture *f =
+        fixture_open_full("queues:\n"
+                          "  - {name: support, offer_timeout: 3s}\n"
+                          "agents:\n"
+                          "  - {agent: alice, queues: [support]}\n"
+                          "  - {agent: bob, queues: [support]}\n",
+                          "seed: 7\nagent_ring_min: 5s\nagent_ring_max: 5s\n"
+                          "agent_miss_rate: 0\n",
+                          "missed_offers_before_pause: 1\n", 0);
     *state = f;
     char c1[32];
     alice_then_bob(f, c1);
@@ -197,14 +199,14 @@ test_offer_timeout_moves_on_and_counts_a_miss(void **state)
 static void
 test_rejected_phone_moves_on_at_once(void **state)
 {
-    fixture *f = fixture_open(
-        "queues:\n"
-        "  - {name: support, offer_timeout: 20s}\n"
-        "agents:\n"
-        "  - {agent: alice, queues: [support]}\n"
-        "  - {agent: bob, queues: [support]}\n",
-        "seed: 7\nagent_ring_min: 4s\nagent_ring_max: 4s\n"
-        "agent_miss_rate: 0\n");
+    fixture *f =
+        fixture_open("queues:\n"
+                     "  - {name: support, offer_timeout: 20s}\n"
+                     "agents:\n"
+                     "  - {agent: alice, queues: [support]}\n"
+                     "  - {agent: bob, queues: [support]}\n",
+                     "seed: 7\nagent_ring_min: 4s\nagent_ring_max: 4s\n"
+                     "agent_miss_rate: 0\n");
     *state = f;
     char c1[32];
     alice_then_bob(f, c1);

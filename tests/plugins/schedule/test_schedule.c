@@ -24,8 +24,11 @@
 static int64_t
 utc(int y, int mo, int d, int h, int mi)
 {
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi};
     return (int64_t)timegm(&tm) * 1000;
 }
 
@@ -45,12 +48,10 @@ test_local_time_follows_dst(void **state)
     schedule_local l;
     /* Saturday 2026-03-28 07:00 UTC is 08:00 CET; the Monday after the
      * change (2026-03-29) 07:00 UTC is 09:00 CEST. */
-    assert_int_equal(schedule_local_time(paris, utc(2026, 3, 28, 7, 0), &l),
-                     0);
+    assert_int_equal(schedule_local_time(paris, utc(2026, 3, 28, 7, 0), &l), 0);
     assert_int_equal(l.minute, 8 * 60);
     assert_int_equal(l.wday, 6);
-    assert_int_equal(schedule_local_time(paris, utc(2026, 3, 30, 7, 0), &l),
-                     0);
+    assert_int_equal(schedule_local_time(paris, utc(2026, 3, 30, 7, 0), &l), 0);
     assert_int_equal(l.minute, 9 * 60);
     assert_int_equal(l.wday, 1);
     assert_int_equal(l.day, 30);
@@ -155,16 +156,16 @@ test_holidays(void **state)
     schedule_zone *paris = zone("Europe/Paris");
     schedule s = {.zone = paris};
     assert_int_equal(schedule_add_window(&s, "mon-fri 08:00-18:00"), 0);
-    const char *const hol[] = {"easter_monday", "ascension", "whit_monday",
-                               "05-01", "2026-05-08", "12-25"};
+    const char *const hol[] = {"easter_monday", "ascension",  "whit_monday",
+                               "05-01",         "2026-05-08", "12-25"};
     for (size_t i = 0; i < sizeof(hol) / sizeof(hol[0]); i++)
         assert_int_equal(schedule_holiday_add(&s.holidays, hol[i]), 0);
     /* 10:00 local (CEST, 08:00 UTC) on each: closed. */
-    assert_false(schedule_open_at(&s, utc(2026, 4, 6, 8, 0)));   /* Easter Mon */
-    assert_false(schedule_open_at(&s, utc(2026, 5, 14, 8, 0)));  /* Ascension */
-    assert_false(schedule_open_at(&s, utc(2026, 5, 25, 8, 0)));  /* Whit Mon */
-    assert_false(schedule_open_at(&s, utc(2026, 5, 1, 8, 0)));   /* fixed */
-    assert_false(schedule_open_at(&s, utc(2026, 5, 8, 8, 0)));   /* dated */
+    assert_false(schedule_open_at(&s, utc(2026, 4, 6, 8, 0)));  /* Easter Mon */
+    assert_false(schedule_open_at(&s, utc(2026, 5, 14, 8, 0))); /* Ascension */
+    assert_false(schedule_open_at(&s, utc(2026, 5, 25, 8, 0))); /* Whit Mon */
+    assert_false(schedule_open_at(&s, utc(2026, 5, 1, 8, 0)));  /* fixed */
+    assert_false(schedule_open_at(&s, utc(2026, 5, 8, 8, 0)));  /* dated */
     /* The days around are open; the dated holiday is only that year's. */
     assert_true(schedule_open_at(&s, utc(2026, 4, 7, 8, 0)));
     assert_true(schedule_open_at(&s, utc(2026, 5, 13, 8, 0)));
@@ -208,7 +209,7 @@ test_no_windows_and_wrapping_days(void **state)
     /* "fri-mon" wraps over the weekend; two windows on one day. */
     assert_int_equal(schedule_add_window(&s, "fri-mon 09:00-12:00"), 0);
     assert_int_equal(schedule_add_window(&s, "fri-mon 14:00-24:00"), 0);
-    assert_true(schedule_open_at(&s, utc(2026, 3, 8, 10, 0)));  /* Sun */
+    assert_true(schedule_open_at(&s, utc(2026, 3, 8, 10, 0)));   /* Sun */
     assert_false(schedule_open_at(&s, utc(2026, 3, 10, 10, 0))); /* Tue */
     assert_false(schedule_open_at(&s, utc(2026, 3, 9, 13, 0)));  /* Mon */
     assert_true(schedule_open_at(&s, utc(2026, 3, 9, 23, 59)));
@@ -225,9 +226,13 @@ test_malformed_rules(void **state)
 {
     (void)state;
     schedule_window w;
-    const char *const bad_w[] = {"mon-fri 18:00-08:00", "xyz 08:00-09:00",
-                                 "mon 8:00-9:00", "mon 08:00-25:00",
-                                 "mon 08:60-09:00", "", "mon-fri"};
+    const char *const bad_w[] = {"mon-fri 18:00-08:00",
+                                 "xyz 08:00-09:00",
+                                 "mon 8:00-9:00",
+                                 "mon 08:00-25:00",
+                                 "mon 08:60-09:00",
+                                 "",
+                                 "mon-fri"};
     for (size_t i = 0; i < sizeof(bad_w) / sizeof(bad_w[0]); i++)
         assert_int_equal(schedule_window_parse(bad_w[i], &w), PLT_EINVAL);
     assert_int_equal(schedule_window_parse("sat,sun 10:00-12:30", &w), 0);
@@ -235,8 +240,8 @@ test_malformed_rules(void **state)
     assert_int_equal(w.from_min, 600);
     assert_int_equal(w.to_min, 750);
     schedule_holidays h = {0};
-    const char *const bad_h[] = {"13-01", "easter+", "2026-02-30", "xmas",
-                                 "12-25x", "easter+500"};
+    const char *const bad_h[] = {"13-01", "easter+", "2026-02-30",
+                                 "xmas",  "12-25x",  "easter+500"};
     for (size_t i = 0; i < sizeof(bad_h) / sizeof(bad_h[0]); i++)
         assert_int_equal(schedule_holiday_add(&h, bad_h[i]), PLT_EINVAL);
     assert_int_equal(h.nfixed + h.ndated + h.neaster, 0);
