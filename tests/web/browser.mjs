@@ -101,7 +101,23 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   await page.fill('#camp-label', 'Essai navigateur');
   for (let i = 0; i < 8; i++) {
     // Step 2: answered calls go to the queue; the list is the campaign's own.
-    if (i === 1) await page.fill('#camp-queue', 'accueil');
+    if (i === 1) await page.fill('#camp-queue', 'sortant');
+    // Step 4: one product; step 5: agent2 works the campaign.
+    if (i === 3) {
+      await page.click('#wizard-form button:has-text("Ajouter")');
+      await page.locator('#wizard-form tbody tr input').nth(0).fill('fibre');
+      await page.locator('#wizard-form tbody tr input').nth(0).dispatchEvent('change');
+      await page.locator('#wizard-form tbody tr input').nth(1).fill('Fibre 1 Gb/s');
+      await page.locator('#wizard-form tbody tr input').nth(1).dispatchEvent('change');
+    }
+    if (i === 4) await page.check('#camp-agents input[value=agent2]');
+    // Step 6: open every day, all day, whenever the test runs.
+    if (i === 5) {
+      const days = page.locator('#wizard-form fieldset input[type=checkbox]');
+      for (let d = 0; d < 7; d++) await days.nth(d).check();
+      await page.locator('#wizard-form input[type=time]').nth(0).fill('00:00');
+      await page.locator('#wizard-form input[type=time]').nth(1).fill('00:00');
+    }
     await shot(page, `03-wizard-step-${i + 1}`);
     await page.click('#wizard-next');
   }
@@ -111,8 +127,13 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   // The desk profile came back with the campaign.
   const camp = await page.evaluate(async () => (await fetch('/api/v1/campaigns/essai')).json());
   assert.equal(camp.label, 'Essai navigateur');
-  assert.match(camp.script, /\{\{prenom\}\}/);
-  assert.deepEqual(camp.fields_shown, ['prenom', 'nom', 'ville']);
+  // The import names the columns first_name, last_name, city: the wizard's
+  // defaults show those and fill them into the script.
+  assert.match(camp.script, /\{\{first_name\}\}/);
+  assert.deepEqual(camp.fields_shown, ['first_name', 'last_name', 'city']);
+  assert.equal(camp.products[0].code, 'fibre');
+  assert.deepEqual(camp.agents, ['agent2']);
+  assert.equal(camp.hours[0].days.length, 7);
   await shot(page, '04-campaigns');
 
   await page.goto(URL + '/#/lists');
@@ -177,6 +198,39 @@ await test('agent takes a simulated call; supervisor sees it live and forces a p
   await sup.waitForSelector(`${row} td.state[data-state=pause]`);
   await shot(sup, '13-supervisor-forced');
   await shot(agent, '14-agent-paused');
+});
+
+await test('a campaign call pops the contact, the script filled in, the products; the sale is kept', async () => {
+  const a2 = await login(await browser.newContext(), 'agent2', 'Casque-3-Demo');
+  await a2.waitForSelector('#phone-form');
+  await a2.fill('#phone', '202');
+  await a2.click('#phone-form button[type=submit]');
+  await a2.waitForSelector('#agent-state .badge[data-state=pause]');
+  await a2.click('#btn-ready');
+  await a2.waitForSelector('#agent-state .badge[data-state=available]');
+  // The supervisor switches the campaign ON from the live view.
+  const sup = supCtx.pages()[0];
+  await sup.check('#campaigns label[data-campaign=essai] input');
+  await a2.waitForSelector('#script mark', { timeout: 60000 });
+  await shot(a2, '16-campaign-call');
+  const fields = await a2.textContent('#screen-pop');
+  const script = await a2.textContent('#script');
+  assert.doesNotMatch(script, /\{\{/);
+  const who = (await a2.locator('#screen-pop dd').first().textContent()).trim();
+  assert.ok(who.length > 0 && script.includes(who), `script names ${who}: ${script} / ${fields}`);
+  await sup.uncheck('#campaigns label[data-campaign=essai] input');
+  await a2.selectOption('#result-code', 'VENTE');
+  await a2.check('#result-form input[value=fibre]');
+  await a2.fill('#result-note', 'Fibre vendue');
+  const number = (await a2.textContent('#pop-number')) || '';
+  await a2.click('#btn-save-result');
+  await a2.waitForSelector('#toast.show');
+  const hist = await a2.evaluate(async (n) => {
+    const c = (await (await fetch('/api/v1/contacts?limit=1&phone=' + encodeURIComponent(n))).json()).items[0];
+    return (await (await fetch(`/api/v1/contacts/${c.id}/history`)).json()).items;
+  }, number.trim());
+  assert.ok(hist.some((e) => e.disposition === 'VENTE' && e.agent === 'agent2'), JSON.stringify(hist));
+  await shot(a2, '17-sale-saved');
 });
 
 await test('an agent cannot reach admin routes', async () => {

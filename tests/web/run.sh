@@ -45,8 +45,8 @@ sim:
   inbound: [{did: "+33140000000", rate_per_hour: 1200}]
 agents: {max_wrap_up: 120s}
 acd:
-  queues: [{name: accueil, wrap_up: 120s, dids: ["+33140000000"]}]
-  agents: [{agent: agent, queues: [accueil]}]
+  queues: [{name: accueil, wrap_up: 120s, dids: ["+33140000000"]}, {name: sortant, wrap_up: 120s}]
+  agents: [{agent: agent, queues: [accueil]}, {agent: agent2, queues: [sortant]}]
 EOC
 
 add_user() {
@@ -57,6 +57,7 @@ add_user admin admin Bureau-7-Demo
 add_user supervisor supervisor Tableau-8-Demo
 add_user agent agent Casque-2-Demo
 add_user victim agent Cible-9-Demo
+add_user agent2 agent Casque-3-Demo
 # A new colleague whose temporary password must be changed at first login.
 printf '%s\n' Premier-3-Jour | "$bin" user add newbie --role agent --password-stdin \
     -c "$tmp/plateau.yaml" >/dev/null

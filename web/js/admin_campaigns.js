@@ -44,8 +44,8 @@ function wizard(el, done) {
   const c = {
     name: '', label: '', type: 'sale', mode: 'progressive', power_ratio: 1.5, ring_timeout_s: 25, max_attempts: 5,
     retry_delay_min: 60, amd: false, caller_id: '', queue: '', dispositions: DEFAULT_DISPOSITIONS.map((d) => ({ ...d })),
-    products: [], agents: [], days: [1, 2, 3, 4, 5], from: '09:00', to: '20:00', fields_shown: 'prenom, nom, ville',
-    script: 'Bonjour {{prenom}} {{nom}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
+    products: [], agents: [], days: [1, 2, 3, 4, 5], from: '09:00', to: '20:00', fields_shown: 'first_name, last_name, city',
+    script: 'Bonjour {{first_name}} {{last_name}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
     wrap_up_s: 60, offer_timeout_s: 20, lists: '',
   };
   const steps = [stepType, stepMode, stepResults, stepProducts, stepAgents, stepHours, stepScript, stepMedia, stepSummary];

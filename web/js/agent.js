@@ -199,7 +199,7 @@ export function mount(main, { session }) {
           t('agent.transfer'))) : null,
       h('div.pop#screen-pop',
         h('h3', contact ? t('agent.contact') : t('agent.unknown_contact')),
-        contact ? h('dl.fields', shown.map((k) => [h('dt', k), h('dd', contact.fields?.[k] ?? '')])) : null,
+        contact ? h('dl.fields', shown.map((k) => [h('dt', t('field.' + k) === 'field.' + k ? k : t('field.' + k)), h('dd', contact.fields?.[k] ?? '')])) : null,
         contact ? h('p.muted', contact.phones?.map((p) => p.e164).join(', ')) : null),
       scriptBlock(),
       h('div.history', h('h3', t('agent.history')),

@@ -112,7 +112,7 @@ export function mount(main) {
     clear(el.queues, queues.map((q) => h('tr', { dataset: { queue: q.queue } }, h('td', q.queue), h('td.num', String(q.waiting)),
       h('td.num', fmtDuration(q.longest_wait_ms)), h('td.num', Math.round((q.service_level ?? 1) * 100) + ' %'),
       h('td.num', `${q.agents_available}/${q.agents_logged_in}`))));
-    clear(el.campaigns, campaigns.size ? [...campaigns.values()].map((c) => h('label.switch',
+    clear(el.campaigns, campaigns.size ? [...campaigns.values()].map((c) => h('label.switch', { dataset: { campaign: c.name } },
       h('input', { type: 'checkbox', checked: !!c.enabled, onchange: (e) => toggle(c, e.target.checked) }),
       ' ', c.label || c.name, ' — ', c.enabled ? t('sup.on') : t('sup.off'))) : h('p.muted', t('camp.none')));
     clear(el.pacing, [...pacing.values()].map((p) => h('tr', h('td', p.campaign), h('td.num', String(p.in_flight ?? p.lines ?? 0)),
