@@ -8,7 +8,8 @@
  * 60-day silence after a refusal across campaigns, do-not-call checked at
  * dial time (added while previewed, while waiting for a trunk channel),
  * the US minimum ring and required abandon message, the UK's 72 hours
- * without a call after an abandoned one.
+ * without a call after an abandoned one, power mode falling back to one
+ * line per free agent over the pack's abandonment limit.
  * Run one test with DIALER_TEST=name (DIALER_TEST_VERBOSE=1 prints the
  * events of the cap test).
  */
@@ -403,6 +404,42 @@ uk_no_repeat_after_abandon(void **state)
     fixture_close(f);
 }
 
+/* A power campaign over the pack's daily limit falls back to one line per
+ * free agent: once 20 live answers show more than 3 % abandoned, no call
+ * is abandoned any more, and calls go on. */
+static void
+power_falls_back_at_the_limit(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: power, power_ratio: 3.0,"
+                              " queue: q, lists: [l], compliance: uk,"
+                              " max_attempts: 1, connect_deadline: 2s,"
+                              " abandon_message: /nonexistent/abandon.wav}\n",
+                              "seed: 8\nanswer_rate: 1.0\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "ring_to_answer_mean: 5s\nring_to_answer_sd: 1s\n"
+                              "talk_mean: 60s\ntalk_sd: 10s\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n"
+                              "play_check_files: false\nplay_duration: 3s\n",
+                              0);
+    make_list(f, 300, NULL);
+    staff(f, 1);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 30 * MIN_MS);
+    plt_dialer_stats st = stats(f, "c");
+    assert_true(st.live_answers_window >= 20);
+    assert_true(st.abandon_rate > 0.03);
+    size_t abandoned = plt_fake_host_event_count(f->fh, "dialer.call.abandoned");
+    size_t started = plt_fake_host_event_count(f->fh, "dialer.attempt.started");
+    plt_fake_host_run_for(f->fh, 60 * MIN_MS);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.call.abandoned"),
+                     abandoned);
+    assert_true(plt_fake_host_event_count(f->fh, "dialer.attempt.started") >=
+                started + 20);
+    fixture_close(f);
+}
+
 int
 main(void)
 {
@@ -417,6 +454,7 @@ main(void)
         cmocka_unit_test(us_min_ring),
         cmocka_unit_test(us_abandon_message_required),
         cmocka_unit_test(uk_no_repeat_after_abandon),
+        cmocka_unit_test(power_falls_back_at_the_limit),
     };
     if (getenv("DIALER_TEST"))
         cmocka_set_test_filter(getenv("DIALER_TEST"));
