@@ -4,8 +4,10 @@
  * the list with live figures, the wizard's create and update, ON/OFF, the
  * result of a call set by an agent, preview dial and skip, and the pacing
  * log ("why N lines now") for staff. Pacing decisions and ON/OFF changes
- * are forwarded to staff; preview offers and due callbacks to the agent
- * concerned.
+ * are forwarded to staff, with each campaign's live figures
+ * (`dialer.stats`: lines in flight, agents available, attempts, abandon
+ * rate) pushed at most once a second after its attempts change; preview
+ * offers and due callbacks go to the agent concerned.
  *
  * What an agent's desk shows and the dialer never uses - the script text
  * with {{variables}}, the contact fields shown, the products of a sales
@@ -30,9 +32,15 @@ typedef struct dialer_http {
     dialer *D;
     const plt_http_vt *vt;
     void *impl;
-    plt_sub *sub, *sub2;
+    plt_sub *sub, *sub2, *sub3;
     json_t *previews; /* agent -> the preview offered to it, until used */
+    json_t *dirty;    /* campaigns whose figures changed since the push */
+    plt_timer *stats_timer; /* armed while some are dirty */
 } dialer_http;
+
+/* Live figures go to staff at most this often per campaign, and only
+ * after something changed: a site's dialling never floods the browsers. */
+#define STATS_PUSH_MS 1000
 
 static dialer_http *dh;
 
@@ -749,6 +757,43 @@ h_preview_act(void *arg, plt_http_req *req)
     dh->vt->reply_json(dh->impl, req, 202, json_pack("{s:b}", "ok", 1));
 }
 
+/* ---- live figures ---- */
+
+static void
+push_stats(void *arg)
+{
+    (void)arg;
+    dh->stats_timer = NULL; /* one-shot: released after this call */
+    const char *name;
+    json_t *v;
+    json_object_foreach(dh->dirty, name, v) {
+        json_t *o = json_pack("{s:s}", "campaign", name);
+        campaign *c = dialer_campaign_find(dh->D, name);
+        if (!o || !c || dialer_svc_stats(dh->D, name, stats_into, o) != 0) {
+            json_decref(o);
+            continue;
+        }
+        json_object_set_new(o, "mode",
+                            json_string(plt_dial_mode_name(c->def.c.mode)));
+        dh->vt->push(dh->impl, NULL, PLT_HTTP_STAFF, "dialer.stats", o);
+    }
+    json_object_clear(dh->dirty);
+}
+
+static void
+on_attempt(const plt_event *ev, void *arg)
+{
+    (void)arg;
+    const char *camp = plt_event_str(ev, "campaign");
+    if (!camp)
+        return;
+    json_object_set_new(dh->dirty, camp, json_true());
+    if (!dh->stats_timer &&
+        plt_timer_start(&dh->stats_timer, STATS_PUSH_MS, 0, push_stats,
+                        NULL) != 0)
+        dh->stats_timer = NULL;
+}
+
 /* The preview an agent was offered, so that a reloaded desk shows it; it
  * is forgotten once dialled, skipped or timed out (its attempt starts or
  * another is offered). */
@@ -820,7 +865,10 @@ dialer_http_start(dialer *D)
     if (rc != 0)
         return rc;
     dh = calloc(1, sizeof(*dh));
-    if (!dh || !(dh->previews = json_object())) {
+    if (!dh || !(dh->previews = json_object()) ||
+        !(dh->dirty = json_object())) {
+        if (dh)
+            json_decref(dh->previews);
         free(dh);
         dh = NULL;
         return PLT_ENOMEM;
@@ -837,8 +885,10 @@ dialer_http_start(dialer *D)
     if ((rc = plt_subscribe("dialer.preview.offered", on_dialer_event, NULL,
                             &dh->sub)) != 0)
         return rc;
-    return plt_subscribe("dialer.attempt.started", on_dialer_event, NULL,
-                         &dh->sub2);
+    if ((rc = plt_subscribe("dialer.attempt.started", on_dialer_event, NULL,
+                            &dh->sub2)) != 0)
+        return rc;
+    return plt_subscribe("dialer.attempt.*", on_attempt, NULL, &dh->sub3);
 }
 
 void
@@ -848,8 +898,12 @@ dialer_http_stop(void)
         plt_unsubscribe(dh->sub);
     if (dh && dh->sub2)
         plt_unsubscribe(dh->sub2);
+    if (dh && dh->sub3)
+        plt_unsubscribe(dh->sub3);
+    if (dh && dh->stats_timer)
+        plt_timer_stop(dh->stats_timer);
     if (dh)
-        dh->sub = dh->sub2 = NULL;
+        dh->sub = dh->sub2 = dh->sub3 = NULL, dh->stats_timer = NULL;
 }
 
 void
@@ -858,6 +912,7 @@ dialer_http_fini(void)
     if (!dh)
         return;
     json_decref(dh->previews);
+    json_decref(dh->dirty);
     free(dh);
     dh = NULL;
 }

@@ -213,6 +213,10 @@ await test('a campaign call pops the contact, the script filled in, the products
   await sup.check('#campaigns label[data-campaign=essai] input');
   await a2.waitForSelector('#script mark', { timeout: 60000 });
   await shot(a2, '16-campaign-call');
+  // The supervisor sees the campaign's figures, pushed as it dials.
+  await sup.waitForSelector('#pacing-body tr[data-campaign=essai]');
+  assert.match(await sup.textContent('#pacing-body tr[data-campaign=essai]'), /progressive/);
+  await shot(sup, '16b-supervisor-campaign');
   const fields = await a2.textContent('#screen-pop');
   const script = await a2.textContent('#script');
   assert.doesNotMatch(script, /\{\{/);

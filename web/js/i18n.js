@@ -44,7 +44,7 @@ const fr = {
   'sup.available': 'Disponibles', 'sup.campaigns': 'Opérations', 'sup.on': 'Active', 'sup.off': 'Arrêtée',
   'sup.pacing': 'Cadence du numéroteur', 'sup.no_agents': 'Aucun agent connecté.',
   'sup.forced': 'État forcé.', 'sup.queue': 'File', 'sup.agent': 'Agent', 'sup.state': 'État',
-  'sup.ratio': 'Ratio', 'sup.abandon': 'Abandon', 'sup.dialing': 'En numérotation',
+  'sup.ratio': 'Ratio', 'sup.abandon': 'Abandon', 'sup.dialing': 'En numérotation', 'sup.why': 'Pourquoi',
   'users.title': 'Utilisateurs', 'users.add': 'Ajouter', 'users.login': 'Identifiant', 'users.name': 'Nom',
   'users.role': 'Rôle', 'users.disabled': 'Désactivé', 'users.reset': 'Réinitialiser le mot de passe',
   'users.unlock': 'Déverrouiller', 'users.save': 'Enregistrer', 'users.group': 'Groupe',
@@ -137,7 +137,7 @@ const en = {
   'sup.waiting': 'Waiting', 'sup.longest': 'Longest wait', 'sup.sl': 'Service level', 'sup.available': 'Available',
   'sup.campaigns': 'Campaigns', 'sup.on': 'On', 'sup.off': 'Off', 'sup.pacing': 'Dialer pacing',
   'sup.no_agents': 'No agent logged in.', 'sup.forced': 'State forced.', 'sup.queue': 'Queue',
-  'sup.agent': 'Agent', 'sup.state': 'State', 'sup.ratio': 'Ratio', 'sup.abandon': 'Abandon',
+  'sup.agent': 'Agent', 'sup.state': 'State', 'sup.ratio': 'Ratio', 'sup.abandon': 'Abandon', 'sup.why': 'Why',
   'sup.dialing': 'Dialling',
   'users.title': 'Users', 'users.add': 'Add', 'users.login': 'Login', 'users.name': 'Name', 'users.role': 'Role',
   'users.disabled': 'Disabled', 'users.reset': 'Reset password', 'users.unlock': 'Unlock', 'users.save': 'Save',
@@ -222,7 +222,8 @@ export function tReason(reason) {
 
 export function tState(state, reason) {
   const s = t('state.' + state);
-  if (!reason) return s;
+  // Only a pause has a reason worth reading (a call's is its reference).
+  if (!reason || state !== 'pause') return s;
   return `${s} (${tReason(reason)})`;
 }
 

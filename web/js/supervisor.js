@@ -45,7 +45,7 @@ export function mount(main) {
     h('section.card', h('h2', t('sup.campaigns')), el.campaigns),
     h('section.card', h('h2', t('sup.pacing')),
       h('table.grid', h('thead', h('tr', h('th', t('nav.campaigns')), h('th', t('sup.dialing')),
-        h('th', t('sup.available')), h('th', t('sup.abandon')), h('th', 'mode'))), el.pacing))));
+        h('th', t('sup.available')), h('th', t('sup.abandon')), h('th', 'mode'), h('th', t('sup.why')))), el.pacing))));
 
   function schedule() {
     if (dirty) return;
@@ -115,9 +115,11 @@ export function mount(main) {
     clear(el.campaigns, campaigns.size ? [...campaigns.values()].map((c) => h('label.switch', { dataset: { campaign: c.name } },
       h('input', { type: 'checkbox', checked: !!c.enabled, onchange: (e) => toggle(c, e.target.checked) }),
       ' ', c.label || c.name, ' — ', c.enabled ? t('sup.on') : t('sup.off'))) : h('p.muted', t('camp.none')));
-    clear(el.pacing, [...pacing.values()].map((p) => h('tr', h('td', p.campaign), h('td.num', String(p.in_flight ?? p.lines ?? 0)),
-      h('td.num', `${p.agents_available ?? 0}/${p.agents_logged_in ?? 0}`),
-      h('td.num', ((p.abandon_rate ?? 0) * 100).toFixed(1) + ' %'), h('td', p.mode || ''))));
+    clear(el.pacing, [...pacing.values()].map((p) => h('tr', { dataset: { campaign: p.campaign } }, h('td', p.campaign), h('td.num', String(p.in_flight ?? p.lines ?? 0)),
+      h('td.num', `${p.agents_available ?? 0}${p.agents_logged_in != null ? '/' + p.agents_logged_in : ''}`),
+      h('td.num', ((p.abandon_rate ?? 0) * 100).toFixed(1) + ' %'), h('td', p.mode || ''),
+      // "Why N lines now", as the dialer explained its last decision.
+      h('td.why', p.reason || ''))));
     tick();
   }
 
@@ -138,6 +140,10 @@ export function mount(main) {
     schedule();
   }
 
+  // A campaign's figures as the pacing table shows them.
+  const figures = (c) => ({ campaign: c.campaign, mode: c.mode, in_flight: c.lines_in_flight,
+    agents_available: c.agents_available, abandon_rate: c.abandon_rate });
+
   async function load() {
     if (!reasons.length) {
       try {
@@ -155,7 +161,10 @@ export function mount(main) {
     try {
       const r = await get('/campaigns');
       campaigns.clear();
-      for (const c of r.items || []) campaigns.set(c.name, c);
+      for (const c of r.items || []) {
+        campaigns.set(c.name, c);
+        if (c.enabled || pacing.has(c.name)) pacing.set(c.name, { ...pacing.get(c.name), ...figures({ ...c, campaign: c.name }) });
+      }
     } catch { /* no dialer */ }
     schedule();
   }
@@ -182,7 +191,9 @@ export function mount(main) {
       schedule();
     }),
     ws.on('acd.queue_stats', (d) => { queues = d.queues || []; schedule(); }),
-    ws.on('dialer.pacing', (d) => { pacing.set(d.campaign, d); schedule(); }),
+    ws.on('dialer.pacing', (d) => { pacing.set(d.campaign, { ...pacing.get(d.campaign), ...d }); schedule(); }),
+    // Every mode's live figures, pushed when its attempts change.
+    ws.on('dialer.stats', (d) => { pacing.set(d.campaign, { ...pacing.get(d.campaign), ...figures(d) }); schedule(); }),
     ws.on('dialer.campaign.changed', (d) => {
       const c = campaigns.get(d.campaign);
       if (c) { c.enabled = !!d.enabled; schedule(); }

@@ -32,13 +32,7 @@ typedef struct fx {
 static void
 add_so(fx *f, const char *name, const char *yaml)
 {
-    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
-    char so[PATH_MAX];
-    snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : ".", name);
-    int rc = plt_fake_host_add_so(f->fh, so, yaml, NULL);
-    if (rc != 0)
-        print_error("%s: %s\n", so, plt_fake_host_last_error(f->fh));
-    assert_int_equal(rc, 0);
+    assert_int_equal(fake_http_add_so(f->fh, name, yaml), 0);
 }
 
 static int

@@ -34,39 +34,25 @@ typedef struct fx {
 static void
 add_so(fx *f, const char *name, const char *yaml)
 {
-    const char *dir = getenv("PLATEAU_PLUGIN_DIR");
-    char so[PATH_MAX];
-    snprintf(so, sizeof(so), "%s/%s.so", dir ? dir : ".", name);
-    int rc = plt_fake_host_add_so(f->fh, so, yaml, NULL);
-    if (rc != 0)
-        print_error("%s: %s\n", so, plt_fake_host_last_error(f->fh));
-    assert_int_equal(rc, 0);
+    assert_int_equal(fake_http_add_so(f->fh, name, yaml), 0);
 }
 
 
-static void
-guard_tick(uv_timer_t *t)
+static fx *cur; /* the fixture wait_reply() looks at */
+
+static bool
+answered(void *arg)
 {
-    (void)t;
+    (void)arg;
+    return cur->r.answered;
 }
 
 /* Run until the reply came: storage answers from its own threads. */
 static void
 wait_reply(fx *f)
 {
-    uv_loop_t *loop = plt_fake_host_loop(f->fh);
-    uv_timer_t guard;
-    uv_timer_init(loop, &guard);
-    for (int i = 0; i < 3000 && !f->r.answered; i++) {
-        plt_fake_host_run_until_idle(f->fh);
-        if (f->r.answered)
-            break;
-        uv_timer_start(&guard, guard_tick, 5, 0);
-        uv_run(loop, UV_RUN_ONCE);
-    }
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    assert_true(f->r.answered);
+    cur = f;
+    assert_true(fake_http_run_until(f->fh, answered, NULL));
 }
 
 static json_t *
@@ -108,17 +94,16 @@ on_added(void *arg, int status, const plt_lead_added *r, size_t n)
     w->status = status;
 }
 
+static bool
+w_done(void *arg)
+{
+    return ((waiter *)arg)->done;
+}
+
 static void
 wait_w(fx *f, waiter *w)
 {
-    f->r.answered = false;
-    for (int i = 0; i < 3000 && !w->done; i++) {
-        plt_fake_host_run_until_idle(f->fh);
-        if (w->done)
-            break;
-        uv_run(plt_fake_host_loop(f->fh), UV_RUN_NOWAIT);
-    }
-    assert_true(w->done);
+    assert_true(fake_http_run_until(f->fh, w_done, w));
     assert_int_equal(w->status, 0);
 }
 
