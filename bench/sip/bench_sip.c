@@ -15,8 +15,8 @@
  *               plus SIPp's own failed calls)
  *   relayed/s   RTP packets relayed by Plateau per second (sum of the
  *               legs' rtp_relayed over the hold), and per call
- *   relay%      relayed / expected (50 packets/s each way per call): the
- *               audio that made it through
+ *   relay%      relayed / expected (50 packets/s over each leg's talk
+ *               time): the audio that made it through
  *   CPU%        this process (Plateau's SIP, media and disk threads and
  *               the loop) over the hold, % of one core; per call
  *   RSS         resident memory at the end of the hold, growth per call
@@ -57,7 +57,8 @@ typedef struct result {
     int bridged;      /* calls bridged */
     int held;         /* calls still bridged at the end of the hold */
     int sipp_failed;  /* exit status of the SIPp processes */
-    double relayed;   /* packets relayed during the hold (all legs) */
+    double relayed;   /* packets relayed during the calls (all legs) */
+    double expected;  /* 50 packets/s over each leg's talk time */
     double hold_s;
     double cpu_s;     /* this process, over the hold */
     long rss_kib;     /* at the end of the hold */
@@ -283,6 +284,7 @@ run(int calls, bool rec, int hold, const char *tone, result *r)
     for (size_t i = 0; i < ne; i++) {
         const plt_event *e = plt_fake_host_event_at(h.fh, "call.ended", i);
         r->relayed += (double)plt_fake_event_i64(e, "rtp_relayed", 0);
+        r->expected += (double)plt_fake_event_i64(e, "talk_ms", 0) / 20.0;
     }
     int sc = h_sipp_wait(&h, cust, 30000);
     int sa = h_sipp_wait(&h, agent, 30000);
@@ -308,10 +310,11 @@ run(int calls, bool rec, int hold, const char *tone, result *r)
 static void
 print_row(const result *r, const result *base)
 {
-    /* The relayed packets accrue over setup + hold; a call talks for about
-     * the hold. Expected: 100 packets/s per call (50 each way). */
+    /* relayed/s: over the hold (a call talks for about the hold); relay%:
+     * against 50 packets/s over every leg's talk time (each leg relays
+     * what its party sends to the other leg). */
     double rps = r->relayed / r->hold_s;
-    double relay_pct = 100.0 * rps / (100.0 * r->calls);
+    double relay_pct = r->expected > 0 ? 100.0 * r->relayed / r->expected : 0;
     double cpu_pct = 100.0 * r->cpu_s / r->hold_s;
     double per_call = cpu_pct / r->calls;
     double kib_call = (double)(r->rss_kib - r->rss0_kib) / r->calls;

@@ -87,8 +87,7 @@ send_foreign_rtp(void)
         pkt[7] = (unsigned char)(seq * 160);
         pkt[6] = (unsigned char)((seq * 160) >> 8);
         memcpy(pkt + 8, "\xF0\xE1\xD2\xC3", 4); /* foreign SSRC */
-        for (int port = H_RTP_MIN; port <= H_RTP_MAX && port < H_RTP_MIN + 64;
-             port += 2) {
+        for (int port = H_RTP_MIN; port <= H_RTP_MAX; port += 2) {
             to.sin_port = htons((uint16_t)port);
             if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
                        sizeof(to)) == (ssize_t)sizeof(pkt))
@@ -140,10 +139,12 @@ answered_party_hangs_up(bool foreign)
     /* g711a.pcap holds 100 packets in its first 3 s, the digits 10 each;
      * SIPp on a loaded machine may send fewer before the next pcap. */
     assert_true(rx >= 60);
+    /* All 10 foreign packets sent to the leg's port are counted. SIPp
+     * itself may send a stray packet from another port now and then. */
     if (foreign)
-        assert_true(nforeign >= 1 && nforeign <= sent);
+        assert_true(nforeign >= 10 && nforeign <= sent);
     else
-        assert_int_equal(nforeign, 0);
+        assert_true(nforeign < 10);
     assert_int_equal(h_sipp_wait(&h, pid, 5000), 0);
     h.tel.vt->leg_unref(h.tel.impl, l);
     assert_int_equal(h_stop(&h), 0);

@@ -32,6 +32,9 @@
  *   call.bridged      two legs exchange audio      (leg_id, other_leg_id)
  *   call.unbridged    they no longer do
  *   call.held / call.resumed
+ *   call.party_held / call.party_resumed   the party put the call on hold
+ *                     or took it off (a SIP re-INVITE a=sendonly|inactive,
+ *                     then a=sendrecv); providers without it never send them
  *   call.play_finished   a prompt ended            (play_id, reason=done|stopped|error)
  *   call.recording_finished                        (recording_id, path, duration_ms)
  *   call.ended        the leg is gone: outcome, sip_code, hangup_by, durations
@@ -49,7 +52,9 @@
  * hangup_by=system, so a caller is never left ringing forever.
  *
  * call.ended fields: outcome (plt_outcome_name()), sip_code, reason (text),
- * hangup_by (customer|agent|system), ring_ms, talk_ms, duration_ms.
+ * hangup_by (customer|agent|system), ring_ms, talk_ms, duration_ms; a
+ * provider with real media may add the leg's RTP counters (rtp_rx, rtp_tx,
+ * rtp_relayed, rtp_foreign, rtp_lost, rtp_bad).
  *  - sip_code: the final response for unanswered legs (486, 404, 487 after
  *    our CANCEL on a ring timeout, ...), 200 for answered legs, 0 if none.
  *  - hangup_by for answered legs: whose side ended it (the party of a
