@@ -248,10 +248,6 @@ storage_and_dirs(acd *s, const plt_cfg *cfg)
     }
     if (!(s->voicemail_dir = strdup(dir)))
         return PLT_ENOMEM;
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        plt_set_error("cannot create %s: %s", dir, strerror(errno));
-        return PLT_ECONFIG;
-    }
     return 0;
 }
 
@@ -293,6 +289,14 @@ acd_start(plt_plugin *self)
     (void)self;
     acd *s = the_acd;
     int rc;
+    /* Created at start, not init, so that `plateau check` changes nothing
+     * on disk (the data folder may not exist yet then). Blocking is allowed
+     * here (ADR 0007). */
+    if (mkdir(s->voicemail_dir, 0750) != 0 && errno != EEXIST) {
+        plt_set_error("cannot create %s: %s", s->voicemail_dir,
+                      strerror(errno));
+        return PLT_ECONFIG;
+    }
     if ((rc = plt_agents_acquire(&s->ag)) != 0 ||
         (rc = plt_telephony_acquire(&s->tel)) != 0) {
         plt_set_error("cannot acquire agents/telephony: %s", plt_strerror(rc));

@@ -4,8 +4,9 @@
  * metrics()/metric(): per queue, callers waiting and the longest wait,
  * calls being answered by an agent, agents logged in and available, the
  * service level and its threshold, the estimated wait, and the counters
- * since start (offered, answered, abandoned, overflowed). Computed at each
- * scrape with acd_stats(), the same figures the supervisor view shows.
+ * of the day (offered, answered, abandoned, overflowed; they restart at
+ * the site's local midnight). Computed at each scrape with acd_stats(),
+ * the same figures the supervisor view shows.
  * Without the web plugin nothing is registered.
  */
 #include <stdio.h>
@@ -20,6 +21,7 @@ static struct {
 
 typedef struct scrape_ctx {
     plt_http_metrics *m;
+    const acd_queue *q;
     uint32_t bridged;
 } scrape_ctx;
 
@@ -44,11 +46,11 @@ on_stats(void *arg, int status, const plt_queue_stats *st)
     plt_http_metric(
         &am.h, m, "plateau_queue_service_level", "gauge",
         "answered within the threshold / (answered + abandoned after "
-        "it), since start (1 before any call)",
+        "it), today (1 before any call)",
         l, st->service_level);
     plt_http_metric(&am.h, m, "plateau_queue_service_level_threshold_seconds",
                     "gauge", "the queue's service level threshold", l,
-                    (double)st->sl_threshold_ms / 1000.0);
+                    (double)x->q->sl_ms / 1000.0);
     plt_http_metric(&am.h, m, "plateau_queue_estimated_wait_seconds", "gauge",
                     "estimated wait of a caller joining now", l,
                     (double)st->estimated_wait_ms / 1000.0);
@@ -70,8 +72,11 @@ on_stats(void *arg, int status, const plt_queue_stats *st)
         char o[40];
         snprintf(o, sizeof(o), "outcome=\"%s\"", outcome[i]);
         plt_http_metric_label(l, sizeof(l), "queue", st->queue, o);
-        plt_http_metric(&am.h, m, "plateau_queue_calls_total", "counter",
-                        "queue calls since start, by outcome", l, (double)n[i]);
+        plt_http_metric(
+            &am.h, m, "plateau_queue_calls_total", "counter",
+            "queue calls today (since the site's local midnight), by "
+            "outcome",
+            l, (double)n[i]);
     }
 }
 
@@ -83,7 +88,7 @@ scrape(void *arg, plt_http_metrics *m)
     if (!s)
         return;
     for (size_t i = 0; i < s->nq; i++) {
-        scrape_ctx x = {.m = m};
+        scrape_ctx x = {.m = m, .q = &s->q[i]};
         for (const acd_caller *c = s->callers; c; c = c->next)
             if (c->q == &s->q[i] && c->state == ACD_BRIDGED)
                 x.bridged++;

@@ -116,6 +116,7 @@ acd_stats(void *impl, const char *queue, plt_queue_stats_fn cb, void *arg)
     st.agents_logged_in = sf.logged_in;
     st.agents_available = sf.available;
     counters_to(&q->day, &st);
+    st.sl_threshold_ms = q->sl_ms;
     st.agents_paused = sf.paused;
     st.open = schedule_open_at(&q->sched, now);
     st.period_start_ms = s->day_start_ms;

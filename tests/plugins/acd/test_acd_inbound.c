@@ -425,6 +425,7 @@ test_counters_restart_at_local_midnight(void **state)
     assert_int_equal(st.offered, 2);
     assert_int_equal(st.answered, 1);
     assert_int_equal(st.period_start_ms, PARIS_MIDNIGHT - 86400000LL);
+    assert_int_equal(st.sl_threshold_ms, 20000); /* the default */
     plt_queue_stats prev;
     assert_int_equal(
         f->acd.vt->stats_previous(f->acd.impl, "support", on_prev, &prev),
@@ -449,6 +450,7 @@ test_counters_restart_at_local_midnight(void **state)
     assert_int_equal(prev.waiting, 1);
     assert_int_equal(prev.period_start_ms, PARIS_MIDNIGHT - 86400000LL);
     assert_int_equal(prev.period_end_ms, PARIS_MIDNIGHT);
+    assert_int_equal(prev.sl_threshold_ms, 20000);
     /* c2 is answered today; each day adds up. */
     plt_leg *l;
     assert_int_equal(f->tel.vt->leg_find(f->tel.impl, c1, &l), 0);
