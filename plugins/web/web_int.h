@@ -47,6 +47,8 @@ struct lws_context;
 
 typedef struct web web;
 typedef struct web_session web_session;
+typedef struct web_fstream web_fstream;
+typedef struct web_spool web_spool;
 typedef struct web_conn web_conn;
 
 /* ------------------------------------------------------------------ */
@@ -247,6 +249,7 @@ struct plt_http_req {
     bool body_too_large;
     json_t *json;
     char *upload_path;
+    web_spool *spool;        /* PLT_HTTP_UPLOAD: the body, being spooled */
     /* dispatch */
     web_route *route;
     web_session *session_hint; /* only valid during dispatch */
@@ -262,6 +265,8 @@ struct plt_http_req {
     char *resp_headers;      /* "Name: value\r\n"... extra headers */
     char *resp_body;
     size_t resp_len, resp_off;
+    web_fstream *stream;     /* a file sent chunk by chunk (resp_len: its
+                                size) instead of resp_body */
     bool headers_sent;
     bool close_after;
     bool is_static;
@@ -289,6 +294,8 @@ void web_server_destroy2(web *w);
 
 /* Dispatch a complete API request (web_service.c). */
 void web_api_dispatch(web *w, plt_http_req *req);
+/* Whether an upload may start: a live session or a valid API token. */
+bool web_upload_allowed(web *w, plt_http_req *req);
 /* 504 for requests older than request_timeout. */
 void web_requests_sweep(web *w);
 
@@ -299,6 +306,46 @@ void web_static_serve(web *w, plt_http_req *req);
 /* Read @p path off the loop and reply with it (reply_file). */
 void web_file_reply(web *w, plt_http_req *req, const char *path,
                     const char *ctype, const char *filename);
+
+/* ------------------------------------------------------------------ */
+/* Large bodies in bounded memory (web_stream.c) */
+
+#define WEB_SLICE 16384            /* bytes per lws_write */
+#define WEB_FILE_CHUNK (256 * 1024) /* bytes read at once for a download */
+#define WEB_UPLOAD_CHUNK (1024 * 1024) /* bytes written at once, uploads */
+#define WEB_RX_MAX 65536           /* largest body piece lws hands over */
+#define WEB_UPLOAD_BACKLOG (16 * 1024 * 1024) /* bytes waiting for disk */
+
+/* A download of @p size bytes from @p fd whose first @p first_len bytes
+ * are in @p first (taken). NULL when out of memory (nothing taken). */
+web_fstream *web_fstream_new(web *w, plt_http_req *req, int fd,
+                             uint64_t size, char *first, size_t first_len);
+/* From HTTP_WRITEABLE: 1 = all sent, 0 = more later, -1 = close. */
+int web_fstream_write(struct lws *wsi, web_fstream *fs);
+/* Write up to one slice of the @p avail bytes at @p data (@p ends: they
+ * end the body); *sent = bytes written. 1 = the body is complete, 0 =
+ * more to come (writable asked for), -1 = close. */
+int web_write_slice(struct lws *wsi, const char *data, size_t avail,
+                    bool ends, size_t *sent);
+void web_fstream_release(web_fstream *fs);
+/* The reply's headers now, its body from @p fs (@p size bytes). */
+void web_req_respond_stream(plt_http_req *req, int status, const char *ctype,
+                            web_fstream *fs, uint64_t size,
+                            const char *extra_headers);
+
+typedef void (*web_spool_done_fn)(plt_http_req *req, int status,
+                                  const char *path);
+web_spool *web_spool_new(web *w, plt_http_req *req);
+/* A piece of the body; -1 when the upload failed (close the
+ * connection). */
+int web_spool_add(web_spool *sp, const void *in, size_t len);
+/* The body is complete: @p done(req, 0, path) once all of it is in the
+ * file, or (req, PLT_EIO, NULL). Called once. */
+void web_spool_complete(web_spool *sp, web_spool_done_fn done);
+/* The request is gone: remove the file once no worker holds it. */
+void web_spool_release(web_spool *sp);
+/* Bytes received so far. */
+uint64_t web_spool_size(const web_spool *sp);
 
 /* ------------------------------------------------------------------ */
 /* WebSockets (web_ws.c) */

@@ -35,7 +35,6 @@ typedef struct web_pss {
     char sid[WEB_ID_SIZE];
 } web_pss;
 
-#define WEB_SLICE 16384
 
 /* ------------------------------------------------------------------ */
 /* Requests */
@@ -79,6 +78,8 @@ web_req_free(plt_http_req *req)
         memset(req->body, 0, req->body_len); /* may hold a password */
     free(req->body);
     json_decref(req->json);
+    web_spool_release(req->spool);
+    web_fstream_release(req->stream);
     if (req->upload_path) {
         unlink(req->upload_path);
         free(req->upload_path);
@@ -222,6 +223,24 @@ count_status(web *w, int status)
 {
     int cls = status / 100;
     w->ctr.http_requests[cls >= 1 && cls <= 5 ? cls : 0]++;
+}
+
+void
+web_req_respond_stream(plt_http_req *req, int status, const char *ctype,
+                       web_fstream *fs, uint64_t size,
+                       const char *extra_headers)
+{
+    if (req->answered || !req->wsi) {
+        /* Nobody to send it to: the answer drops or frees the request. */
+        web_fstream_release(fs);
+        web_req_respond(req, status, ctype, NULL, 0, extra_headers);
+        return;
+    }
+    /* The connection writes later (HTTP_WRITEABLE): the length is the
+     * file's, the body comes from the stream. */
+    web_req_respond(req, status, ctype, NULL, 0, extra_headers);
+    req->stream = fs;
+    req->resp_len = (size_t)size;
 }
 
 void
@@ -419,21 +438,15 @@ http_writeable(web *w, struct lws *wsi, web_pss *pss)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    static unsigned char buf[LWS_PRE + WEB_SLICE];
-    size_t left = req->resp_len - req->resp_off;
-    size_t n = left > WEB_SLICE ? WEB_SLICE : left;
-    bool last = n == left;
-    memcpy(buf + LWS_PRE, req->resp_body + req->resp_off, n);
-    int m = lws_write(wsi, buf + LWS_PRE, n,
-                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-    if (m < (int)n)
-        return -1;
-    req->resp_off += n;
-    if (!last) {
-        lws_callback_on_writable(wsi);
-        return 0;
+    if (req->stream) {
+        int r = web_fstream_write(wsi, req->stream);
+        return r < 0 ? -1 : r > 0 ? finish(wsi, pss) : 0;
     }
-    return finish(wsi, pss);
+    size_t n = 0;
+    int r = web_write_slice(wsi, req->resp_body + req->resp_off,
+                            req->resp_len - req->resp_off, true, &n);
+    req->resp_off += n;
+    return r < 0 ? -1 : r > 0 ? finish(wsi, pss) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -553,6 +566,7 @@ on_http(web *w, struct lws *wsi, web_pss *pss, const char *uri)
     w->pending = req;
 
     bool api = strncmp(req->path, "/api/", 5) == 0;
+    bool upload = false;
     int64_t limit = w->cfg.max_body;
     if (api) {
         /* Upload routes take larger bodies; the route is known from the
@@ -564,8 +578,10 @@ on_http(web *w, struct lws *wsi, web_pss *pss, const char *uri)
             web_route *r = web_router_match(&w->router, req->method_name,
                                             req->path + 7, params, &np, &known);
             web_kv_free(params, np);
-            if (r && (r->r.flags & PLT_HTTP_UPLOAD))
+            if (r && (r->r.flags & PLT_HTTP_UPLOAD)) {
                 limit = w->cfg.max_upload;
+                upload = true;
+            }
         }
     }
     if (req->content_length == -2 ||
@@ -581,6 +597,22 @@ on_http(web *w, struct lws *wsi, web_pss *pss, const char *uri)
         web_req_free(req);
         return refuse_now(w, wsi, 413, "too_large",
                           "the request body is too large");
+    }
+    if (upload && req->content_length > 0) {
+        /* Nobody may make the server write a file without being somebody:
+         * the full checks come once the body is in. */
+        if (!web_upload_allowed(w, req)) {
+            pss->req = NULL;
+            web_req_free(req);
+            return refuse_now(w, wsi, 401, "unauthenticated",
+                              "log in or use an API token first");
+        }
+        if (!(req->spool = web_spool_new(w, req))) {
+            pss->req = NULL;
+            web_req_free(req);
+            return refuse_now(w, wsi, 503, "unavailable", "out of memory");
+        }
+        return 0; /* spooled to a file until BODY_COMPLETION */
     }
     if (req->content_length > 0) {
         req->body_cap = (size_t)req->content_length;
@@ -609,6 +641,11 @@ on_body(plt_http_req *req, const void *in, size_t len)
         return -1;
     if (len == 0)
         return 0; /* lws announces an empty POST body this way */
+    if (req->spool) {
+        if (web_spool_size(req->spool) + len > (uint64_t)req->content_length)
+            return -1; /* more than announced */
+        return web_spool_add(req->spool, in, len);
+    }
     if (req->body_len + len > req->body_cap)
         return -1; /* more than announced */
     memcpy(req->body + req->body_len, in, len);
@@ -640,9 +677,11 @@ detach(web_pss *pss)
         return;
     pss->req = NULL;
     req->wsi = NULL;
-    if (req->answered)
+    /* Not dispatched yet (the client left while sending its body): nobody
+     * else holds it. Dispatched and not answered: the handler holds it;
+     * it is freed on its answer. */
+    if (req->answered || !req->dispatched)
         web_req_free(req);
-    /* Otherwise the handler still holds it; it is freed on its answer. */
 }
 
 /* ------------------------------------------------------------------ */
@@ -698,7 +737,7 @@ web_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static struct lws_protocols web_protocols[] = {
-    {"plateau", web_callback, sizeof(web_pss), 65536, 0, NULL, 0},
+    {"plateau", web_callback, sizeof(web_pss), WEB_RX_MAX, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static void

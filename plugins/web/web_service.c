@@ -71,90 +71,45 @@ is_json_type(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* ---- uploads: the body goes to a temporary file on a worker ---- */
+/* ---- uploads: spooled to a file as they arrive (web_stream.c) ---- */
 
-typedef struct upload_job {
-    web *w;
-    plt_http_req *req;
-    char path[256];
-    int rc;
-} upload_job;
-
-static void
-upload_work(void *arg)
+bool
+web_upload_allowed(web *w, plt_http_req *req)
 {
-    upload_job *j = arg;
-    int fd = mkstemp(j->path);
-    if (fd < 0) {
-        j->rc = -1;
-        return;
-    }
-    size_t off = 0;
-    while (off < j->req->body_len) {
-        ssize_t n = write(fd, j->req->body + off, j->req->body_len - off);
-        if (n <= 0) {
-            j->rc = -1;
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (close(fd) != 0)
-        j->rc = -1;
-    if (j->rc != 0)
-        unlink(j->path);
+    if (req->authorization &&
+        strncasecmp(req->authorization, "Bearer ", 7) == 0)
+        return web_tokens_check(w, req->authorization + 7) != NULL;
+    return web_session_from_cookie(w, req->cookie, false) != NULL;
 }
 
 static void
-upload_done(void *arg, int status)
+upload_spooled(plt_http_req *req, int status, const char *path)
 {
-    upload_job *j = arg;
-    plt_http_req *req = j->req;
-    web_call_end(j->w);
-    if (status != 0 || j->rc != 0) {
+    if (status != 0) {
         web_req_error(req, 503, "unavailable", "cannot store the upload");
-    } else {
-        req->upload_path = strdup(j->path);
-        /* The body now lives in the file. */
-        free(req->body);
-        req->body = NULL;
-        req->body_len = 0;
-        if (!req->upload_path) {
-            unlink(j->path);
-            web_req_error(req, 503, "unavailable", "out of memory");
-        } else {
-            req->route->r.fn(req->route->r.arg, req);
-        }
+        return;
     }
-    free(j);
+    req->upload_path = strdup(path);
+    if (!req->upload_path) {
+        web_req_error(req, 503, "unavailable", "out of memory");
+        return;
+    }
+    req->route->r.fn(req->route->r.arg, req);
 }
 
 static void
 call_handler(web *w, plt_http_req *req)
 {
-    if (!(req->route->r.flags & PLT_HTTP_UPLOAD) || req->body_len == 0) {
+    (void)w;
+    if (!(req->route->r.flags & PLT_HTTP_UPLOAD) || !req->spool) {
         req->route->r.fn(req->route->r.arg, req);
         return;
     }
-    upload_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        web_req_error(req, 503, "unavailable", "out of memory");
-        return;
+    if (req->file_name && web_urldecode(req->file_name, false) != 0) {
+        free(req->file_name);
+        req->file_name = NULL;
     }
-    j->w = w;
-    j->req = req;
-    snprintf(j->path, sizeof(j->path), "%s/web-upload-XXXXXX", plt_data_dir());
-    if (req->file_name) {
-        if (web_urldecode(req->file_name, false) != 0) {
-            free(req->file_name);
-            req->file_name = NULL;
-        }
-    }
-    if (plt_queue_work(upload_work, upload_done, j) != 0) {
-        free(j);
-        web_req_error(req, 503, "unavailable", "cannot store the upload");
-        return;
-    }
-    web_call_begin(w);
+    web_spool_complete(req->spool, upload_spooled);
 }
 
 void

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Files: the browser UI from the web root, and files a handler answers
- * with (reply_file). Both are read on a worker thread, never on the loop.
+ * with (reply_file). Both are read on a worker thread, never on the loop;
+ * a file larger than one chunk is sent chunk by chunk (web_stream.c), so
+ * a recording or an export costs one chunk of memory, not its size.
  *
  * A static path must be safe before it reaches the disk (no "." or ".."
  * segments, no backslash, no empty segment; libwebsockets has already
@@ -39,6 +41,8 @@ typedef struct file_job {
     int status;
     char *body;
     size_t len;
+    int fd;           /* >= 0: the file continues past body (size) */
+    uint64_t size;
     char etag[64];
 } file_job;
 
@@ -73,22 +77,30 @@ read_file(file_job *j)
         close(fd);
         return 304;
     }
-    j->body = malloc((size_t)st.st_size + 1);
+    /* Small files whole; larger ones start with their first chunk. */
+    size_t want = (size_t)st.st_size;
+    if (want > WEB_FILE_CHUNK)
+        want = WEB_FILE_CHUNK;
+    j->body = malloc(want + 1);
     if (!j->body) {
         close(fd);
         return 503;
     }
     size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, j->body + got, (size_t)st.st_size - got);
+    while (got < want) {
+        ssize_t n = read(fd, j->body + got, want - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         got += (size_t)n;
     }
-    close(fd);
     j->len = got;
+    j->size = (uint64_t)st.st_size;
+    if (got == want && want < (size_t)st.st_size)
+        j->fd = fd;
+    else
+        close(fd);
     return 200;
 }
 
@@ -108,6 +120,8 @@ job_free(file_job *j)
     free(j->ctype);
     free(j->filename);
     free(j->body);
+    if (j->fd >= 0)
+        close(j->fd);
     free(j);
 }
 
@@ -132,6 +146,16 @@ file_done(void *arg, int status)
         const char *ctype = j->ctype ? j->ctype : web_mime_type(j->path);
         if (j->status == 304) {
             web_req_respond(req, 304, NULL, NULL, 0, hdr);
+        } else if (j->fd >= 0) {
+            web_fstream *fs =
+                web_fstream_new(j->w, req, j->fd, j->size, j->body, j->len);
+            if (!fs) {
+                web_req_error(req, 503, "unavailable", "out of memory");
+            } else {
+                j->fd = -1;
+                j->body = NULL;
+                web_req_respond_stream(req, 200, ctype, fs, j->size, hdr);
+            }
         } else {
             web_req_respond(req, 200, ctype, j->body, j->len, hdr);
             j->body = NULL;
@@ -144,6 +168,15 @@ file_done(void *arg, int status)
         web_req_error(req, 404, "not_found", "no such file");
     }
     job_free(j);
+}
+
+static file_job *
+job_new(void)
+{
+    file_job *j = calloc(1, sizeof(*j));
+    if (j)
+        j->fd = -1;
+    return j;
 }
 
 static void
@@ -178,7 +211,7 @@ web_static_serve(web *w, plt_http_req *req)
         web_req_error(req, 404, "not_found", "no such file");
         return;
     }
-    file_job *j = calloc(1, sizeof(*j));
+    file_job *j = job_new();
     if (!j) {
         web_req_error(req, 503, "unavailable", "out of memory");
         return;
@@ -203,7 +236,7 @@ void
 web_file_reply(web *w, plt_http_req *req, const char *path,
                const char *ctype, const char *filename)
 {
-    file_job *j = calloc(1, sizeof(*j));
+    file_job *j = job_new();
     if (!j || !path) {
         free(j);
         web_req_error(req, 404, "not_found", "no such file");

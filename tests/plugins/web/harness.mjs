@@ -109,7 +109,7 @@ ${extra}
       if (sess?.cookie) h.cookie = sess.cookie;
       if (sess?.csrf && method !== 'GET' && h['x-csrf-token'] === undefined) h['x-csrf-token'] = sess.csrf;
       if (body !== undefined && h['content-type'] === undefined) h['content-type'] = 'application/json';
-      const r = await fetch(base + p, { method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)) });
+      const r = await fetch(base + p, { method, headers: h, body: body === undefined ? undefined : (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) });
       const text = await r.text();
       let json = null; try { json = JSON.parse(text); } catch { /* not JSON */ }
       return { status: r.status, json, text, headers: r.headers };

@@ -393,8 +393,11 @@ queue_figures(void **state)
                      0);
     assert_true(value(f, "plateau_queue_service_level{queue=\"support\"}") ==
                 1.0);
-    assert_true(value(f, "plateau_queue_service_level_threshold_seconds{"
-                         "queue=\"support\"}") == 20.0);
+    double sl = value(f, "plateau_queue_service_level_threshold_seconds{"
+                         "queue=\"support\"}");
+    if (sl != 20.0)
+        fprintf(stderr, "threshold %g in:\n%s\n", sl, f->text);
+    assert_true(sl == 20.0);
     /* A queue name with a quote is escaped in its label. */
     assert_int_equal(
         (int)value(f, "plateau_queue_waiting{queue=\"out\\\"bound\"}"), 0);
