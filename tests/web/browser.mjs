@@ -152,6 +152,20 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   // Every contact imported is available to dial.
   assert.match(await page.textContent('#lists-table tr[data-list=navigateur] td.available'), /^80 \(100 %\)$/);
   await shot(page, '07-lists');
+
+  // A larger file: the progress bar moves while it is imported.
+  await page.setInputFiles('#csv-file', process.env.PLATEAU_BIG_CSV);
+  await page.click('#upload-form button[type=submit]');
+  await page.waitForSelector('#preview-table tbody tr');
+  await page.fill('#list-name', 'gros');
+  await page.click('#btn-import');
+  await page.waitForFunction(() => {
+    const p = document.querySelector('#import-progress');
+    return p && p.value > 0 && p.value < 100;
+  }, null, { timeout: 60000, polling: 50 });
+  await shot(page, '07b-import-progress');
+  await page.waitForSelector('#import-done', { timeout: 120000 });
+  await page.waitForSelector('#lists-table tr[data-list=gros]');
 });
 
 const supCtx = await browser.newContext();

@@ -71,9 +71,17 @@ done
 curl -fs "http://127.0.0.1:$port/" >/dev/null || { cat "$tmp/plateau.log"; echo "Plateau did not serve"; exit 1; }
 
 mkdir -p "$build/web-artifacts"
+# A larger file, so that the import's progress bar is seen moving.
+python3 - "$tmp/big.csv" <<'PY'
+import sys
+with open(sys.argv[1], 'w', encoding='utf-8') as f:
+    f.write('prenom;nom;ville;telephone\n')
+    for i in range(20000):
+        f.write(f'P{i};N{i};Ville;01 {40 + i // 100000:02d} {i // 1000 % 100:02d} {i // 10 % 100:02d} {i % 10}{i % 7}\n')
+PY
 rc=0
 NODE_PATH="$nm/node_modules" PLATEAU_URL="http://127.0.0.1:$port" \
-    PLATEAU_ARTIFACTS="$build/web-artifacts" PLATEAU_CSV="$src/conf/demo/contacts.csv" \
+    PLATEAU_ARTIFACTS="$build/web-artifacts" PLATEAU_CSV="$src/conf/demo/contacts.csv" PLATEAU_BIG_CSV="$tmp/big.csv" \
     node "$src/tests/web/browser.mjs" || rc=$?
 if ((rc != 0)); then
     tail -50 "$tmp/plateau.log"
