@@ -71,6 +71,10 @@ static const plt_cfg_key keys[] = {
      .type = PLT_CFG_STR,
      .def = "meal",
      .help = "pause reason (one of the agents plugin's pause_reasons)"},
+    {.name = "keep_up",
+     .type = PLT_CFG_BOOL,
+     .def = "true",
+     .help = "keep each phone up for the session (false: rung per offer)"},
     PLT_CFG_END};
 
 static sim_agents *the_sim;
@@ -103,7 +107,8 @@ config_load(sim_agents_cfg *c, const plt_cfg *cfg)
         (rc = plt_cfg_double(cfg, "pause_rate", &c->pause_rate)) != 0 ||
         (rc = plt_cfg_duration_ms(cfg, "pause_mean", &c->pause_mean_ms)) != 0 ||
         (rc = plt_cfg_duration_ms(cfg, "pause_sd", &c->pause_sd_ms)) != 0 ||
-        (rc = plt_cfg_str(cfg, "pause_reason", &reason)) != 0) {
+        (rc = plt_cfg_str(cfg, "pause_reason", &reason)) != 0 ||
+        (rc = plt_cfg_bool(cfg, "keep_up", &c->keep_up)) != 0) {
         plt_set_error("cannot read the configuration: %s", plt_strerror(rc));
         return rc;
     }

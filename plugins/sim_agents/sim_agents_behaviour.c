@@ -105,7 +105,7 @@ do_login(sim_agent *a)
     plt_agent_login l = {.size = sizeof(l),
                          .agent = a->login,
                          .phone = a->phone,
-                         .keep_up = true,
+                         .keep_up = s->cfg.keep_up,
                          .origin = "sim_agents"};
     int rc = s->ag.vt->login(s->ag.impl, &l, NULL, NULL);
     if (rc == 0) {

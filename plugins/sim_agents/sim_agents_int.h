@@ -29,6 +29,7 @@ typedef struct sim_agents_cfg {
     double pause_rate;
     int64_t pause_mean_ms, pause_sd_ms;
     char *pause_reason;
+    bool keep_up; /* false: extensions rung per offer */
 } sim_agents_cfg;
 
 struct sim_agents;

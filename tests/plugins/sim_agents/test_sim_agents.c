@@ -503,12 +503,45 @@ pause_after_every_call(void **state)
     fixture_close(f);
 }
 
+/* keep_up false: no phone leg between calls; each offer rings the agent's
+ * extension, and every call still ends with its agent's leg hung up. */
+static void
+per_offer_phones(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("seed: 9\nagents: 10\nkeep_up: false\n");
+    plt_fake_host_run_for(f->fh, 30 * 60 * 1000);
+    size_t offered = plt_fake_host_event_count(f->fh, "queue.offered");
+    size_t answered = plt_fake_host_event_count(f->fh, "queue.answered");
+    size_t rung = 0, ended = 0;
+    size_t n = plt_fake_host_event_count(f->fh, "call.*");
+    for (size_t i = 0; i < n; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "call.*", i);
+        if (!plt_fake_event_str(ev, "var_offer_id"))
+            continue;
+        rung += !strcmp(plt_fake_event_topic(ev), "call.created");
+        ended += !strcmp(plt_fake_event_topic(ev), "call.ended");
+    }
+    assert_true(answered > 10);
+    /* One leg per offer, and no other agent leg at all. */
+    assert_int_equal(rung, offered);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "call.created"),
+                     rung + plt_fake_host_event_count(f->fh, "queue.joined"));
+    /* Legs still up belong to calls in progress or offers ringing. */
+    assert_true(ended <= rung && rung - ended <= NAGENTS);
+    assert_int_equal(
+        plt_fake_host_event_count(f->fh, "agent.state_repaired"), 0);
+    assert_int_equal(plt_fake_host_log_count(f->fh, PLT_LOG_WARN, NULL), 0);
+    fixture_close(f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_simulated_hour),
         cmocka_unit_test(pause_after_every_call),
+        cmocka_unit_test(per_offer_phones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
