@@ -19,8 +19,8 @@
  *                   callback_prompt played, then the leg is hung up
  *   voicemail       voicemail_prompt, then the call is recorded to a WAV
  *                   (telephony recording) for at most voicemail_max; the
- *                   path is published (queue.voicemail) and stored (table
- *                   acd_voicemail), and the leg is hung up
+ *                   path is published (queue.voicemail_recorded) and
+ *                   stored (table acd_voicemail), and the leg is hung up
  *
  * queue.overflowed (reason, action, target, wait_ms) comes first in every
  * case. A caller in the middle of an action that keeps the leg is no longer
@@ -468,7 +468,7 @@ voicemail_done(acd_pending *p, const plt_event *ev)
     acd_queue *q = acd_queue_find(s, p->queue);
     if (q)
         q->day.voicemails++;
-    plt_event *out = pending_event(p, "queue.voicemail");
+    plt_event *out = pending_event(p, "queue.voicemail_recorded");
     if (out) {
         plt_event_set_str(out, "path", path);
         plt_event_set_str(out, "number", number ? number : "");

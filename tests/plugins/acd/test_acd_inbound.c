@@ -158,9 +158,9 @@ test_max_wait_to_voicemail(void **state)
     /* The prompt (1 s), then 20 s of recording at most, then hung up. */
     plt_fake_host_run_for(f->fh, 1000 + 19000);
     assert_int_equal(leg_state(f, leg), PLT_LEG_UP);
-    assert_null(last_for(f, "queue.voicemail", leg));
+    assert_null(last_for(f, "queue.voicemail_recorded", leg));
     plt_fake_host_run_for(f->fh, 2000);
-    const plt_event *vm = last_for(f, "queue.voicemail", leg);
+    const plt_event *vm = last_for(f, "queue.voicemail_recorded", leg);
     assert_non_null(vm);
     assert_int_equal(plt_fake_event_i64(vm, "duration_ms", 0), 20000);
     const char *path = plt_fake_event_str(vm, "path");
@@ -182,7 +182,7 @@ test_max_wait_to_voicemail(void **state)
     assert_int_equal(f->tel.vt->hangup(f->tel.impl, l, 0, PLT_BY_CUSTOMER), 0);
     f->tel.vt->leg_unref(f->tel.impl, l);
     plt_fake_host_run_until_idle(f->fh);
-    vm = last_for(f, "queue.voicemail", leg2);
+    vm = last_for(f, "queue.voicemail_recorded", leg2);
     assert_non_null(vm);
     int64_t d2 = plt_fake_event_i64(vm, "duration_ms", 0);
     assert_true(d2 >= 4000 && d2 <= 6000);

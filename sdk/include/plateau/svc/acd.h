@@ -34,7 +34,7 @@
  *                     at the site's local midnight
  *   queue.announced   (estimated_wait_ms, minutes, position, first)
  *   queue.callback_requested (number, reason)  stored by the provider
- *   queue.voicemail   (path, number, duration_ms, reason) a message left
+ *   queue.voicemail_recorded (path, number, duration_ms, reason)
  *   ivr.requested     (entry, reason)          an IVR entry point is asked
  *                     to take the leg: it publishes ivr.claimed (leg_id)
  *                     within the provider's claim time, or the leg is
