@@ -561,6 +561,31 @@ h_get(void *arg, plt_http_req *req)
         op_answer(o, rc, NULL);
 }
 
+/* PUT /campaigns/{name}/desk: the desk profile alone, for any campaign
+ * (those of the configuration file too, whose definition is read-only). */
+static void
+h_desk(void *arg, plt_http_req *req)
+{
+    (void)arg;
+    op *o = op_new(req, dh->vt->param(dh->impl, req, "name"));
+    if (!o)
+        return;
+    json_t *probe = NULL;
+    int rc = dialer_svc_get(dh->D, o->name, got_def, o);
+    probe = o->reply; /* set when the campaign exists */
+    o->reply = NULL;
+    json_decref(probe);
+    if (rc == 0 && !probe)
+        rc = PLT_ENOENT;
+    if (rc == 0) {
+        o->ui = ui_from_body(dh->vt->body_json(dh->impl, req));
+        o->audit = "campaign.desk_updated";
+        rc = o->ui ? ui_store(o) : PLT_ENOMEM;
+    }
+    if (rc != 0)
+        op_answer(o, rc, NULL);
+}
+
 static void
 switched(void *arg, int status, const char *msg)
 {
@@ -826,6 +851,8 @@ static const plt_http_route routes[] = {
       "a campaign: definition, live figures, desk profile"),
     R("PUT", "/campaigns/{name}", PLT_HTTP_ADMIN, h_update, NULL,
       "replace a stored campaign's definition and desk profile"),
+    R("PUT", "/campaigns/{name}/desk", PLT_HTTP_ADMIN, h_desk, NULL,
+      "replace a campaign's desk profile (script, fields, products...)"),
     R("POST", "/campaigns/{name}/start", PLT_HTTP_STAFF, h_switch, (void *)1,
       "switch a campaign ON"),
     R("POST", "/campaigns/{name}/stop", PLT_HTTP_STAFF, h_switch, NULL,

@@ -134,6 +134,18 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   assert.equal(camp.products[0].code, 'fibre');
   assert.deepEqual(camp.agents, ['agent2']);
   assert.equal(camp.hours[0].days.length, 7);
+  // Edited again through the wizard: a new script.
+  await page.click('#campaigns-table tr[data-campaign=essai] button.edit');
+  for (let i = 0; i < 6; i++) await page.click('#wizard-next');
+  await page.fill('#camp-script', 'Bonjour {{first_name}} {{last_name}}, ici {{agent}} pour la fibre.');
+  for (let i = 0; i < 2; i++) await page.click('#wizard-next');
+  await shot(page, '04b-wizard-edit');
+  await page.click('#wizard-next');
+  await page.waitForSelector('#wizard', { state: 'hidden' });
+  const edited = await page.evaluate(async () => (await fetch('/api/v1/campaigns/essai')).json());
+  assert.match(edited.script, /pour la fibre/);
+  assert.equal(edited.queue, 'sortant');
+  assert.deepEqual(edited.agents, ['agent2']);
   await shot(page, '04-campaigns');
 
   await page.goto(URL + '/#/lists');

@@ -3,7 +3,7 @@
 // their meaning, products, agents, opening days and hours, fields shown
 // and the script, hold music and messages, timers — then a summary.
 
-import { get, post } from './api.js';
+import { get, post, put } from './api.js';
 import { h, clear, field, toast } from './dom.js';
 import { t, tErr } from './i18n.js';
 
@@ -33,13 +33,22 @@ export function mount(main) {
       h('td', c.enabled ? t('sup.on') : t('sup.off')),
       h('td', h('button', { type: 'button', onclick: async () => {
         try { await post(`/campaigns/${encodeURIComponent(c.name)}/${c.enabled ? 'stop' : 'start'}`, {}); load(); } catch (e) { toast(tErr(e), 'error'); }
-      } }, c.enabled ? t('camp.stop') : t('camp.start')))))))
+      } }, c.enabled ? t('camp.stop') : t('camp.start')), ' ',
+      h('button.edit', { type: 'button', onclick: async () => {
+        try {
+          const full = await get('/campaigns/' + encodeURIComponent(c.name));
+          wizard(wizEl, () => { wizEl.hidden = true; load(); }, full);
+        } catch (e) { toast(tErr(e), 'error'); }
+      } }, t('camp.edit')))))))
       : h('p.muted', t('camp.none')));
   }
   load();
 }
 
-function wizard(el, done) {
+// The wizard; with @p old (a campaign as GET /campaigns/{name} gives it)
+// it edits that campaign: the whole definition when it is stored, only
+// the desk profile when it comes from the configuration file.
+function wizard(el, done, old) {
   el.hidden = false;
   const c = {
     name: '', label: '', type: 'sale', mode: 'progressive', power_ratio: 1.5, ring_timeout_s: 25, max_attempts: 5,
@@ -48,6 +57,7 @@ function wizard(el, done) {
     script: 'Bonjour {{first_name}} {{last_name}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
     wrap_up_s: 60, offer_timeout_s: 20, lists: '',
   };
+  if (old) Object.assign(c, fromCampaign(old));
   const steps = [stepType, stepMode, stepResults, stepProducts, stepAgents, stepHours, stepScript, stepMedia, stepSummary];
   let i = 0;
 
@@ -63,7 +73,7 @@ function wizard(el, done) {
   };
 
   function stepType() {
-    return [field(t('camp.name'), input('name', { id: 'camp-name', required: true, pattern: '[a-z0-9_-]{1,40}' }), 'a-z 0-9 _ -'),
+    return [field(t('camp.name'), input('name', { id: 'camp-name', required: true, pattern: '[a-z0-9_-]{1,40}', readOnly: !!old }), 'a-z 0-9 _ -'),
       field(t('camp.disp_label'), input('label', { id: 'camp-label' })),
       field(t('camp.type'), select('type', TYPES.map((x) => [x, t('camp.type.' + x)])))];
   }
@@ -145,24 +155,46 @@ function wizard(el, done) {
 
   function draw() {
     const last = i === steps.length - 1;
-    clear(el, h('h2', t('camp.new'), ' — ', t('camp.step', { n: i + 1, m: steps.length })),
+    clear(el, h('h2', old ? old.label || old.name : t('camp.new'), ' — ', t('camp.step', { n: i + 1, m: steps.length })),
       h('ol.steps', titles.map((k, n) => h('li', { 'aria-current': n === i ? 'step' : null }, t(k).replace(/ \(.*$/, '')))),
       h('form#wizard-form', {
         onsubmit: async (e) => {
           e.preventDefault();
           if (!last) { i++; draw(); return; }
           try {
-            await post('/campaigns', payload());
-            toast(t('camp.created'));
+            const key = encodeURIComponent(c.name);
+            if (!old) await post('/campaigns', payload());
+            else if (old.source === 'config') await put(`/campaigns/${key}/desk`, payload());
+            else await put(`/campaigns/${key}`, payload());
+            toast(t(old ? 'camp.saved' : 'camp.created'));
             done();
           } catch (err) { toast(err.message && err.code === 'invalid_argument' ? err.message : tErr(err), 'error'); }
         },
       }, steps[i](),
       h('div.controls',
         h('button', { type: 'button', disabled: i === 0, onclick: () => { i--; draw(); } }, t('camp.prev')),
-        h('button.primary#wizard-next', { type: 'submit' }, last ? t('camp.create') : t('camp.next')),
+        h('button.primary#wizard-next', { type: 'submit' }, last ? t(old ? 'camp.save' : 'camp.create') : t('camp.next')),
         h('button', { type: 'button', onclick: done }, t('common.cancel')))));
     el.querySelector('input,select,textarea')?.focus();
   }
   draw();
+}
+
+// A campaign as the server gives it, in the wizard's terms.
+function fromCampaign(o) {
+  const h0 = (o.hours || [])[0];
+  const retry = (o.retries || [])[0];
+  return {
+    name: o.name, label: o.label || '', type: o.type || 'other', mode: o.mode || 'progressive',
+    power_ratio: o.power_ratio || 1.5, ring_timeout_s: Math.round((o.ring_timeout_ms || 25000) / 1000),
+    max_attempts: o.max_attempts || 5, retry_delay_min: retry ? Math.round(retry.delay_ms / 60000) : 60,
+    amd: !!o.amd, caller_id: o.caller_id || '', queue: o.queue || '',
+    dispositions: (o.dispositions || []).map((d) => ({ ...d })), products: (o.products || []).map((p) => ({ ...p })),
+    agents: [...(o.agents || [])],
+    ...(h0 ? { days: h0.days, from: h0.from, to: h0.to } : {}),
+    fields_shown: (o.fields_shown || []).join(', '), script: o.script || '',
+    hold_music: o.hold_music || '', message: o.message || o.abandon_message || '',
+    wrap_up_s: Math.round((o.wrap_up_ms ?? 60000) / 1000), offer_timeout_s: Math.round((o.offer_timeout_ms ?? 20000) / 1000),
+    lists: (o.lists || []).map((l) => l.list || l).join(', '),
+  };
 }

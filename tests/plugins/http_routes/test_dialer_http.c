@@ -231,6 +231,16 @@ campaigns(void **state)
     b = req(f, "GET", "/campaigns/ventes", "alice", AG, NULL, 200);
     assert_string_equal(str(b, "script"), "Bonsoir {{nom}}");
 
+    /* The desk profile alone. */
+    req(f, "PUT", "/campaigns/ventes/desk", "sue", SUP, "{}", 403);
+    req(f, "PUT", "/campaigns/nope/desk", "ann", ADM, "{}", 404);
+    req(f, "PUT", "/campaigns/ventes/desk", "ann", ADM,
+        "{\"script\":\"Salut {{nom}}\",\"fields_shown\":[\"nom\"]}", 200);
+    b = req(f, "GET", "/campaigns/ventes", "alice", AG, NULL, 200);
+    assert_string_equal(str(b, "script"), "Salut {{nom}}");
+    assert_int_equal(json_array_size(json_object_get(b, "fields_shown")), 1);
+    assert_string_equal(str(b, "label"), "Ventes box"); /* untouched */
+
     /* A sale of two products. */
     plt_service_ref ref;
     assert_int_equal(plt_fake_host_acquire(f->fh, PLT_LEADS_NAME, 1, 0, &ref),
