@@ -167,7 +167,8 @@ cmd_plugins(plt__core *c, bool have_config)
             names[nn++] = plt__asprintf("%s/%s", c->dirs[i], e->d_name);
         }
         closedir(dh);
-        qsort(names, nn, sizeof(*names), cmp_str);
+        if (nn > 1)
+            qsort(names, nn, sizeof(*names), cmp_str);
         for (size_t k = 0; k < nn; k++) {
             plt__diags d = {0};
             plt_plugin *p = NULL;
