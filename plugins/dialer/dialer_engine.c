@@ -1336,7 +1336,9 @@ rec_row_cb(void *arg, const plt_storage_row *row)
     snprintf(r->state, sizeof(r->state), "%s", row->vals[4].v.s);
     snprintf(r->outcome, sizeof(r->outcome), "%s",
              row->vals[5].type == PLT_T_STR ? row->vals[5].v.s : "failed");
-    r->connected = row->vals[6].type == PLT_T_STR;
+    /* Answered by a person and not abandoned: an agent had the call. */
+    r->connected = row->vals[6].type == PLT_T_I64 && row->vals[6].v.i &&
+                   row->vals[7].type == PLT_T_I64 && !row->vals[7].v.i;
     return 0;
 }
 
@@ -1478,7 +1480,8 @@ dialer_recover(dialer *D, dialer_store_fn cb, void *arg)
     plt_value v[] = {PLT_V_STR(D->owner)};
     if (plt_storage_exec(&D->st,
                          "SELECT ref, contact_id, campaign, phone, state,"
-                         " outcome, agent FROM dialer_attempt WHERE owner = $1"
+                         " outcome, live, abandoned FROM dialer_attempt WHERE"
+                         " owner = $1"
                          " AND state IN ('pending', 'deferred', 'ended')"
                          " ORDER BY id",
                          v, 1, 0, rec_row_cb, rec_selected, o) != 0) {

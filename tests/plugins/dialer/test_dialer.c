@@ -337,6 +337,41 @@ api_callback(void **state)
     fixture_close(f);
 }
 
+/* A callback for anyone is dialled when due, in the session of one
+ * available agent, who gets the call. */
+static void
+callback_for_anyone(void **state)
+{
+    (void)state;
+    fixture *f = callback_fixture("+33600000033");
+    int64_t due = plt_fake_host_now(f->fh) + 5 * MIN_MS;
+    plt_dialer_result r = {.size = sizeof(r), .campaign = "c",
+                           .contact_id = 1, .code = "RAPPEL", .agent = "a1",
+                           .callback_at = due};
+    int ok = 0;
+    assert_int_equal(f->dialer.vt->set_result(f->dialer.impl, &r, done_cb, &ok),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(ok, 1);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 4 * MIN_MS);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     0);
+    plt_fake_host_run_for(f->fh, 12 * MIN_MS);
+    const plt_event *ev = plt_fake_host_event_last(f->fh, "dialer.attempt.started");
+    assert_non_null(ev);
+    assert_true(plt_fake_event_time(ev) >= due);
+    const char *agent = plt_fake_event_str(ev, "agent");
+    assert_non_null(agent);
+    ev = plt_fake_host_event_last(f->fh, "dialer.attempt.ended");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "connected_agent"), agent);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     1);
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* retries and numbers */
 
@@ -511,6 +546,7 @@ main(void)
         cmocka_unit_test(predictive_mode),
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
+        cmocka_unit_test(callback_for_anyone),
         cmocka_unit_test(abandon_after_deadline),
         cmocka_unit_test(retry_busy),
         cmocka_unit_test(numbers_by_order),
