@@ -487,12 +487,9 @@ pacing_decide(pacing *p, const pacing_state *s, pacing_explain *out)
     double xs = slack / SLACK_SCALE, xl = p->learn_slack / LEARN_SCALE;
     double theta = THETA0 * exp((xs < SLACK_UP ? xs : SLACK_UP) +
                                 (xl < LEARN_UP ? xl : LEARN_UP));
-    if (c.window != PACING_WINDOW_DAY) {
-        /* Keep each day near the cap too, so no day is sacrificed. */
-        double ds = tau * e.day_live - e.day_abandons;
-        if (ds < 0)
-            theta *= exp(ds / SLACK_SCALE);
-    }
+    /* A longer window is not also held day by day: charging a bad day
+     * twice (in the window and in the day) costs occupancy for nothing
+     * the window's rule asks. Use PACING_WINDOW_DAY where days count. */
     if (theta > THETA_MAX)
         theta = THETA_MAX;
     /* The false positives still to come are charged first: what is left
