@@ -173,14 +173,8 @@ dialer_init(plt_plugin *self, const plt_cfg *cfg)
     if (D->tick_ms < 10)
         D->tick_ms = 10;
     plt_cfg_duration_ms(cfg, "skip_delay", &D->skip_delay_ms);
-    char why[512] = "";
-    int rc = D->packs_dir[0] ? dialer_packs_load(D, why, sizeof(why)) : 0;
-    if (rc != 0) {
-        plt_set_error("%s", why);
-        dialer_free(D);
-        return rc;
-    }
-    rc = dialer_campaigns_from_cfg(D, cfg);
+    /* The packs are files: read in start() (or check()), not here. */
+    int rc = dialer_campaigns_from_cfg(D, cfg);
     plt_service_ref ref;
     if (rc == 0 && (rc = plt_service_acquire(PLT_STORAGE_NAME, 1, 0, &ref)) ==
                        0) {
@@ -249,8 +243,14 @@ dialer_start(plt_plugin *self)
                       plt_strerror(rc));
         return rc;
     }
-    /* Every time zone is read now (bounded startup I/O, ADR 0007), so
-     * that no zone file is ever read on the loop afterwards (ADR 0014). */
+    /* Every time zone and the compliance packs are read now (bounded
+     * startup I/O, ADR 0007), so that no zone file is ever read on the
+     * loop afterwards (ADR 0014). */
+    char why[512] = "";
+    if ((rc = dialer_packs_bind(D, why, sizeof(why))) != 0) {
+        plt_set_error("%s", why);
+        return rc;
+    }
     if ((rc = dialer_zones_load(D)) != 0)
         return rc;
     D->have_acd = plt_acd_acquire(&D->acd) == 0;
@@ -314,6 +314,18 @@ dialer_stop(plt_plugin *self)
     return PLT_EINPROGRESS;
 }
 
+/* `plateau check`: the packs exist, parse, and allow every campaign. */
+static int
+dialer_check(plt_plugin *self)
+{
+    (void)self;
+    char why[512] = "";
+    int rc = dialer_packs_bind(dialer_the, why, sizeof(why));
+    if (rc != 0)
+        plt_set_error("%s", why);
+    return rc;
+}
+
 static void
 dialer_fini(plt_plugin *self)
 {
@@ -339,5 +351,6 @@ PLT_PLUGIN_DEFINE(.name = "dialer", .version = "1.0.0",
                   .summary = "Outbound campaigns: preview, progressive, power,"
                              " predictive, with compliance packs",
                   .needs = needs, .provides = provides, .config_keys = keys,
-                  .init = dialer_init, .start = dialer_start,
+                  .init = dialer_init, .check = dialer_check,
+                  .start = dialer_start,
                   .stop = dialer_stop, .fini = dialer_fini);

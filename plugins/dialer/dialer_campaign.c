@@ -712,6 +712,33 @@ check_against_packs(dialer *D, const plt_dialer_campaign *c,
     return 0;
 }
 
+/* The campaign's pack, and what the pack imposes on its definition. */
+static int
+bind_pack(dialer *D, campaign *c, char *why, size_t len)
+{
+    int rc = check_against_packs(D, &c->def.c, &c->pack, why, len);
+    if (rc == 0 && c->pack && c->def.c.ring_timeout_ms < c->pack->min_ring_ms)
+        c->def.c.ring_timeout_ms = c->pack->min_ring_ms;
+    return rc;
+}
+
+int
+dialer_packs_bind(dialer *D, char *why, size_t len)
+{
+    if (!D->packs_loaded) {
+        int rc = D->packs_dir[0] ? dialer_packs_load(D, why, len) : 0;
+        if (rc != 0)
+            return rc;
+        D->packs_loaded = true;
+    }
+    for (size_t i = 0; i < D->ncamps; i++) {
+        int rc = bind_pack(D, D->camps[i], why, len);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int
 dialer_campaign_add(dialer *D, const plt_dialer_campaign *src, bool cfg,
                     char *why, size_t len, campaign **out)
@@ -726,8 +753,8 @@ dialer_campaign_add(dialer *D, const plt_dialer_campaign *src, bool cfg,
     int rc = camp_def_copy(&c->def, src);
     if (rc == 0)
         rc = camp_def_validate(&c->def.c, why, len);
-    if (rc == 0)
-        rc = check_against_packs(D, &c->def.c, &c->pack, why, len);
+    if (rc == 0 && D->packs_loaded)
+        rc = bind_pack(D, c, why, len);
     campaign **n = rc == 0 ? realloc(D->camps, (D->ncamps + 1) * sizeof(*n))
                            : NULL;
     if (rc == 0 && !n)
@@ -737,8 +764,6 @@ dialer_campaign_add(dialer *D, const plt_dialer_campaign *src, bool cfg,
         free(c);
         return rc;
     }
-    if (c->pack && c->def.c.ring_timeout_ms < c->pack->min_ring_ms)
-        c->def.c.ring_timeout_ms = c->pack->min_ring_ms;
     c->D = D;
     c->enabled = c->def.c.enabled;
     c->from_config = cfg;

@@ -186,6 +186,7 @@ typedef struct dialer {
     char owner[64];
     char site_tz[48];
     char packs_dir[1024];
+    bool packs_loaded; /* packs are files: read in start() or check() */
     int64_t tick_ms;
     int64_t skip_delay_ms;
     dialer_pack *packs;
@@ -223,6 +224,9 @@ int dialer_campaign_add(dialer *D, const plt_dialer_campaign *c, bool cfg,
 void dialer_campaigns_free(dialer *D);
 const dialer_pack *dialer_pack_find(dialer *D, const char *name);
 int dialer_packs_load(dialer *D, char *why, size_t len);
+/* Read the packs (once: start, or `plateau check`), then give every
+ * campaign its pack; refuses a campaign the pack does not allow. */
+int dialer_packs_bind(dialer *D, char *why, size_t len);
 int dialer_svc_create(void *impl, const plt_dialer_campaign *c,
                       plt_dialer_done_fn done, void *arg);
 int dialer_svc_update(void *impl, const plt_dialer_campaign *c,

@@ -356,7 +356,12 @@ us_abandon_message_required(void **state)
              src ? src : "../../..");
     snprintf(so, sizeof(so), "%s/dialer.so", dir ? dir : ".");
     assert_int_equal(plt_fake_host_add_so(fh, so, yaml, NULL), 0);
-    assert_int_not_equal(plt_fake_host_init(fh), 0);
+    /* The packs are files, read when the dialer starts (and by
+     * `plateau check`). */
+    assert_int_equal(plt_fake_host_init(fh), 0);
+    assert_int_not_equal(plt_fake_host_check(fh), 0);
+    assert_non_null(strstr(plt_fake_host_last_error(fh), "abandon_message"));
+    assert_int_not_equal(plt_fake_host_start(fh), 0);
     assert_non_null(strstr(plt_fake_host_last_error(fh), "abandon_message"));
     assert_int_equal(plt_fake_host_free(fh), 0);
 }
