@@ -878,10 +878,16 @@ unknown_zone(dialer *D, const char *tz, int64_t contact_id)
     if (D->nunknown_zones < sizeof(D->unknown_zones) / sizeof(D->unknown_zones[0]))
         snprintf(D->unknown_zones[D->nunknown_zones++],
                  sizeof(D->unknown_zones[0]), "%s", tz);
-    plt_log(PLT_LOG_NOTICE, "contact %lld%s: time zone '%s' is unknown:"
-            " its hours are those of %s (site_time_zone)",
-            (long long)contact_id, tz[0] ? " and others in that zone" : "",
-            tz, D->site_tz);
+    if (tz[0])
+        plt_log(PLT_LOG_NOTICE, "time zone '%s' (contact %lld) is unknown:"
+                " its contacts are called in the hours of %s"
+                " (site_time_zone); said once per zone", tz,
+                (long long)contact_id, D->site_tz);
+    else
+        plt_log(PLT_LOG_NOTICE, "contact %lld has no time zone: contacts"
+                " without one are called in the hours of %s"
+                " (site_time_zone); said once", (long long)contact_id,
+                D->site_tz);
 }
 
 static int

@@ -26,7 +26,7 @@ PLATEAU_BUILD_PACKAGES=(
     libsofia-sip-ua-dev # SIP (sip)
     libspandsp-dev      # DTMF, tones, detectors (sip media)
     libsndfile1-dev     # WAV files (recording, prompts)
-    libglib2.0-dev      # time zones of contacts (dialer: GTimeZone)
+    libglib2.0-dev      # time zones of contacts (dialer: GTimeZone, ADR 0014)
 )
 
 # Needed to run Plateau, not to build it.

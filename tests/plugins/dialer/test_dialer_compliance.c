@@ -126,14 +126,21 @@ unknown_zone_gets_site_zone(void **state)
     fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
                               " lists: [l], compliance: fr, max_attempts: 1}\n",
                               sim_answer, 0);
-    const char *num[] = {"+33600000042"};
-    make_list_in(f, "l", "c", 1, num, 0, "Mars/Olympus_Mons");
+    const char *num[] = {"+33600000042", "+33600000043"};
+    make_list_in(f, "l", "c", 2, num, 0, "Mars/Olympus_Mons");
     staff(f, 1);
     plt_fake_host_events_clear(f->fh);
     switch_on(f);
-    plt_fake_host_run_for(f->fh, 3 * MIN_MS);
+    plt_fake_host_run_for(f->fh, 20 * MIN_MS);
     assert_int_equal(count_where(f, "dialer.attempt.started", "phone",
                                  "+33600000042"),
+                     1);
+    assert_int_equal(count_where(f, "dialer.attempt.started", "phone",
+                                 "+33600000043"),
+                     1);
+    /* Said once for the zone, not once per contact. */
+    assert_int_equal(plt_fake_host_log_count(f->fh, PLT_LOG_NOTICE,
+                                             "Mars/Olympus_Mons"),
                      1);
     fixture_close(f);
 }
