@@ -9,9 +9,15 @@
  * strategy (longest_idle, skill_level, round_robin, fewest_calls,
  * least_talk_time, random, linear, ring_all), required skills with minimum
  * levels (0-100), skill relaxation over time, offer timeout, wrap-up,
- * service-level threshold, maximum wait and overflow, hold music. Agents
- * have skills with levels and are assigned to queues. The provider answers
- * ringing inbound legs it queues and owns the offer timeout.
+ * service-level threshold, maximum wait and overflow, hold music,
+ * opening hours and holidays in a time zone, estimated-wait announcements,
+ * and what happens to a caller a queue does not keep (max wait, closed,
+ * full, no agent logged in, all paused: hang up, another queue, a message,
+ * an IVR entry point, a callback request, voicemail). Agents have skills
+ * with levels and are assigned to queues; an agent's phone is a kept-up
+ * leg or an extension rung per offer. The provider answers ringing
+ * inbound legs it queues and owns the offer timeout. Counters are the
+ * day's (the site's local midnight); the day before is kept.
  *
  * DISTRIBUTION is deterministic: given the same agents, states and clock,
  * the same call goes to the same agent. When an agent becomes available,
