@@ -6,9 +6,13 @@
 # figures per day and pooled. Same seed, same figures.
 set -eu
 : "${PLATEAU_BIN:?}" "${PLATEAU_SOURCE_DIR:?}"
-scn="$PLATEAU_SOURCE_DIR/tests/plugins/simulate/short_s2.yaml"
 out=$(mktemp -d /tmp/plateau-simulate-test-XXXXXX)
 trap 'rm -rf "$out"' EXIT
+# The parent process runs in the scenario's configuration too: its own
+# data directory, not a shared one.
+scn="$out/short_s2.yaml"
+sed "s|data_dir: .*|data_dir: $out/parent|" \
+  "$PLATEAU_SOURCE_DIR/tests/plugins/simulate/short_s2.yaml" >"$scn"
 run() { "$PLATEAU_BIN" -c "$scn" simulate "$scn" --seed 3 "$@" 2>"$out/err"; }
 
 run --mode progressive >"$out/prog" || { cat "$out/err"; exit 1; }
