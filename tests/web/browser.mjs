@@ -180,6 +180,7 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   await page.waitForSelector('#lists-table tr[data-list=gros]');
 });
 
+let agent2Page = null;
 const supCtx = await browser.newContext();
 const agentCtx = await browser.newContext();
 await test('agent takes a simulated call; supervisor sees it live and forces a pause', async () => {
@@ -228,6 +229,7 @@ await test('agent takes a simulated call; supervisor sees it live and forces a p
 
 await test('a campaign call pops the contact, the script filled in, the products; the sale is kept', async () => {
   const a2 = await login(await browser.newContext(), 'agent2', 'Casque-3-Demo');
+  agent2Page = a2;
   await a2.waitForSelector('#phone-form');
   await a2.fill('#phone', '202');
   await a2.click('#phone-form button[type=submit]');
@@ -253,6 +255,9 @@ await test('a campaign call pops the contact, the script filled in, the products
   await a2.check('#result-form input[value=fibre]');
   await a2.fill('#result-note', 'Fibre vendue');
   const number = (await a2.textContent('#pop-number')) || '';
+  // Hang up, then the result: the agent is available again at once.
+  await a2.click('#btn-hangup');
+  await a2.waitForSelector('#agent-state .badge[data-state=wrap_up]');
   await a2.click('#btn-save-result');
   await a2.waitForSelector('#toast.show');
   const hist = await a2.evaluate(async (n) => {
@@ -261,6 +266,33 @@ await test('a campaign call pops the contact, the script filled in, the products
   }, number.trim());
   assert.ok(hist.some((e) => e.disposition === 'VENTE' && e.agent === 'agent2'), JSON.stringify(hist));
   await shot(a2, '17-sale-saved');
+});
+
+await test('preview mode: the agent sees the next contact, then dials it', async () => {
+  // The admin creates a preview campaign on the same list and starts it.
+  const admin = adminCtx.pages()[0];
+  const r = await admin.evaluate(async () => {
+    const hdr = { 'Content-Type': 'application/json', 'X-CSRF-Token': sessionStorage.getItem('plateau.csrf') };
+    const body = { name: 'apercu', label: 'Aperçu', type: 'survey', mode: 'preview', lists: ['navigateur'], agents: ['agent2'],
+      hours: [{ days: [0, 1, 2, 3, 4, 5, 6], from: '00:00', to: '00:00' }],
+      dispositions: [{ code: 'OK', label: 'Répondu', kind: 'success' }, { code: 'NON', label: 'Refus', kind: 'final' }] };
+    const c = await fetch('/api/v1/campaigns', { method: 'POST', headers: hdr, body: JSON.stringify(body) });
+    const s = await fetch('/api/v1/campaigns/apercu/start', { method: 'POST', headers: hdr, body: '{}' });
+    return [c.status, s.status];
+  });
+  assert.deepEqual(r, [201, 200]);
+  const agent2 = agent2Page;
+  await agent2.waitForSelector('#agent-state .badge[data-state=available]');
+  await agent2.waitForSelector('#preview-card:not([hidden]) #btn-preview-dial', { timeout: 60000 });
+  const who = await agent2.textContent('#preview-contact');
+  assert.ok(who.trim().length > 0);
+  await shot(agent2, '18-preview');
+  await agent2.click('#btn-preview-dial');
+  await agent2.waitForSelector('#script, #screen-pop dd', { timeout: 60000 });
+  await agent2.waitForFunction(() => (document.querySelector('#pop-number')?.textContent || '').startsWith('+'));
+  await shot(agent2, '19-preview-call');
+  await admin.evaluate(async () => fetch('/api/v1/campaigns/apercu/stop', { method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': sessionStorage.getItem('plateau.csrf') }, body: '{}' }));
 });
 
 await test('an agent cannot reach admin routes', async () => {

@@ -53,12 +53,24 @@ export function mount(main, { session }) {
       toast(tErr(e), 'error');
       return;
     }
-    if (st.me.call && (!st.call || st.call.leg_id !== st.me.call.leg_id)) await popCall(st.me.call);
+    // A call whose result is saved does not pop again while it lasts.
+    if (st.me.call && st.me.call.leg_id !== st.savedLeg && (!st.call || st.call.leg_id !== st.me.call.leg_id)) {
+      await popCall(st.me.call);
+    }
     if (!st.me.call_leg_id && !['wrap_up'].includes(st.me.state) && st.call && st.callEnded === false) {
       st.callEnded = true;
     }
+    // A preview offered before this page was (re)loaded.
+    if (!st.preview && st.me.state !== 'logged_out') {
+      try { await showPreview(await get('/dialer/preview')); } catch { /* nothing previewed */ }
+    }
     render();
     loadCallbacks();
+  }
+
+  async function showPreview(d) {
+    st.preview = { ...d, contact: null };
+    try { st.preview.contact = await get('/contacts/' + d.contact_id); } catch { /* number only */ }
   }
 
   async function popCall(call) {
@@ -252,6 +264,7 @@ export function mount(main, { session }) {
             }
           }
           toast(t('agent.saved'));
+          st.savedLeg = st.call?.leg_id;
           st.call = null;
           st.contact = null;
           renderCall();
@@ -272,10 +285,11 @@ export function mount(main, { session }) {
     el.preview.hidden = !p;
     if (!p) return;
     clear(el.preview, h('h2', t('agent.preview')),
-      h('p', contactName(p.contact || {}), ' ', h('span.number', (p.phones || []).join(', '))),
-      h('button.primary', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/dial', {}); st.preview = null; }) },
+      h('p#preview-contact', contactName(p.contact || {}), ' ',
+        h('span.number', (p.contact?.phones || []).map((x) => x.e164).join(', '))),
+      h('button.primary#btn-preview-dial', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/dial', {}); st.preview = null; }) },
         t('agent.dial')),
-      h('button', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/skip', {}); st.preview = null; }) },
+      h('button#btn-preview-skip', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/skip', {}); st.preview = null; }) },
         t('agent.preview_skip')));
   }
 
@@ -290,8 +304,7 @@ export function mount(main, { session }) {
   off.push(ws.on('call.held', (d) => { if (st.call && d.leg_id === st.call.leg_id) { st.held = true; renderCall(); } }));
   off.push(ws.on('call.resumed', (d) => { if (st.call && d.leg_id === st.call.leg_id) { st.held = false; renderCall(); } }));
   off.push(ws.on('dialer.preview.offered', async (d) => {
-    st.preview = { ...d, contact: null };
-    try { st.preview.contact = await get('/contacts/' + d.contact_id); } catch { /* number only */ }
+    await showPreview(d);
     renderPreview();
   }));
 
