@@ -52,6 +52,9 @@ enum {
     ACD_WHY_N
 };
 
+/* Reroutes of one caller in a row by joining triggers, at most. */
+#define ACD_MAX_REROUTES 4
+
 typedef struct acd_action {
     int kind;
     char *target;
@@ -228,6 +231,7 @@ typedef struct acd {
     char *voicemail_dir;
     int64_t ivr_claim_ms;
     acd_pending *pending;
+    int move_depth; /* reroutes in progress, one into another */
     /* The site's zone; the day's counters restart at its midnight. */
     schedule_zone *site_zone;
     plt_timer *midnight_timer;

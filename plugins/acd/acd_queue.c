@@ -775,6 +775,17 @@ acd_caller_move(acd_caller *c, acd_queue *to, int64_t wait)
     c->relax_steps = 0;
     c->max_wait_ms = to->max_wait_ms;
     publish_joined(c);
+    /* The target may be closed, full or unstaffed too: its own action
+     * then. Queues rerouting to each other stop after a few hops, the
+     * caller staying in the last one. */
+    acd *s = c->s;
+    int why = s->move_depth < ACD_MAX_REROUTES ? acd_join_trigger(s, to) : -1;
+    if (why >= 0) {
+        s->move_depth++;
+        (void)acd_overflow(c, why);
+        s->move_depth--;
+        return;
+    }
     relax_arm(c);
     if (c->max_wait_ms > 0 && to->on[ACD_WHY_MAX_WAIT].kind != ACD_OVF_NONE) {
         /* Measured from the overflow, not from the first join. */

@@ -397,6 +397,36 @@ test_estimated_wait_announcements_and_hold_music(void **state)
 }
 
 static void
+test_rerouted_caller_meets_the_next_queue_rules(void **state)
+{
+    /* Monday 09:00 UTC: "night" is closed and sends callers to "backup",
+     * where nobody is logged in; "loop" and "night2" send callers to each
+     * other. */
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: night, hours: ['sat 10:00-11:00'], closed: 'queue:backup'}\n"
+        "  - {name: backup, no_agents: 'message:/p/sorry.wav'}\n"
+        "  - {name: loop, no_agents: 'queue:night2'}\n"
+        "  - {name: night2, hours: ['sat 10:00-11:00'], closed: 'queue:loop'}\n",
+        sim_yaml);
+    *state = f;
+    char c1[32], c2[32];
+    customer(f, c1);
+    enqueue(f, "night", 0, c1);
+    assert_int_equal(count_for(f, "queue.overflowed", c1), 2);
+    assert_overflowed(f, c1, "no_agents", "message", "/p/sorry.wav");
+    plt_fake_host_run_for(f->fh, 2000);
+    assert_int_equal(leg_state(f, c1), PLT_LEG_ENDED);
+    /* A cycle stops after a few reroutes; the caller is kept waiting. */
+    customer(f, c2);
+    enqueue(f, "loop", 0, c2);
+    assert_int_equal(count_for(f, "queue.overflowed", c2), 1 + 4);
+    assert_int_equal(leg_state(f, c2), PLT_LEG_UP);
+    assert_int_equal(stats(f, "loop").waiting + stats(f, "night2").waiting,
+                     1);
+}
+
+static void
 on_prev(void *arg, int status, const plt_queue_stats *st)
 {
     assert_int_equal(status, 0);
@@ -487,6 +517,8 @@ main(void)
             test_estimated_wait_announcements_and_hold_music, teardown),
         cmocka_unit_test_teardown(test_counters_restart_at_local_midnight,
                                   teardown),
+        cmocka_unit_test_teardown(
+            test_rerouted_caller_meets_the_next_queue_rules, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
