@@ -191,7 +191,7 @@ test_stop_completes_pending(void **state)
     assert_int_equal(c->st.vt->query(c->st.impl, NULL,
                                      "WITH RECURSIVE s(n) AS (SELECT 1 UNION "
                                      "ALL SELECT n + 1 FROM s WHERE n < "
-                                     "3000000) SELECT count(*) FROM s",
+                                     "400000) SELECT count(*) FROM s",
                                      NULL, 0, 0, q_row, q_done, &big),
                      0);
     for (int i = 0; i < 5; i++)

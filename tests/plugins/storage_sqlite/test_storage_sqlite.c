@@ -805,9 +805,9 @@ test_many_parameters_bind_exactly_and_fast(void **state)
     double secs = (double)(t1.tv_sec - t0.tv_sec) +
                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("# %d-parameter INSERT in %.3f s\n", 2 * ROWS, secs);
-    /* Generous (sanitizers, loaded CI): the quadratic path took minutes
-     * under ASan. */
-    assert_true(secs < 10.0);
+    /* No time limit here (timings belong in bench/): the quadratic
+     * binding this guards against took minutes under ASan, so it would
+     * exceed the test's CTest timeout instead. */
     assert_int_equal(r.rows_affected, ROWS);
     assert_int_equal(sq_count(&e, "SELECT count(*) FROM log WHERE note = "
                                   "'note ' || (n - 1000)"),
