@@ -304,10 +304,12 @@ dialer_stop(plt_plugin *self)
     if (D->sub_agent)
         plt_unsubscribe(D->sub_agent);
     D->sub_call = D->sub_queue = D->sub_agent = NULL;
-    /* Contacts reserved and not dialled go back; the records in flight
-     * are waited for (their callbacks must not outlive the plugin). */
+    /* Previewed contacts go back; the others this node holds wait for the
+     * next start's recovery (a call may be in flight for them). The
+     * records in flight are waited for (their callbacks must not outlive
+     * the plugin). */
     if (D->started && D->leads.vt)
-        dialer_release(D, 0);
+        dialer_release_idle(D);
     if (D->ops_in_flight == 0)
         return 0;
     wait_drain(D);

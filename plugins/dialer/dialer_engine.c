@@ -426,6 +426,19 @@ released(void *arg, int status, const char *msg)
                 msg ? msg : plt_strerror(status));
 }
 
+/* At stop: give back the contacts previewed by agents (nothing is under
+ * way for them). Every other contact this node holds stays reserved until
+ * the next start's recovery: one whose attempt is written may have been
+ * dialled, and released now it could be dialled again. */
+void
+dialer_release_idle(dialer *D)
+{
+    for (attempt *a = D->attempts; a; a = a->next)
+        if (a->preview && a->state == AT_CHECKING && !a->written &&
+            !a->phone[0] && a->pending_checks == 0)
+            dialer_release(D, a->contact_id);
+}
+
 /* Give back a reserved contact (0 = every one this node holds). */
 void
 dialer_release(dialer *D, int64_t contact_id)
@@ -482,6 +495,15 @@ inserted(void *arg, int status)
         return;
     }
     a->camp->reserving--;
+    if (a->camp->D->stopping) {
+        /* Written while Plateau stops: nothing is dialled any more. The
+         * row says so (durably, or recovery would count an attempt), and
+         * the next start's recovery gives the contact back. */
+        dialer_store_attempt_state(a->camp->D, a, "cancelled", true, NULL,
+                                   NULL);
+        attempt_free(a);
+        return;
+    }
     a->camp->attempts++;
     a->written = true;
     a->state = AT_READY;

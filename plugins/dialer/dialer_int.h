@@ -298,6 +298,7 @@ void dialer_ab_rate(campaign *c, int64_t now, uint64_t *live,
                     double *abandoned);
 void dialer_recover(dialer *D, dialer_store_fn cb, void *arg);
 void dialer_release(dialer *D, int64_t contact_id);
+void dialer_release_idle(dialer *D);
 
 /* dialer_metrics.c: figures on /metrics (optional http service) */
 void dialer_metrics_start(dialer *D);

@@ -110,19 +110,23 @@ for round in $(seq 1 "$kills"); do
 done
 pass "$kills runs killed with -9 while dialling"
 
-# A last run, stopped cleanly: recovery of the last kill, then dialling.
-write_conf 2025-01-07T12:00:00Z
-before=$(lines)
-"$bin" -c "$tmp/plateau.yaml" run > "$tmp/run.out" 2> "$tmp/last.err" &
-pid=$!
-for _ in $(seq 1 300); do
-    (($(lines) > before + 20)) && break
-    sleep 0.05
+# Two last runs, each stopped cleanly while calls are in flight: the
+# first recovers the last kill, the second what the clean stop left.
+for last in 1 2; do
+    write_conf "2025-01-07T1$last:00:00Z"
+    before=$(lines)
+    "$bin" -c "$tmp/plateau.yaml" run > "$tmp/run.out" 2> "$tmp/last$last.err" &
+    pid=$!
+    for _ in $(seq 1 300); do
+        (($(lines) > before + 20)) && break
+        sleep 0.05
+    done
+    kill -TERM $pid
+    wait $pid && pass "run $last after the kills stops cleanly" \
+        || { failt "run $last after the kills stops cleanly"
+             cat "$tmp/last$last.err"; }
+    pid=
 done
-kill -TERM $pid
-wait $pid && pass "the last run stops cleanly" \
-    || { failt "the last run stops cleanly"; cat "$tmp/last.err"; }
-pid=
 
 db=$(find "$tmp/data" -name '*.db' | head -n 1)
 q() { sqlite3 -batch -noheader "$db" "$1"; }
