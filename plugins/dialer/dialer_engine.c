@@ -36,6 +36,7 @@
 static void attempt_checks_next(attempt *a);
 static void attempt_dial(attempt *a);
 static void attempt_finish(attempt *a);
+static void attempt_cancel(attempt *a);
 
 /* ------------------------------------------------------------------ */
 /* the abandonment window */
@@ -495,6 +496,15 @@ inserted(void *arg, int status)
         return;
     }
     a->camp->reserving--;
+    if (!a->camp->enabled && !a->camp->D->stopping) {
+        /* Switched OFF meanwhile: no new call. */
+        a->written = true;
+        a->camp->attempts++;
+        if (!a->agent_bound)
+            a->camp->in_flight++;
+        attempt_cancel(a);
+        return;
+    }
     if (a->camp->D->stopping) {
         /* Written while Plateau stops: nothing is dialled any more. The
          * row says so (durably, or recovery would count an attempt), and
@@ -1296,6 +1306,34 @@ tick_campaign(dialer *D, campaign *c)
         reserve(c, lines, NULL, false);
 }
 
+/* An attempt written but not sent is given up: the row says so (durably,
+ * or recovery would count an attempt) and the contact goes back as it
+ * was. */
+static void
+attempt_cancel(attempt *a)
+{
+    dialer *D = a->camp->D;
+    if (!a->agent_bound && a->camp->in_flight)
+        a->camp->in_flight--;
+    if (a->camp->attempts)
+        a->camp->attempts--;
+    dialer_store_attempt_state(D, a, "cancelled", true, NULL, NULL);
+    dialer_release(D, a->contact_id);
+    attempt_free(a);
+}
+
+/* A campaign switched OFF places no new call: what waits for a trunk
+ * channel is given up. */
+static void
+drop_waiting(campaign *c)
+{
+    for (attempt *a = c->D->attempts, *next; a; a = next) {
+        next = a->next;
+        if (a->camp == c && a->state == AT_READY && a->deferred)
+            attempt_cancel(a);
+    }
+}
+
 static void
 tick_cb(void *arg)
 {
@@ -1306,6 +1344,8 @@ tick_cb(void *arg)
     for (size_t i = 0; i < D->ncamps; i++)
         if (D->camps[i]->enabled)
             tick_campaign(D, D->camps[i]);
+        else
+            drop_waiting(D->camps[i]);
 }
 
 static plt_timer *kick_timer;

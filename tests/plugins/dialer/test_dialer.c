@@ -372,6 +372,49 @@ callback_for_anyone(void **state)
     fixture_close(f);
 }
 
+/* OFF stops new calls at once: a call waiting for a trunk channel is not
+ * placed, its contact goes back untouched, and ON dials it. */
+static void
+off_stops_new_calls(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
+                              " lists: [l], max_attempts: 3}\n",
+                              "seed: 3\nanswer_rate: 1.0\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n"
+                              "trunks: [{name: t, max_channels: 1}]\n",
+                              0);
+    const char *num[] = {"+33600000071", "+33600000072"};
+    make_list_in(f, "l", "c", 2, num, 0, "Europe/Paris");
+    staff(f, 2);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 3000);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     1);
+    const plt_event *ev = plt_fake_host_event_last(f->fh,
+                                                   "dialer.attempt.started");
+    int64_t first = plt_fake_event_i64(ev, "contact_id", 0);
+    int64_t other = first == 1 ? 2 : 1;
+    switch_camp(f, "c", false);
+    plt_fake_host_run_for(f->fh, 15 * MIN_MS);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     1);
+    lead_copy l = lead_get(f, other);
+    assert_int_equal(l.status_of_lead, PLT_LEAD_AVAILABLE);
+    assert_int_equal(l.attempts, 0);
+    switch_camp(f, "c", true);
+    plt_fake_host_run_for(f->fh, 5000);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     2);
+    assert_int_equal(plt_fake_event_i64(plt_fake_host_event_last(
+                                            f->fh, "dialer.attempt.started"),
+                                        "contact_id", 0),
+                     other);
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* retries and numbers */
 
@@ -547,6 +590,7 @@ main(void)
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
         cmocka_unit_test(callback_for_anyone),
+        cmocka_unit_test(off_stops_new_calls),
         cmocka_unit_test(abandon_after_deadline),
         cmocka_unit_test(retry_busy),
         cmocka_unit_test(numbers_by_order),
