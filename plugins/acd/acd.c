@@ -121,6 +121,11 @@ static const plt_cfg_key queue_keys[] = {
      .flags = PLT_CFG_RELOADABLE,
      .def = "2m",
      .help = "longest voicemail message"},
+    {.name = "callback_list",
+     .type = PLT_CFG_STR,
+     .flags = PLT_CFG_RELOADABLE,
+     .help = "leads list receiving callback requests (with the leads "
+             "service; else the acd_callback table)"},
     {.name = "callback_prompt",
      .type = PLT_CFG_PATH,
      .flags = PLT_CFG_RELOADABLE,
@@ -297,6 +302,8 @@ acd_start(plt_plugin *self)
                       strerror(errno));
         return PLT_ECONFIG;
     }
+    /* Optional: callback requests go to a leads list when configured. */
+    s->have_leads = plt_leads_acquire(&s->leads) == 0;
     if ((rc = plt_agents_acquire(&s->ag)) != 0 ||
         (rc = plt_telephony_acquire(&s->tel)) != 0) {
         plt_set_error("cannot acquire agents/telephony: %s", plt_strerror(rc));
@@ -371,6 +378,7 @@ acd_reconfigure(plt_plugin *self, const plt_cfg *cfg, plt_reconf_phase phase)
 static const plt_dep needs[] = {
     {.service = PLT_AGENTS_NAME, .major = 1},
     {.service = PLT_TELEPHONY_NAME, .major = 1},
+    {.service = PLT_LEADS_NAME, .major = 1, .flags = PLT_DEP_OPTIONAL},
     {.service = PLT_STORAGE_NAME, .major = 1, .flags = PLT_DEP_OPTIONAL},
     {.service = PLT_HTTP_NAME,
      .major = PLT_HTTP_MAJOR,

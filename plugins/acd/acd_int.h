@@ -13,6 +13,7 @@
 #include <plateau/plateau.h>
 #include <plateau/svc/acd.h>
 #include <plateau/svc/agents.h>
+#include <plateau/svc/leads.h>
 #include <plateau/svc/storage.h>
 #include <plateau/svc/telephony.h>
 
@@ -96,6 +97,7 @@ typedef struct acd_queue {
     schedule sched;
     /* Voicemail and callback prompts (NULL = none), longest message. */
     char *voicemail_prompt, *callback_prompt;
+    char *callback_list; /* leads list receiving callback requests */
     int64_t voicemail_max_ms;
     /* Estimated-wait announcements: prompt directories per language. */
     char **prompt_lang, **prompt_dir;
@@ -228,6 +230,8 @@ typedef struct acd {
     plt_telephony tel;
     plt_storage st;
     bool have_st;
+    plt_leads leads;
+    bool have_leads;
     char *voicemail_dir;
     int64_t ivr_claim_ms;
     acd_pending *pending;

@@ -14,7 +14,9 @@
  *   ivr:<entry>     ivr.requested is published for an IVR to claim (with
  *                   ivr.claimed, leg_id) within ivr_claim; unclaimed, the
  *                   leg is hung up rather than left in silence
- *   callback        a callback request is stored (table acd_callback) and
+ *   callback        a callback request is recorded - as a contact of the
+ *                   queue's callback_list through the leads service when
+ *                   both are there, else in table acd_callback - and
  *                   published (queue.callback_requested), the queue's
  *                   callback_prompt played, then the leg is hung up
  *   voicemail       voicemail_prompt, then the call is recorded to a WAV
@@ -313,27 +315,111 @@ on_ivr_unclaimed(void *arg)
     pending_finish(p);
 }
 
+/* A callback request handed to the leads service: the list is found by
+ * name, then the caller's number added to it as a contact (the outbound
+ * campaign the list is attached to calls it back). */
+typedef struct leads_cb {
+    acd *s;
+    char *queue, *list, *number;
+} leads_cb;
+
+static void
+leads_cb_free(leads_cb *x)
+{
+    free(x->queue);
+    free(x->list);
+    free(x->number);
+    free(x);
+}
+
+static void
+on_lead_added(void *arg, int status, const plt_lead_added *r, size_t n)
+{
+    leads_cb *x = arg;
+    if (status != 0 || n != 1 ||
+        (r[0].result != PLT_LEAD_ADDED && r[0].result != PLT_LEAD_DUPLICATE))
+        plt_log(PLT_LOG_WARN,
+                "queue %s: callback for %s not added to list %s: %s",
+                x->queue, x->number, x->list,
+                status != 0 ? plt_strerror(status)
+                : n == 1 && r[0].reason ? r[0].reason
+                                         : "refused");
+    leads_cb_free(x);
+}
+
+static void
+on_list(void *arg, int status, int64_t list_id)
+{
+    leads_cb *x = arg;
+    acd *s = x->s;
+    if (status != 0) {
+        plt_log_err(PLT_LOG_WARN, status,
+                    "queue %s: callback list %s not found", x->queue, x->list);
+        leads_cb_free(x);
+        return;
+    }
+    plt_lead_phone ph = {.original = x->number};
+    plt_lead_new c = {.phones = &ph, .nphones = 1};
+    plt_lead_add_opts o = {.size = sizeof(o),
+                           .dedup_scope = PLT_DEDUP_LIST,
+                           .source = "acd:callback"};
+    int rc = s->leads.vt->add_batch(s->leads.impl, list_id, &c, 1, &o,
+                                    on_lead_added, x);
+    if (rc != 0) {
+        plt_log_err(PLT_LOG_WARN, rc, "queue %s: callback for %s", x->queue,
+                    x->number);
+        leads_cb_free(x);
+    }
+}
+
+/* True if the request went to the leads service. */
+static bool
+callback_to_leads(acd *s, const acd_queue *q, const char *number)
+{
+    if (!s->have_leads || !q->callback_list || !number)
+        return false;
+    leads_cb *x = calloc(1, sizeof(*x));
+    if (!x || !(x->queue = strdup(q->name)) ||
+        !(x->list = strdup(q->callback_list)) ||
+        !(x->number = strdup(number))) {
+        if (x)
+            leads_cb_free(x);
+        return false;
+    }
+    x->s = s;
+    int rc = s->leads.vt->list_find(s->leads.impl, x->list, on_list, x);
+    if (rc != 0) {
+        leads_cb_free(x);
+        return false;
+    }
+    return true;
+}
+
 static void
 callback_request(acd_caller *c, acd_pending *p)
 {
     acd *s = c->s;
     char *number = remote_of(s, c->leg);
     int64_t now = plt_now();
-    plt_value args[6] = {PLT_V_STR(c->q->name),
-                         number ? PLT_V_STR(number) : PLT_V_NULL(),
-                         PLT_V_STR(c->leg_id),
-                         PLT_V_STR(c->id),
-                         PLT_V_STR(acd_why_names[p->why]),
-                         PLT_V_TIME(now)};
-    store(s, "callback request",
-          "INSERT INTO acd_callback (queue, number, leg_id, request_id,"
-          " reason, requested_at) VALUES ($1, $2, $3, $4, $5, $6)",
-          args, 6);
+    bool to_leads = callback_to_leads(s, c->q, number);
+    if (!to_leads) {
+        plt_value args[6] = {PLT_V_STR(c->q->name),
+                             number ? PLT_V_STR(number) : PLT_V_NULL(),
+                             PLT_V_STR(c->leg_id),
+                             PLT_V_STR(c->id),
+                             PLT_V_STR(acd_why_names[p->why]),
+                             PLT_V_TIME(now)};
+        store(s, "callback request",
+              "INSERT INTO acd_callback (queue, number, leg_id, request_id,"
+              " reason, requested_at) VALUES ($1, $2, $3, $4, $5, $6)",
+              args, 6);
+    }
     c->q->day.callbacks++;
     plt_event *ev = acd_event(c, "queue.callback_requested");
     if (ev) {
         plt_event_set_str(ev, "number", number ? number : "");
         plt_event_set_str(ev, "reason", acd_why_names[p->why]);
+        plt_event_set_str(ev, "list", to_leads ? c->q->callback_list : "");
         plt_event_publish(ev);
     }
     free(number);

@@ -303,6 +303,10 @@ load_queue(acd *s, acd_queue *q, const plt_cfg *c, const char *site_tz,
     if (plt_cfg_str(c, "language", &lang) == 0 && lang &&
         !(q->language = strdup(lang)))
         return PLT_ENOMEM;
+    const char *cb_list = NULL;
+    if (plt_cfg_str(c, "callback_list", &cb_list) == 0 && cb_list &&
+        *cb_list && !(q->callback_list = strdup(cb_list)))
+        return PLT_ENOMEM;
     if ((rc = load_skills(c, "skills", &q->skills, &q->nskills)) ||
         (rc = load_strs(c, "dids", &q->dids, &q->ndids)) ||
         (rc = load_hours(s, q, c, site_tz, may_open)) ||
@@ -357,6 +361,7 @@ acd_queue_clear(acd_queue *q)
     free(q->hold_music);
     free(q->voicemail_prompt);
     free(q->callback_prompt);
+    free(q->callback_list);
     free(q->language);
     strv_free(q->prompt_lang, q->nprompts);
     strv_free(q->prompt_dir, q->nprompts);

@@ -44,6 +44,14 @@ fixture *
 fixture_open_full(const char *acd_yaml, const char *sim_yaml,
                   const char *agents_yaml, int64_t start_ms)
 {
+    return fixture_open_ext(acd_yaml, sim_yaml, agents_yaml, start_ms, NULL);
+}
+
+fixture *
+fixture_open_ext(const char *acd_yaml, const char *sim_yaml,
+                 const char *agents_yaml, int64_t start_ms,
+                 const char *const *extra)
+{
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     plt_fake_options opt = {.sim_start_ms = start_ms};
@@ -52,6 +60,8 @@ fixture_open_full(const char *acd_yaml, const char *sim_yaml,
     add_so(f, "sim", sim_yaml ? sim_yaml : "seed: 7\n");
     add_so(f, "agents",
            agents_yaml ? agents_yaml : "missed_offers_before_pause: 0\n");
+    for (size_t i = 0; extra && extra[i]; i++)
+        add_so(f, extra[i], NULL);
     add_so(f, "acd", acd_yaml);
     int rc = plt_fake_host_init(f->fh);
     if (rc != 0)

@@ -35,6 +35,11 @@ fixture *fixture_open_at(const char *acd_yaml, const char *sim_yaml,
 /* With the agents plugin's section (NULL: no auto-pause on misses). */
 fixture *fixture_open_full(const char *acd_yaml, const char *sim_yaml,
                            const char *agents_yaml, int64_t start_ms);
+/* With the .so plugins named in @p extra (NULL-terminated, default
+ * configuration) loaded before acd. */
+fixture *fixture_open_ext(const char *acd_yaml, const char *sim_yaml,
+                          const char *agents_yaml, int64_t start_ms,
+                          const char *const *extra);
 void fixture_close(fixture *f);
 int teardown(void **state);
 /* Log an agent in on phone agent:<login> (kept up). */

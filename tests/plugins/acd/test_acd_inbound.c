@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include <plateau/svc/leads.h>
 #include <plateau/svc/storage.h>
 
 #include "acd_fixture.h"
@@ -233,6 +234,65 @@ test_no_agents_offers_a_callback(void **state)
     enqueue(f, "sales", 0, leg2);
     assert_null(last_for(f, "queue.overflowed", leg2));
     assert_int_equal(stats(f, "sales").waiting, 1);
+}
+
+static void
+on_list_id(void *arg, int status, int64_t id)
+{
+    assert_int_equal(status, 0);
+    *(int64_t *)arg = id;
+}
+
+static void
+on_list_stats(void *arg, int status, const plt_list_stats *st)
+{
+    assert_int_equal(status, 0);
+    *(int64_t *)arg = st->total;
+}
+
+/* With the leads service and a callback_list, the request is a contact of
+ * that list (an outbound campaign calls it back), not a row of the acd's
+ * own table. Real inbound callers (sim DID traffic) bring their numbers. */
+static void
+test_callback_through_leads(void **state)
+{
+    static const char *const extra[] = {"leads", NULL};
+    fixture *f = fixture_open_ext(
+        "queues:\n"
+        "  - {name: sales, dids: ['+33140000001'], no_agents: callback,\n"
+        "     callback_list: callbacks}\n",
+        "seed: 7\nplay_check_files: false\nplay_duration: 1s\n"
+        "inbound:\n  - {did: '+33140000001', rate_per_hour: 360}\n",
+        NULL, 0, extra);
+    *state = f;
+    plt_service_ref ref;
+    assert_int_equal(plt_fake_host_acquire(f->fh, PLT_LEADS_NAME, 1, 0, &ref),
+                     0);
+    const plt_leads_vt *lv = ref.vtable;
+    plt_lead_rules rules = {.country = "FR"};
+    int64_t list_id = 0;
+    assert_int_equal(lv->list_create(ref.impl, "callbacks", &rules, NULL, 0,
+                                     on_list_id, &list_id),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_true(list_id > 0);
+    plt_fake_host_run_for(f->fh, 5 * 60 * 1000);
+    size_t n = plt_fake_host_event_count(f->fh, "queue.callback_requested");
+    assert_true(n >= 3);
+    const plt_event *ev =
+        plt_fake_host_event_last(f->fh, "queue.callback_requested");
+    assert_string_equal(plt_fake_event_str(ev, "list"), "callbacks");
+    assert_memory_equal(plt_fake_event_str(ev, "number"), "+331", 4);
+    plt_fake_host_run_until_idle(f->fh);
+    int64_t total = -1;
+    assert_int_equal(lv->list_stats(ref.impl, list_id, plt_fake_host_now(f->fh),
+                                    on_list_stats, &total),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(total, (int64_t)n);
+    assert_int_equal(query(f, "SELECT number, requested_at FROM acd_callback").n,
+                     0);
+    assert_int_equal(stats(f, "sales").callbacks, n);
 }
 
 static void
@@ -510,6 +570,7 @@ main(void)
         cmocka_unit_test_teardown(test_closed_on_a_holiday_then_open, teardown),
         cmocka_unit_test_teardown(test_max_wait_to_voicemail, teardown),
         cmocka_unit_test_teardown(test_no_agents_offers_a_callback, teardown),
+        cmocka_unit_test_teardown(test_callback_through_leads, teardown),
         cmocka_unit_test_teardown(test_all_paused_to_ivr, teardown),
         cmocka_unit_test_teardown(test_full_and_last_agent_leaving_reroute,
                                   teardown),
