@@ -84,6 +84,14 @@ static const plt_cfg_key web_keys[] = {
     {.name = "ws_message_max", .type = PLT_CFG_INT, .def = "65536",
      .flags = PLT_CFG_RELOADABLE, .min = 256, .max = 16777216,
      .help = "largest message a browser may send, in bytes"},
+    {.name = "ws_messages_per_second", .type = PLT_CFG_INT, .def = "20",
+     .flags = PLT_CFG_RELOADABLE, .min = 0, .max = 1000000,
+     .help = "messages one WebSocket may send per second (0 = no limit); "
+             "beyond, they are answered rate_limited"},
+    {.name = "ws_messages_burst", .type = PLT_CFG_INT, .def = "60",
+     .flags = PLT_CFG_RELOADABLE, .min = 1, .max = 1000000,
+     .help = "messages a WebSocket may send at once above the rate; a "
+             "socket that keeps sending this many more refused is closed"},
     {.name = "max_sessions", .type = PLT_CFG_INT, .def = "10000",
      .flags = PLT_CFG_RELOADABLE, .min = 1, .max = 10000000,
      .help = "sessions open at once"},
@@ -142,6 +150,8 @@ read_reloadable(const plt_cfg *cfg, web_cfg *c)
     rc |= plt_cfg_int(cfg, "requests_burst", &c->requests_burst);
     rc |= plt_cfg_int(cfg, "ws_per_session", &c->ws_per_session);
     rc |= plt_cfg_int(cfg, "ws_message_max", &c->ws_msg_max);
+    rc |= plt_cfg_int(cfg, "ws_messages_per_second", &c->ws_msg_rate);
+    rc |= plt_cfg_int(cfg, "ws_messages_burst", &c->ws_msg_burst);
     rc |= plt_cfg_int(cfg, "max_sessions", &c->max_sessions);
     rc |= plt_cfg_bool(cfg, "metrics_public", &c->metrics_public);
     rc |= plt_cfg_str(cfg, "csp", &c->csp);

@@ -83,6 +83,8 @@ typedef struct web_cfg {
     int64_t ws_queue_max;      /* messages waiting per WebSocket */
     int64_t ws_per_session;    /* WebSockets per session */
     int64_t ws_msg_max;        /* bytes of one client message */
+    int64_t ws_msg_rate;       /* messages per second per WebSocket */
+    int64_t ws_msg_burst;
     int64_t max_sessions;
     bool metrics_public;       /* /metrics without login from anywhere */
     web_net *metrics_allow;    /* owned: addresses that may read /metrics */
@@ -92,6 +94,16 @@ typedef struct web_cfg {
 
 /* ------------------------------------------------------------------ */
 /* Token buckets per address (web_ratelimit.c) */
+
+/* One token bucket (zeroed = new: starts full). */
+typedef struct web_tb {
+    double tokens;
+    int64_t at; /* clock ms when tokens was computed */
+    bool started;
+} web_tb;
+/* Take a token at @p now: 0, or the ms to wait (>= 1). rate <= 0: no
+ * limit. */
+int64_t web_tb_take(web_tb *b, double rate_per_ms, double burst, int64_t now);
 
 typedef struct web_bucket web_bucket;
 typedef struct web_ratelimit {
@@ -374,6 +386,8 @@ struct web_conn {
     size_t qhead, qlen, qcap;
     char *rx;                /* fragments of the message being received */
     size_t rx_len;
+    web_tb rl;               /* messages from the browser */
+    int64_t refused;         /* messages refused in a row by rl */
     bool closing;            /* bye queued: close once drained */
     bool kill;               /* close at the next writeable */
     plt_ws_msg *msgs;        /* handlers that have not answered */

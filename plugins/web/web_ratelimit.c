@@ -9,6 +9,8 @@
  * Buckets live in a hash table keyed by address and are forgotten once
  * full again, so memory follows the number of recently active addresses.
  * Time is the core clock, so tests drive it with the simulated clock.
+ *
+ * The same bucket (web_tb) limits the messages of each WebSocket.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,10 +21,39 @@
 
 struct web_bucket {
     web_bucket *next;
-    double tokens;
-    int64_t at; /* when tokens was computed */
+    web_tb tb;
     char addr[64];
 };
+
+static void
+tb_refill(web_tb *b, double rate_per_ms, double burst, int64_t now)
+{
+    if (now > b->at) {
+        b->tokens += (double)(now - b->at) * rate_per_ms;
+        if (b->tokens > burst)
+            b->tokens = burst;
+    }
+    b->at = now;
+}
+
+int64_t
+web_tb_take(web_tb *b, double rate_per_ms, double burst, int64_t now)
+{
+    if (rate_per_ms <= 0)
+        return 0; /* limit disabled */
+    if (!b->started) {
+        b->tokens = burst; /* a new bucket starts full */
+        b->at = now;
+        b->started = true;
+    }
+    tb_refill(b, rate_per_ms, burst, now);
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return 0;
+    }
+    int64_t ms = (int64_t)ceil((1.0 - b->tokens) / rate_per_ms);
+    return ms < 1 ? 1 : ms;
+}
 
 static size_t
 hash_addr(const char *s, size_t nslots)
@@ -45,17 +76,6 @@ web_rl_configure(web_ratelimit *rl, double per_second, double burst)
 {
     rl->rate_per_ms = per_second / 1000.0;
     rl->burst = burst < 1 ? 1 : burst;
-}
-
-static void
-refill(web_ratelimit *rl, web_bucket *b, int64_t now)
-{
-    if (now > b->at) {
-        b->tokens += (double)(now - b->at) * rl->rate_per_ms;
-        if (b->tokens > rl->burst)
-            b->tokens = rl->burst;
-    }
-    b->at = now;
 }
 
 int64_t
@@ -85,20 +105,11 @@ web_rl_take(web_ratelimit *rl, const char *addr, int64_t now)
         if (!b)
             return 1000;
         snprintf(b->addr, sizeof(b->addr), "%s", addr);
-        b->tokens = rl->burst;
-        b->at = now;
         b->next = rl->slots[i];
         rl->slots[i] = b;
         rl->count++;
     }
-    refill(rl, b, now);
-    if (b->tokens >= 1.0) {
-        b->tokens -= 1.0;
-        return 0;
-    }
-    double wait = (1.0 - b->tokens) / rl->rate_per_ms;
-    int64_t ms = (int64_t)ceil(wait);
-    return ms < 1 ? 1 : ms;
+    return web_tb_take(&b->tb, rl->rate_per_ms, rl->burst, now);
 }
 
 void
@@ -108,8 +119,8 @@ web_rl_sweep(web_ratelimit *rl, int64_t now)
         web_bucket **pp = &rl->slots[i];
         while (*pp) {
             web_bucket *b = *pp;
-            refill(rl, b, now);
-            if (b->tokens >= rl->burst) {
+            tb_refill(&b->tb, rl->rate_per_ms, rl->burst, now);
+            if (b->tb.tokens >= rl->burst) {
                 *pp = b->next;
                 free(b);
                 rl->count--;

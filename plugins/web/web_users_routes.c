@@ -388,6 +388,22 @@ get_audit(void *arg, plt_http_req *req)
     started(w, j, rc);
 }
 
+/* DELETE /users/{login}/sessions: sessions live in this plugin, so this
+ * is answered here, at once, without the users service. */
+static void
+delete_sessions(void *arg, plt_http_req *req)
+{
+    web *w = arg;
+    const char *login = web_http_vtable.param(w, req, "login");
+    int n = web_sessions_end_login(w, login, req->session_hint,
+                                   "ended_by_admin");
+    char detail[48];
+    snprintf(detail, sizeof(detail), "%d session(s)", n);
+    web_http_vtable.audit(w, req, "user.sessions_ended", login, detail);
+    web_req_json(req, 200, json_pack("{s:s,s:i}", "login", login, "ended", n),
+                 NULL);
+}
+
 int
 web_users_routes(web *w)
 {
@@ -414,6 +430,10 @@ web_users_routes(web *w)
         {sizeof(plt_http_route), "POST", "/users/{login}/password",
          PLT_HTTP_ADMIN, 0, post_reset, w,
          "Reset a user's password (must_change_password defaults to true)"},
+        {sizeof(plt_http_route), "DELETE", "/users/{login}/sessions",
+         PLT_HTTP_ADMIN, 0, delete_sessions, w,
+         "End a user's sessions now (their WebSockets get a bye); an "
+         "admin's own current session is kept"},
         {sizeof(plt_http_route), "GET", "/audit", PLT_HTTP_ADMIN,
          PLT_HTTP_TOKEN_OK, get_audit, w,
          "Read the audit log, newest first (before, limit)"},

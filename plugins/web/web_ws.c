@@ -280,6 +280,20 @@ handle(web_conn *c, const char *text, size_t len)
         return;
     }
     ss->last_seen = now;
+    /* Before any parsing: a browser sends a few messages a second at
+     * most; a socket that floods gets refusals, then is closed. */
+    if (web_tb_take(&c->rl, (double)w->cfg.ws_msg_rate / 1000.0,
+                    (double)w->cfg.ws_msg_burst, now) > 0) {
+        w->ctr.rate_limited++;
+        if (++c->refused > w->cfg.ws_msg_burst) {
+            c->kill = true;
+            return;
+        }
+        reply_now(c, NULL, NULL, "rate_limited",
+                  "too many messages: slow down");
+        return;
+    }
+    c->refused = 0;
     json_error_t err;
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     json_t *type = o ? json_object_get(o, "type") : NULL;

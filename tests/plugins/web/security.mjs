@@ -167,6 +167,63 @@ test('disabling a user ends their sessions at once', async () => {
   assert.equal((await s.login('csrfvictim', 'New-Victim-Pw77')).status, 401);
 });
 
+test('an admin ends a user\'s sessions: bye on their WebSocket, cookie dead, audited; own session kept', async () => {
+  const adm = await s.login('admin');
+  const c1 = await s.login('carol', 'Car0l-Secret-Pw');
+  const c2 = await s.login('carol', 'Car0l-Secret-Pw');
+  const ws = await connectWs(s.port, { origin: s.base, cookie: c1.cookie });
+  await ws.next((m) => m.type === 'hello');
+  let r = await s.call(c1, 'DELETE', '/api/v1/users/carol/sessions');
+  assert.equal(r.status, 403, 'not for agents');
+  r = await s.call(adm, 'DELETE', '/api/v1/users/carol/sessions');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ended, 2);
+  const bye = await ws.next((m) => m.type === 'bye');
+  assert.equal(bye.data.reason, 'ended_by_admin');
+  assert.equal((await s.call(c1, 'GET', '/api/v1/session')).status, 401);
+  assert.equal((await s.call(c2, 'GET', '/api/v1/session')).status, 401);
+  // The account itself still works.
+  assert.equal((await s.login('carol', 'Car0l-Secret-Pw')).status, 200);
+  // An admin ending their own sessions keeps the one asking.
+  const other = await s.login('admin');
+  r = await s.call(adm, 'DELETE', '/api/v1/users/admin/sessions');
+  assert.equal(r.status, 200);
+  assert.ok(r.json.ended >= 1);
+  assert.equal((await s.call(adm, 'GET', '/api/v1/session')).status, 200);
+  assert.equal((await s.call(other, 'GET', '/api/v1/session')).status, 401);
+  const audit = await s.call(adm, 'GET', '/api/v1/audit?limit=50');
+  assert.ok(audit.json.items.some((e) => e.action === 'user.sessions_ended' && e.object === 'carol'
+    && e.actor === 'user:admin'), JSON.stringify(audit.json.items.slice(0, 3)));
+});
+
+test('a WebSocket that floods is answered rate_limited, then closed; a calm one is not', async () => {
+  const a = await s.login('sup');
+  const calm = await connectWs(s.port, { origin: s.base, cookie: a.cookie });
+  await calm.next((m) => m.type === 'hello');
+  const ws = await connectWs(s.port, { origin: s.base, cookie: a.cookie });
+  await ws.next((m) => m.type === 'hello');
+  const replies = [];
+  ws.onmessage = (m) => { if (m.type === 'reply') replies.push(m); };
+  // 40 at once: within the burst (60), every one answered.
+  for (let i = 0; i < 40; i++) ws.send({ type: 'ping', id: 'p' + i });
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(replies.filter((m) => !m.error).length, 40);
+  // 70 more at once: past the burst, refusals (not yet enough to close).
+  for (let i = 0; i < 70; i++) ws.send({ type: 'ping', id: 'q' + i });
+  await new Promise((res) => setTimeout(res, 300));
+  const limited = replies.filter((m) => m.error && m.error.code === 'rate_limited').length;
+  assert.ok(limited >= 30, `${limited} rate_limited replies`);
+  assert.equal(ws.closed, false);
+  // Keeps flooding: closed.
+  for (let i = 0; i < 100; i++) ws.send({ type: 'ping', id: 'r' + i });
+  await ws.closedPromise;
+  // The other socket of the same session is unaffected.
+  calm.send({ type: 'ping', id: 'x' });
+  const pong = await calm.next((m) => m.type === 'reply' && m.id === 'x');
+  assert.ok(pong.data.server_time > 0);
+  calm.close();
+});
+
 test('a forced password change gates every other route; the policy applies', async () => {
   const d = await s.login('dave', 'Dav3-First-Pw!');
   assert.equal(d.status, 200);

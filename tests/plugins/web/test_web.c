@@ -145,6 +145,16 @@ test_ratelimit(void **state)
     web_rl_sweep(&rl, t + 3600000);
     assert_int_equal(rl.count, 0);
     web_rl_free(&rl);
+
+    /* One WebSocket's bucket: 20/s, burst 60, from clock 0 (a simulated
+     * run may start there). */
+    web_tb b = {0};
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(web_tb_take(&b, 20.0 / 1000.0, 60, 0), 0);
+    assert_int_equal(web_tb_take(&b, 20.0 / 1000.0, 60, 0), 50);
+    assert_int_equal(web_tb_take(&b, 20.0 / 1000.0, 60, 50), 0);
+    assert_true(web_tb_take(&b, 20.0 / 1000.0, 60, 50) > 0);
+    assert_int_equal(web_tb_take(&b, 0, 60, 50), 0); /* 0 = no limit */
 }
 
 static void

@@ -60,8 +60,10 @@
  *  - The WebSocket is at /api/v1/ws (same origin, no subprotocol needed).
  *    The server sends {"type":"hello","data":{login,role,...}} first, and
  *    {"type":"bye","data":{"reason":...}} before it closes (logout, expiry,
- *    account disabled, shutdown): reconnect unless the reason is
- *    "logout"/"expired"/"disabled". {"type":"ping","id":..} is answered
+ *    account disabled, sessions ended by an admin, shutdown): reconnect
+ *    unless the reason is "logout"/"expired"/"disabled"/"ended_by_admin".
+ *    A socket sending more than its message rate gets replies with the
+ *    error code "rate_limited", then is closed if it keeps on. {"type":"ping","id":..} is answered
  *    with a reply.
  *  - Uploads (PLT_HTTP_UPLOAD) are the raw request body (any type), the
  *    file name in the header `X-File-Name` (percent-encoded).
