@@ -166,6 +166,11 @@ acd_caller_play_finished(acd_caller *c, const char *play_id)
     c->play_id[0] = '\0';
     if (!c->nann)
         return; /* the music itself ended (an unreadable file) */
+    if (!acd_leg_live(c->s, c->leg)) {
+        /* Stopped because the caller hung up: call.ended follows. */
+        acd_announce_free(c);
+        return;
+    }
     c->ann_at++;
     play_next(c);
 }

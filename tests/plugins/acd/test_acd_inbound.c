@@ -290,8 +290,8 @@ test_callback_through_leads(void **state)
                      0);
     plt_fake_host_run_until_idle(f->fh);
     assert_int_equal(total, (int64_t)n);
-    assert_int_equal(query(f, "SELECT number, requested_at FROM acd_callback").n,
-                     0);
+    assert_int_equal(
+        query(f, "SELECT number, requested_at FROM acd_callback").n, 0);
     assert_int_equal(stats(f, "sales").callbacks, n);
 }
 
@@ -462,13 +462,15 @@ test_rerouted_caller_meets_the_next_queue_rules(void **state)
     /* Monday 09:00 UTC: "night" is closed and sends callers to "backup",
      * where nobody is logged in; "loop" and "night2" send callers to each
      * other. */
-    fixture *f = fixture_open(
-        "queues:\n"
-        "  - {name: night, hours: ['sat 10:00-11:00'], closed: 'queue:backup'}\n"
-        "  - {name: backup, no_agents: 'message:/p/sorry.wav'}\n"
-        "  - {name: loop, no_agents: 'queue:night2'}\n"
-        "  - {name: night2, hours: ['sat 10:00-11:00'], closed: 'queue:loop'}\n",
-        sim_yaml);
+    fixture *f =
+        fixture_open("queues:\n"
+                     "  - {name: night, hours: ['sat 10:00-11:00'], closed: "
+                     "'queue:backup'}\n"
+                     "  - {name: backup, no_agents: 'message:/p/sorry.wav'}\n"
+                     "  - {name: loop, no_agents: 'queue:night2'}\n"
+                     "  - {name: night2, hours: ['sat 10:00-11:00'], closed: "
+                     "'queue:loop'}\n",
+                     sim_yaml);
     *state = f;
     char c1[32], c2[32];
     customer(f, c1);
@@ -482,8 +484,7 @@ test_rerouted_caller_meets_the_next_queue_rules(void **state)
     enqueue(f, "loop", 0, c2);
     assert_int_equal(count_for(f, "queue.overflowed", c2), 1 + 4);
     assert_int_equal(leg_state(f, c2), PLT_LEG_UP);
-    assert_int_equal(stats(f, "loop").waiting + stats(f, "night2").waiting,
-                     1);
+    assert_int_equal(stats(f, "loop").waiting + stats(f, "night2").waiting, 1);
 }
 
 static void
@@ -563,6 +564,95 @@ test_counters_restart_at_local_midnight(void **state)
     assert_int_equal(prev.offered, 1);
 }
 
+/* An hour of inbound traffic through every feature at once: hours (open),
+ * announcements, hold music, max_size rerouting to a spill queue whose
+ * max wait asks for a callback, max wait on the main queue to voicemail.
+ * Returns the queue.* event log; checks that each queue's counts add up,
+ * that every caller who joined "in" ended answered, abandoned or
+ * overflowed (or still waits), and that nothing warned or was repaired. */
+static char *
+mixed_hour(size_t *overflows)
+{
+    fixture *f = fixture_open(
+        "seed: 3\n"
+        "queues:\n"
+        "  - {name: in, dids: ['+33140000000'], wrap_up: 5s,\n"
+        "     hours: ['daily 00:00-24:00'], holidays: ['12-25'],\n"
+        "     max_wait: 60s, overflow: voicemail, voicemail_max: 10s,\n"
+        "     voicemail_prompt: /p/vm.wav, max_size: 4, full: 'queue:spill',\n"
+        "     hold_music: /p/moh.wav, prompts: ['en:/p/en'],\n"
+        "     aht_default: 1m, announce_every: 20s}\n"
+        "  - {name: spill, max_wait: 30s, overflow: callback,\n"
+        "     hold_music: /p/moh.wav}\n"
+        "agents:\n"
+        "  - {agent: '300', queues: [in, spill]}\n"
+        "  - {agent: '301', queues: [in, spill]}\n"
+        "  - {agent: '302', queues: [in]}\n",
+        "seed: 21\nplay_check_files: false\nplay_duration: 1s\n"
+        "patience_mean: 70s\npatience_sd: 30s\n"
+        "talk_mean: 90s\ntalk_sd: 30s\n"
+        "trunks: [{name: sim, max_channels: 200, cps: 0}]\n"
+        "inbound:\n  - {did: '+33140000000', rate_per_hour: 150}\n");
+    const char *const v[] = {"300", "301", "302"};
+    staff(f, v, 3);
+    plt_fake_host_run_for(f->fh, 3600 * 1000);
+    size_t total = plt_fake_host_event_count(f->fh, "*");
+    size_t cap = 1 << 20, len = 0;
+    char *log = malloc(cap);
+    assert_non_null(log);
+    for (size_t i = 0; i < total; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "*", i);
+        const char *t = plt_fake_event_topic(ev);
+        if (strncmp(t, "queue.", 6) != 0 || len + 256 >= cap)
+            continue;
+        const char *r = plt_fake_event_str(ev, "reason");
+        len += (size_t)snprintf(log + len, cap - len, "%lld %s %s %s %s\n",
+                                (long long)plt_fake_event_time(ev), t,
+                                plt_fake_event_str(ev, "leg_id"),
+                                plt_fake_event_str(ev, "queue"), r ? r : "-");
+    }
+    log[len] = '\0';
+    const char *const qs[] = {"in", "spill"};
+    for (size_t k = 0; k < 2; k++) {
+        plt_queue_stats st = stats(f, qs[k]);
+        assert_int_equal(st.offered, st.answered + st.abandoned +
+                                         st.overflowed + st.waiting);
+        assert_int_equal(st.overflowed, st.overflowed_by[PLT_ACD_WHY_MAX_WAIT] +
+                                            st.overflowed_by[PLT_ACD_WHY_FULL]);
+    }
+    plt_queue_stats in = stats(f, "in"), spill = stats(f, "spill");
+    assert_true(in.offered > 100);
+    /* Every overflow happened; the spill queue got the full ones. */
+    assert_true(in.overflowed_by[PLT_ACD_WHY_FULL] > 0);
+    assert_true(in.voicemails > 0);
+    assert_true(spill.offered == in.overflowed_by[PLT_ACD_WHY_FULL]);
+    assert_int_equal(spill.callbacks, spill.overflowed);
+    assert_int_equal(
+        plt_fake_host_event_count(f->fh, "queue.voicemail_recorded"),
+        in.voicemails);
+    assert_true(plt_fake_host_event_count(f->fh, "queue.announced") > 10);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
+    assert_int_equal(plt_fake_host_log_count(f->fh, PLT_LOG_WARN, NULL), 0);
+    *overflows = in.overflowed + spill.overflowed;
+    fixture_close(f);
+    return log;
+}
+
+static void
+test_an_hour_with_every_feature_replays(void **state)
+{
+    (void)state;
+    size_t a = 0, b = 0;
+    char *la = mixed_hour(&a);
+    char *lb = mixed_hour(&b);
+    assert_true(a > 0);
+    assert_int_equal(a, b);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
+}
+
 int
 main(void)
 {
@@ -580,6 +670,7 @@ main(void)
                                   teardown),
         cmocka_unit_test_teardown(
             test_rerouted_caller_meets_the_next_queue_rules, teardown),
+        cmocka_unit_test(test_an_hour_with_every_feature_replays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
