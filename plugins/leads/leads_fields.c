@@ -310,24 +310,60 @@ leads_fields_match(const char *json, const char *name, const char *value,
 typedef struct reconcile_op {
     leads_job j;
     size_t next;
+    char **drop; /* names indexed before and no longer configured */
+    size_t ndrop, capdrop;
 } reconcile_op;
+
+static int
+drop_row(void *arg, const plt_storage_row *row)
+{
+    reconcile_op *o = arg;
+    const char *n = leads_col_str(row, 0);
+    if (!n)
+        return 0;
+    if (o->ndrop == o->capdrop) {
+        size_t cap = o->capdrop ? o->capdrop * 2 : 8;
+        char **d = realloc(o->drop, cap * sizeof(*d));
+        if (!d)
+            return 1;
+        o->drop = d;
+        o->capdrop = cap;
+    }
+    if (!(o->drop[o->ndrop] = strdup(n)))
+        return 1;
+    o->ndrop++;
+    return 0;
+}
+
+/* "DELETE FROM @p table WHERE name IN (the dropped names)". */
+static void
+delete_dropped(reconcile_op *o, const char *table)
+{
+    leads_sb sql = {0};
+    leads_args args = {0};
+    leads_sb_addf(&sql, "DELETE FROM %s WHERE name IN (", table);
+    for (size_t i = 0; i < o->ndrop; i++) {
+        leads_args_add(&args, PLT_V_STR(o->drop[i]));
+        if (i)
+            leads_sb_add(&sql, ", ");
+        leads_sb_param(&sql, args.n);
+    }
+    leads_sb_add(&sql, ")");
+    leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+}
 
 static void
 reconcile_step(leads_job *j)
 {
     reconcile_op *o = (reconcile_op *)j;
     leads *L = j->L;
-    if (j->stage < 2) {
-        /* Names no longer configured: their rows go (a database upgraded
-         * from leads 1.0 starts with every name), and the index is no
-         * longer complete for them. */
-        bool rows = j->stage == 0;
-        j->stage++;
+    switch (j->stage++) {
+    case 0: {
+        /* Names no longer configured (a database upgraded from leads 1.0
+         * starts with every name). */
         leads_sb sql = {0};
         leads_args args = {0};
-        leads_sb_add(&sql, rows ? "DELETE FROM contact_search WHERE name IN"
-                                  " (SELECT name FROM lead_field_index"
-                                : "DELETE FROM lead_field_index");
+        leads_sb_add(&sql, "SELECT name FROM lead_field_index");
         if (L->cfg.nindexed) {
             leads_sb_add(&sql, " WHERE name NOT IN (");
             for (size_t i = 0; i < L->cfg.nindexed; i++) {
@@ -338,10 +374,26 @@ reconcile_step(leads_job *j)
             }
             leads_sb_add(&sql, ")");
         }
-        if (rows)
-            leads_sb_add(&sql, ")");
-        leads_job_query_built(j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+        leads_job_query_built(j, &sql, &args, 0, drop_row);
         return;
+    }
+    case 1:
+        /* First the index stops claiming to be complete for them (a
+         * search then scans the documents), then their rows go. */
+        if (o->ndrop) {
+            delete_dropped(o, "lead_field_index");
+            return;
+        }
+        j->stage++;
+        /* fall through */
+    case 2:
+        if (o->ndrop) {
+            delete_dropped(o, "contact_search");
+            return;
+        }
+        break;
+    default:
+        break;
     }
     if (o->next < L->cfg.nindexed) {
         /* A name indexed from now on: complete from the next contact.
@@ -360,6 +412,10 @@ reconcile_step(leads_job *j)
 static void
 reconcile_finish(leads_job *j)
 {
+    reconcile_op *o = (reconcile_op *)j;
+    for (size_t i = 0; i < o->ndrop; i++)
+        free(o->drop[i]);
+    free(o->drop);
     if (j->status != 0)
         plt_log(PLT_LOG_WARN,
                 "leads: cannot record the indexed fields (%s): searches by "
