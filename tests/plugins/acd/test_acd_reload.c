@@ -6,7 +6,8 @@
  * queue keeps its counters, the removed queue takes no new caller but its
  * callers are still served by its agents; agents get their new queues at
  * once. A reload that cannot apply (an unknown overflow target, a time
- * zone never loaded) changes nothing.
+ * zone never loaded) changes nothing. And a reload in the middle of
+ * traffic to agents on per-offer phones loses no caller.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,6 +134,74 @@ test_reload_refused_changes_nothing(void **state)
     assert_non_null(last_for(f, "queue.answered", c1));
 }
 
+/* Traffic on two DIDs, agents on per-offer phones, and a reload in the
+ * middle that removes one queue (its DID then reaches nobody) and adds
+ * another: every caller who joined ends answered or abandoned, or still
+ * waits; nothing warns and nothing is repaired. */
+static void
+test_reload_under_traffic(void **state)
+{
+    static const char a_yaml[] =
+        "queues:\n"
+        "  - {name: a, dids: ['+33140000010'], wrap_up: 3s}\n"
+        "  - {name: b, dids: ['+33140000011'], wrap_up: 3s}\n"
+        "agents:\n"
+        "  - {agent: '401', queues: [a]}\n"
+        "  - {agent: '402', queues: [a, b]}\n"
+        "  - {agent: '403', queues: [b]}\n";
+    static const char b_yaml[] =
+        "queues:\n"
+        "  - {name: a, dids: ['+33140000010'], wrap_up: 3s,\n"
+        "     strategy: round_robin}\n"
+        "  - {name: c, dids: ['+33140000011'], wrap_up: 3s}\n"
+        "agents:\n"
+        "  - {agent: '401', queues: [a, c]}\n"
+        "  - {agent: '402', queues: [a]}\n";
+    fixture *f = fixture_open(
+        a_yaml, "seed: 5\npatience_mean: 60s\npatience_sd: 20s\n"
+                "talk_mean: 60s\ntalk_sd: 20s\n"
+                "agent_ring_min: 1s\nagent_ring_max: 4s\n"
+                "agent_miss_rate: 0.1\n"
+                "trunks: [{name: sim, max_channels: 200, cps: 0}]\n"
+                "inbound:\n"
+                "  - {did: '+33140000010', rate_per_hour: 120}\n"
+                "  - {did: '+33140000011', rate_per_hour: 120}\n");
+    *state = f;
+    const char *const v[] = {"401", "402", "403"};
+    for (size_t i = 0; i < 3; i++) {
+        char phone[32];
+        snprintf(phone, sizeof(phone), "agent:%s", v[i]);
+        plt_agent_login l = {
+            .size = sizeof(l), .agent = v[i], .phone = phone, .keep_up = false};
+        assert_int_equal(f->ag.vt->login(f->ag.impl, &l, NULL, NULL), 0);
+        ready(f, v[i]);
+    }
+    plt_fake_host_run_for(f->fh, 20 * 60 * 1000);
+    assert_int_equal(reload(f, b_yaml), 0);
+    plt_fake_host_run_for(f->fh, 20 * 60 * 1000);
+    size_t joined = plt_fake_host_event_count(f->fh, "queue.joined");
+    assert_true(joined > 40);
+    size_t ended = 0, waiting = 0;
+    for (size_t i = 0; i < joined; i++) {
+        const plt_event *j = plt_fake_host_event_at(f->fh, "queue.joined", i);
+        const char *leg = plt_fake_event_str(j, "leg_id");
+        bool done = last_for(f, "queue.answered", leg) ||
+                    last_for(f, "queue.abandoned", leg) ||
+                    last_for(f, "queue.overflowed", leg);
+        if (done)
+            ended++;
+        else
+            waiting++;
+    }
+    plt_queue_stats a = stats(f, "a"), c = stats(f, "c");
+    assert_int_equal(waiting, a.waiting + c.waiting);
+    assert_int_equal(ended + waiting, joined);
+    assert_true(a.answered > 0 && c.offered > 0);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
+    assert_int_equal(plt_fake_host_log_count(f->fh, PLT_LOG_WARN, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -140,6 +209,7 @@ main(void)
         cmocka_unit_test_teardown(test_reload_keeps_waiting_callers, teardown),
         cmocka_unit_test_teardown(test_reload_refused_changes_nothing,
                                   teardown),
+        cmocka_unit_test_teardown(test_reload_under_traffic, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
