@@ -84,9 +84,9 @@ hangup(fixture *f, const char *leg_id, int code, int32_t by)
 }
 
 /* Alice and bob on per-offer phones, alice the longest idle; a caller
- * @p c1 joins and alice's phone rings. */
+ * @p c1 joins. */
 static void
-alice_then_bob(fixture *f, char c1[32])
+both_ready(fixture *f, char c1[32])
 {
     login_per_call(f, "alice");
     login_per_call(f, "bob");
@@ -95,6 +95,13 @@ alice_then_bob(fixture *f, char c1[32])
     ready(f, "bob");
     customer(f, c1);
     enqueue(f, "support", 0, c1);
+}
+
+/* The same, and alice's phone rings. */
+static void
+alice_then_bob(fixture *f, char c1[32])
+{
+    both_ready(f, c1);
     assert_string_equal(last_offered(f), "alice");
 }
 
@@ -223,6 +230,57 @@ test_rejected_phone_moves_on_at_once(void **state)
     assert_string_equal(plt_fake_event_str(ans, "agent"), "bob");
 }
 
+/* ring_all on per-offer phones: both ring, the first to pick up takes
+ * the call and the other's leg is cancelled, without a miss; a phone that
+ * declines leaves the other ringing. */
+static void
+test_ring_all_rings_every_extension(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: support, strategy: ring_all, offer_timeout: 10s}\n"
+        "agents:\n"
+        "  - {agent: alice, queues: [support]}\n"
+        "  - {agent: bob, queues: [support]}\n",
+        "seed: 7\nagent_ring_min: 2s\nagent_ring_max: 6s\n"
+        "agent_miss_rate: 0\n");
+    *state = f;
+    char c1[32];
+    both_ready(f, c1);
+    char al[32], bl[32];
+    snprintf(al, sizeof(al), "%s", agent_leg(f, "alice"));
+    snprintf(bl, sizeof(bl), "%s", agent_leg(f, "bob"));
+    assert_int_equal(count_for(f, "queue.offered", c1), 2);
+    plt_fake_host_run_for(f->fh, 7000);
+    const plt_event *ans = last_for(f, "queue.answered", c1);
+    assert_non_null(ans);
+    const char *who = plt_fake_event_str(ans, "agent");
+    bool alice_won = strcmp(who, "alice") == 0;
+    const char *loser = alice_won ? "bob" : "alice";
+    assert_int_equal(leg_state(f, alice_won ? bl : al), PLT_LEG_ENDED);
+    assert_int_equal(leg_state(f, alice_won ? al : bl), PLT_LEG_UP);
+    assert_int_equal(agent_state(f, who), PLT_AGENT_IN_CALL);
+    assert_int_equal(agent_state(f, loser), PLT_AGENT_AVAILABLE);
+
+    /* The loser is rung for the next caller alone; it declines while the
+     * winner is busy: nobody else can take it, so it rings again (the
+     * no-answer pause, off here, would stop that after a few misses). */
+    char c2[32];
+    customer(f, c2);
+    enqueue(f, "support", 0, c2);
+    const plt_event *off = last_for(f, "queue.offered", c2);
+    assert_non_null(off);
+    assert_string_equal(plt_fake_event_str(off, "agent"), loser);
+    char ll[32];
+    snprintf(ll, sizeof(ll), "%s", agent_leg(f, loser));
+    hangup(f, ll, 603, PLT_BY_AGENT);
+    assert_int_equal(leg_state(f, ll), PLT_LEG_ENDED);
+    assert_int_equal(count_for(f, "queue.offered", c2), 2);
+    assert_int_equal(agent_state(f, loser), PLT_AGENT_RESERVED);
+    assert_string_not_equal(agent_leg(f, loser), ll);
+    assert_null(last_for(f, "queue.answered", c2));
+}
+
 int
 main(void)
 {
@@ -231,6 +289,8 @@ main(void)
         cmocka_unit_test_teardown(test_offer_timeout_moves_on_and_counts_a_miss,
                                   teardown),
         cmocka_unit_test_teardown(test_rejected_phone_moves_on_at_once,
+                                  teardown),
+        cmocka_unit_test_teardown(test_ring_all_rings_every_extension,
                                   teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
