@@ -458,12 +458,16 @@ dnc_cb(void *arg, int status, bool yes)
     attempt *a = arg;
     a->camp->D->ops_in_flight--;
     a->pending_checks--;
-    if (status != 0 || yes) {
-        /* This number is blocked: try the next one of the contact. */
-        a->phone_i++;
+    if (status != 0) {
+        /* Unknown: not this time (a failed check says nothing about the
+         * number: the contact is not marked do-not-call for it). */
+        a->dnc_error = true;
         a->phone[0] = 0;
-        if (status != 0)
-            plt_log(PLT_LOG_WARN, "dnc_check failed: %s", plt_strerror(status));
+        plt_log(PLT_LOG_WARN, "dnc_check failed: %s", plt_strerror(status));
+    } else if (yes) {
+        /* This number is blocked: try the contact's others. */
+        a->dnc_mask |= 1u << a->phone_i;
+        a->phone[0] = 0;
     }
     if (a->pending_checks == 0)
         attempt_checks_next(a);
@@ -562,25 +566,31 @@ attempt_checks_next(attempt *a)
         }
         return;
     }
-    /* Choose: by order, starting at the number after the ones tried; by
-     * schedule, the first whose rule allows it now. */
+    if (a->dnc_error) {
+        a->blocked = true;
+        snprintf(a->blocked_rule, sizeof(a->blocked_rule), "error");
+        a->blocked_until = now + 60000;
+        attempt_block(a);
+        return;
+    }
+    /* Choose: by order, starting at the number after the ones tried (then
+     * round to the first ones); by schedule, the first whose rule allows
+     * it now. Numbers found on a do-not-call list are passed over. */
     size_t start = a->phone_i;
-    bool any_hours = false;
-    for (size_t k = start; k < a->nphones; k++) {
-        const char *tz = a->phone_tz[k][0] ? a->phone_tz[k] : a->tz;
-        if (!dialer_open_at(c, tz, now))
+    for (size_t k = 0; k < a->nphones; k++) {
+        size_t i = (start + k) % a->nphones;
+        const char *tz = a->phone_tz[i][0] ? a->phone_tz[i] : a->tz;
+        if ((a->dnc_mask & (1u << i)) || !dialer_open_at(c, tz, now) ||
+            !dialer_phone_allowed(c, a->phone_types[i], tz, now))
             continue;
-        if (!dialer_phone_allowed(c, a->phone_types[k], tz, now)) {
-            any_hours = true;
-            continue;
-        }
-        a->phone_i = k;
-        snprintf(a->phone, sizeof(a->phone), "%s", a->phones[k]);
+        a->phone_i = i;
+        snprintf(a->phone, sizeof(a->phone), "%s", a->phones[i]);
         break;
     }
     if (!a->phone[0]) {
         a->blocked = true;
-        if (a->phone_i >= a->nphones && !any_hours && start > 0) {
+        if (a->nphones &&
+            a->dnc_mask == (uint32_t)((1ull << a->nphones) - 1)) {
             snprintf(a->blocked_rule, sizeof(a->blocked_rule), "dnc");
             a->blocked_until = 0;
         } else {

@@ -169,6 +169,8 @@ typedef struct attempt {
     bool redial_blocked, redial_failed; /* checks before a deferred call */
     char connected_agent[64];
     int pending_checks;
+    uint32_t dnc_mask; /* numbers (bit = index) found on a DNC list */
+    bool dnc_error;    /* a DNC check failed: not this time */
     bool blocked;
     char blocked_rule[24];
     int64_t blocked_until;

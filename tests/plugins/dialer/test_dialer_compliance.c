@@ -311,6 +311,44 @@ dnc_while_waiting_for_trunk(void **state)
     fixture_close(f);
 }
 
+/* The number a contact's next attempt would use (by order: the second,
+ * after a first attempt on the first) goes on the DNC list while an agent
+ * previews the contact: its other number is called instead, and the
+ * contact is not taken for a do-not-call contact. */
+static void
+dnc_on_next_number(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: preview, lists: [l],"
+                              " max_attempts: 4, ring_timeout: 15s,"
+                              " retries: [{on: no_answer, delay: 2m}]}\n",
+                              sim_no_answer, 0);
+    const char *const nums[] = {"+33600000081", "+33140000081"};
+    const int32_t types[] = {PLT_PHONE_MOBILE, PLT_PHONE_FIXED};
+    make_contact_phones(f, nums, types, 2);
+    staff(f, 1);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 1500);
+    assert_int_equal(f->dialer.vt->preview_dial(f->dialer.impl, "a1", -1), 0);
+    plt_fake_host_run_for(f->fh, 30000);
+    assert_int_equal(count_where(f, "dialer.attempt.ended", "phone", nums[0]),
+                     1);
+    /* Previewed again after the retry delay; meanwhile, DNC. */
+    plt_fake_host_run_for(f->fh, 3 * MIN_MS);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.preview.offered"),
+                     2);
+    dnc_add(f, "*", nums[1]);
+    assert_int_equal(f->dialer.vt->preview_dial(f->dialer.impl, "a1", -1), 0);
+    plt_fake_host_run_for(f->fh, 5000);
+    assert_int_equal(count_where(f, "dialer.attempt.started", "phone", nums[1]),
+                     0);
+    assert_int_equal(count_where(f, "dialer.attempt.started", "phone", nums[0]),
+                     2);
+    assert_null(first_where(f, "dialer.contact.blocked", "rule", "dnc"));
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* ringing and abandoned calls */
 
@@ -463,6 +501,7 @@ main(void)
         cmocka_unit_test(fr_refusal_silence),
         cmocka_unit_test(dnc_while_previewed),
         cmocka_unit_test(dnc_while_waiting_for_trunk),
+        cmocka_unit_test(dnc_on_next_number),
         cmocka_unit_test(us_min_ring),
         cmocka_unit_test(us_abandon_message_required),
         cmocka_unit_test(uk_no_repeat_after_abandon),
