@@ -165,7 +165,7 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   assert.match(await page.textContent('#lists-table tr[data-list=navigateur] td.available'), /^80 \(100 %\)$/);
   await shot(page, '07-lists');
 
-  // A larger file: the progress bar moves while it is imported.
+  // A larger file: the progress bar moves while it is imported; stop it.
   await page.setInputFiles('#csv-file', process.env.PLATEAU_BIG_CSV);
   await page.click('#upload-form button[type=submit]');
   await page.waitForSelector('#preview-table tbody tr');
@@ -176,8 +176,14 @@ await test('admin creates a campaign through the wizard and imports a list', asy
     return p && p.value > 0 && p.value < 100;
   }, null, { timeout: 60000, polling: 50 });
   await shot(page, '07b-import-progress');
+  // Stopped half-way: what was committed stays, the rest is not read.
+  await page.click('#btn-import-cancel');
   await page.waitForSelector('#import-done', { timeout: 120000 });
+  assert.match(await page.textContent('#import-done'), /annulé/);
   await page.waitForSelector('#lists-table tr[data-list=gros]');
+  const total = Number(await page.textContent('#lists-table tr[data-list=gros] td:nth-child(2)'));
+  assert.ok(total > 0 && total < 50000, `${total} contacts kept`);
+  await shot(page, '07c-import-cancelled');
 });
 
 let agent2Page = null;

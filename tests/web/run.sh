@@ -71,12 +71,13 @@ done
 curl -fs "http://127.0.0.1:$port/" >/dev/null || { cat "$tmp/plateau.log"; echo "Plateau did not serve"; exit 1; }
 
 mkdir -p "$build/web-artifacts"
-# A larger file, so that the import's progress bar is seen moving.
+# A larger file, so that the import's progress bar is seen moving (and the
+# import stopped half-way).
 python3 - "$tmp/big.csv" <<'PY'
 import sys
 with open(sys.argv[1], 'w', encoding='utf-8') as f:
     f.write('prenom;nom;ville;telephone\n')
-    for i in range(20000):
+    for i in range(50000):
         f.write(f'P{i};N{i};Ville;01 {40 + i // 100000:02d} {i // 1000 % 100:02d} {i // 10 % 100:02d} {i % 10}{i % 7}\n')
 PY
 rc=0

@@ -79,13 +79,17 @@ export function mount(main) {
     const pct = d.bytes_total ? Math.round((100 * d.bytes_done) / d.bytes_total) : 0;
     clear(step, h('h3', t('lists.progress')),
       h('progress#import-progress', { max: 100, value: pct, 'aria-label': t('lists.progress') }), h('span', ` ${pct} %`),
-      h('p.muted', `${t('imp.rows_read')}: ${d.rows ?? 0} — ${t('imp.imported')}: ${d.imported ?? 0} — ${t('imp.rejected')}: ${d.rejected ?? 0}`));
+      h('p.muted', `${t('imp.rows_read')}: ${d.rows ?? 0} — ${t('imp.imported')}: ${d.imported ?? 0} — ${t('imp.rejected')}: ${d.rejected ?? 0}`),
+      // Stops after the batch being written; what is committed stays.
+      h('button#btn-import-cancel', { type: 'button', onclick: async () => {
+        try { await post(`/imports/${job}/cancel`, {}); } catch (e) { toast(tErr(e), 'error'); }
+      } }, t('lists.cancel')));
   }
 
   function showReport(d) {
     const msg = d.status === 'done' ? t('imp.done') : d.status === 'cancelled' ? t('imp.cancelled') : t('imp.failed', { e: d.error || '' });
     clear(step, h('h3#import-done', msg),
-      h('progress', { max: 100, value: 100 }),
+      h('progress', { max: 100, value: d.bytes_total ? Math.round((100 * d.bytes_done) / d.bytes_total) : 100 }),
       h('table.grid#report-table', h('tbody', COUNTERS.map((c) => h('tr', h('th', t('imp.' + c)), h('td.num', String(d[c] ?? 0)))))),
       (d.rejected ?? 0) > 0 ? h('a', { href: `/api/v1/imports/${d.job_id}/report`, download: 'rejets.csv' }, t('lists.download_report')) : null);
     loadLists();
