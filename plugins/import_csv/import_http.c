@@ -15,6 +15,7 @@
  * random hex digits and nothing else is accepted, so a request can never
  * name another file. Without the web plugin nothing is registered.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -229,6 +230,7 @@ typedef struct start_ctx {
     plt_http_req *req;
     char *login;
     char *campaign;
+    char upload[17];
 } start_ctx;
 
 static int32_t
@@ -256,8 +258,9 @@ started(void *arg, int status, int64_t job_id, const char *error)
         char key[32];
         snprintf(key, sizeof(key), "%" PRId64, job_id);
         json_object_set_new(ih->owners, key,
-                            json_pack("{s:s, s:s?}", "login", c->login,
-                                      "campaign", c->campaign));
+                            json_pack("{s:s, s:s?, s:s}", "login", c->login,
+                                      "campaign", c->campaign, "upload",
+                                      c->upload));
         ih->vt->audit(ih->impl, c->req, "import.started", key, NULL);
         ih->vt->reply_json(ih->impl, c->req, 202,
                            json_pack("{s:I}", "job_id", job_id));
@@ -338,6 +341,7 @@ h_start(void *arg, plt_http_req *req)
         .skip_dnc = json_is_true(json_object_get(b, "skip_dnc")),
     };
     c->req = req;
+    snprintf(c->upload, sizeof(c->upload), "%s", upload);
     int rc = import_csv_job_start(ih->ic, &spec, started, c, NULL);
     free(map); /* the spec is copied before start returns */
     if (rc != 0) {
@@ -430,6 +434,75 @@ attached(void *arg, int status, const char *msg)
     free(campaign);
 }
 
+/* A finished job's upload is not needed any more (an interrupted one is:
+ * it is resumed from it). Removed on a worker. */
+static void
+unlink_work(void *arg)
+{
+    unlink(arg);
+}
+
+static void
+unlink_done(void *arg, int status)
+{
+    (void)status;
+    free(arg);
+}
+
+/* Uploads previewed and never imported are removed after a day, at start,
+ * on a worker. */
+#define UPLOAD_KEEP_MS (24 * 3600 * 1000LL)
+
+typedef struct sweep {
+    char dir[4096];
+    int64_t before_ms;
+} sweep;
+
+static void
+sweep_work(void *arg)
+{
+    sweep *w = arg;
+    DIR *d = opendir(w->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[4400];
+        struct stat st;
+        size_t n = strlen(e->d_name);
+        if (n != 20 || strcmp(e->d_name + 16, ".csv") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", w->dir, e->d_name);
+        if (stat(path, &st) == 0 &&
+            (int64_t)st.st_mtime * 1000 < w->before_ms)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void
+sweep_uploads(void)
+{
+    sweep *w = calloc(1, sizeof(*w));
+    if (!w)
+        return;
+    snprintf(w->dir, sizeof(w->dir), "%s/imports/uploads", plt_data_dir());
+    w->before_ms = plt_now() - UPLOAD_KEEP_MS;
+    if (plt_queue_work(sweep_work, unlink_done, w) != 0)
+        free(w);
+}
+
+static void
+forget_upload(const char *id)
+{
+    char path[4096];
+    if (!valid_upload_id(id))
+        return;
+    upload_file(id, path, sizeof(path));
+    char *p = strdup(path);
+    if (p && plt_queue_work(unlink_work, unlink_done, p) != 0)
+        free(p);
+}
+
 static void
 on_import_event(const plt_event *ev, void *arg)
 {
@@ -454,8 +527,10 @@ on_import_event(const plt_event *ev, void *arg)
     ih->vt->push(ih->impl,
                  json_string_value(json_object_get(o, "login")), 0, topic,
                  htc_event_json(ev));
-    if (!strcmp(topic, "import.job.finished"))
+    if (!strcmp(topic, "import.job.finished")) {
+        forget_upload(json_string_value(json_object_get(o, "upload")));
         json_object_del(ih->owners, key);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -498,6 +573,7 @@ import_http_start(import_csv *ic)
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = ih->vt->route(ih->impl, &routes[i])) != 0)
             return rc;
+    sweep_uploads();
     return plt_subscribe("import.job.*", on_import_event, NULL, &ih->sub);
 }
 

@@ -223,6 +223,9 @@ preview_import_report(void **state)
                 1);
     json_t *last = fake_http_push_last(f->h, "ann", "import.job.progressed");
     assert_int_equal(num(last, "bytes_done"), num(last, "bytes_total"));
+    /* The upload went with the job. */
+    assert_int_equal(plt_fake_host_run_until_idle(f->fh), 0);
+    assert_int_not_equal(access(kept, F_OK), 0);
     /* Nobody else hears about it. */
     assert_int_equal(fake_http_push_count(f->h, "alice", NULL), 0);
 
