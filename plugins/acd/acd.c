@@ -285,6 +285,7 @@ acd_init(plt_plugin *self, const plt_cfg *cfg)
         return rc;
     }
     the_acd = s;
+    acd_reload_attach(s);
     return 0;
 }
 
@@ -359,6 +360,7 @@ acd_fini(plt_plugin *self)
     if (!the_acd)
         return;
     /* Timers are gone after stop(); never start new ones while freeing. */
+    acd_reload_attach(NULL);
     acd_stop_all(the_acd);
     acd_free_all(the_acd);
     free(the_acd->voicemail_dir);

@@ -92,8 +92,11 @@ typedef struct acd_queue {
     acd_action on[ACD_WHY_N];
     int64_t max_size; /* waiting callers; 0 = no limit */
     char *hold_music;      /* NULL = none */
-    /* Opening hours and holidays in the queue's zone (owned). */
+    /* Opening hours and holidays in the queue's zone (one of acd.zones).
+     * zone_wanted: a zone named by a reload, being read off the loop (the
+     * site's zone stands in meanwhile). */
     schedule_zone *zone;
+    char *zone_wanted;
     schedule sched;
     /* Voicemail and callback prompts (NULL = none), longest message. */
     char *voicemail_prompt, *callback_prompt;
@@ -277,6 +280,8 @@ int acd_agent_add(acd *s, acd_agent *a);
 void acd_agent_free(acd_agent *a);
 /* reconfigure(): check (@p apply false) or apply a new section. */
 int acd_reload(acd *s, const plt_cfg *cfg, bool apply);
+/* The acd whose zones reads finishing later may update (NULL at fini). */
+void acd_reload_attach(acd *s);
 void acd_free_all(acd *s);
 acd_queue *acd_queue_find(acd *s, const char *name);
 acd_agent *acd_agent_find(acd *s, const char *login);

@@ -181,9 +181,12 @@ load_hours(acd *s, acd_queue *q, const plt_cfg *c, const char *site_tz,
         tz = site_tz;
     int rc = acd_zone_get(s, tz, may_open, &q->zone);
     if (rc == PLT_ENOTSUP) {
-        plt_set_error("queue %s: time zone %s is new: it takes a restart",
-                      q->name, tz);
-        return PLT_ENOTSUP;
+        /* A zone new at a reload: read off the loop once applied
+         * (acd_reload.c); the site's zone stands in until then. */
+        if (!(q->zone_wanted = strdup(tz)))
+            return PLT_ENOMEM;
+        q->zone = s->site_zone;
+        rc = 0;
     }
     if (rc != 0) {
         plt_set_error("queue %s: unknown time zone %s", q->name, tz);
@@ -362,6 +365,7 @@ acd_queue_clear(acd_queue *q)
     free(q->voicemail_prompt);
     free(q->callback_prompt);
     free(q->callback_list);
+    free(q->zone_wanted);
     free(q->language);
     strv_free(q->prompt_lang, q->nprompts);
     strv_free(q->prompt_dir, q->nprompts);

@@ -5,8 +5,9 @@
  *
  * CHECK reads the whole new section as APPLY would and throws it away, so
  * APPLY cannot meet an error CHECK did not. A time zone never loaded
- * before is refused (the tz database is read at init only, never on the
- * loop): that change takes a restart.
+ * before is read on a worker thread once APPLY is done (never on the
+ * loop); the queue uses the site's zone until it arrives, and keeps it
+ * (with an error logged) if the zone is unknown.
  *
  * APPLY builds the new queue array and moves every caller over by queue
  * name: a queue that stays keeps its callers, its day's and previous
@@ -22,7 +23,91 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plateau/loop.h>
+
 #include "acd_int.h"
+
+/* ---- time zones read off the loop ---- */
+
+static acd *zone_owner;
+
+void
+acd_reload_attach(acd *s)
+{
+    zone_owner = s;
+}
+
+typedef struct zone_job {
+    char *name;
+    schedule_zone *z;
+    int rc;
+} zone_job;
+
+static void
+zone_work(void *arg)
+{
+    zone_job *j = arg;
+    j->rc = schedule_zone_open(j->name, &j->z);
+}
+
+static void
+zone_done(void *arg, int status)
+{
+    zone_job *j = arg;
+    acd *s = zone_owner;
+    if (s && status == 0 && j->rc != 0)
+        plt_log_err(PLT_LOG_ERROR, j->rc,
+                    "acd: time zone %s unknown: its queues use %s", j->name,
+                    schedule_zone_name(s->site_zone));
+    schedule_zone *z = NULL;
+    if (s && status == 0 && j->rc == 0) {
+        /* Another read of the same name may have finished first. */
+        if (acd_zone_get(s, j->name, false, &z) != 0) {
+            schedule_zone **v = realloc(s->zones, (s->nzones + 1) * sizeof(*v));
+            if (v) {
+                s->zones = v;
+                z = v[s->nzones++] = j->z;
+                j->z = NULL;
+            }
+        }
+    }
+    for (size_t i = 0; s && i < s->nq_all; i++) {
+        acd_queue *q = &s->q[i];
+        if (!q->zone_wanted || strcmp(q->zone_wanted, j->name) != 0)
+            continue;
+        if (z) {
+            q->zone = z;
+            q->sched.zone = z;
+        }
+        free(q->zone_wanted);
+        q->zone_wanted = NULL;
+    }
+    schedule_zone_free(j->z);
+    free(j->name);
+    free(j);
+}
+
+static void
+zones_read(acd *s)
+{
+    for (size_t i = 0; i < s->nq; i++) {
+        const char *name = s->q[i].zone_wanted;
+        bool asked = false;
+        for (size_t k = 0; name && k < i; k++)
+            asked |=
+                s->q[k].zone_wanted && strcmp(s->q[k].zone_wanted, name) == 0;
+        if (!name || asked)
+            continue;
+        zone_job *j = calloc(1, sizeof(*j));
+        if (!j || !(j->name = strdup(name)) ||
+            plt_queue_work(zone_work, zone_done, j) != 0) {
+            plt_log(PLT_LOG_ERROR, "acd: cannot read time zone %s", name);
+            if (j)
+                free(j->name);
+            free(j);
+        }
+    }
+}
 
 static void
 agents_free(acd_agent **v, size_t n)
@@ -194,6 +279,7 @@ acd_reload(acd *s, const plt_cfg *cfg, bool apply)
     if ((rc = acd_index_agents(s)) != 0)
         plt_log_err(PLT_LOG_ERROR, rc, "acd: reload: agents not indexed");
     plt_log(PLT_LOG_INFO, "acd: reloaded: %zu queue(s), %zu retired", nn, nret);
+    zones_read(s);
     acd_dispatch(s);
     return 0;
 }
