@@ -49,13 +49,15 @@ on_stats(void *arg, int status, const plt_queue_stats *q)
     *rc = status;
     if (status != 0)
         return;
-    printf("%-16s %8llu %8llu %9llu %10llu %7u %9.1f %6.1f %%  %9.1f %4u/%u\n",
+    printf("%-16s %8llu %8llu %9llu %10llu %7u %9.1f %6.1f %%  %9.1f %4u/%u"
+           " %9llu %10llu\n",
            q->queue, (unsigned long long)q->offered,
            (unsigned long long)q->answered, (unsigned long long)q->abandoned,
            (unsigned long long)q->overflowed, q->waiting,
            (double)q->longest_wait_ms / 1000.0, q->service_level * 100.0,
            (double)q->estimated_wait_ms / 1000.0, q->agents_available,
-           q->agents_logged_in);
+           q->agents_logged_in, (unsigned long long)q->callbacks,
+           (unsigned long long)q->voicemails);
 }
 
 static void
@@ -68,9 +70,10 @@ on_end(void *arg)
     printf("simulated %lld s (clock from %lld to %lld ms)\n",
            (long long)((plt_now() - r->began) / 1000), (long long)r->began,
            (long long)plt_now());
-    printf("%-16s %8s %8s %9s %10s %7s %9s %8s  %9s %s\n", "queue", "offered",
-           "answered", "abandoned", "overflowed", "waiting", "longest s",
-           "SL", "est. wait", "avail/in");
+    printf("%-16s %8s %8s %9s %10s %7s %9s %8s  %9s %s %9s %10s\n", "queue",
+           "offered", "answered", "abandoned", "overflowed", "waiting",
+           "longest s", "SL", "est. wait", "avail/in", "callbacks",
+           "voicemails");
     int status = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = PLT_ENOENT;
