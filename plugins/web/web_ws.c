@@ -26,6 +26,9 @@
 
 #include "web_int.h"
 
+/* Messages written at most per writeable callback. */
+#define WEB_WS_WRITES 64
+
 /* ------------------------------------------------------------------ */
 /* Shared messages */
 
@@ -203,15 +206,23 @@ web_ws_writeable(web_conn *c)
         return -1;
     if (c->qlen == 0)
         return c->closing ? -1 : 0;
-    web_msg *m = c->q[c->qhead];
-    c->q[c->qhead] = NULL;
-    c->qhead = (c->qhead + 1) % c->qcap;
-    c->qlen--;
-    int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-    web_msg_unref(m);
-    if (n < 0)
-        return -1;
-    c->w->ctr.ws_out++;
+    /* Several messages per callback while the socket takes them: one
+     * write per poll cycle cannot keep a busy supervisor view up to date.
+     * A write the kernel takes only in part is kept by libwebsockets,
+     * which then reports the pipe choked: stop there. */
+    for (int i = 0; i < WEB_WS_WRITES && c->qlen > 0; i++) {
+        if (i > 0 && lws_send_pipe_choked(c->wsi))
+            break;
+        web_msg *m = c->q[c->qhead];
+        c->q[c->qhead] = NULL;
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        web_msg_unref(m);
+        if (n < 0)
+            return -1;
+        c->w->ctr.ws_out++;
+    }
     if (c->qlen > 0 || c->closing)
         lws_callback_on_writable(c->wsi);
     return 0;
