@@ -250,6 +250,9 @@ await test('a campaign call pops the contact, the script filled in, the products
   // The supervisor sees the campaign's figures, pushed as it dials.
   await sup.waitForSelector('#pacing-body tr[data-campaign=essai]');
   assert.match(await sup.textContent('#pacing-body tr[data-campaign=essai]'), /progressive/);
+  // Its stored decisions ("why N lines") on a click: none in progressive mode.
+  await sup.click('#pacing-body tr[data-campaign=essai] button.link');
+  await sup.waitForSelector('#pacing-log h3');
   await shot(sup, '16b-supervisor-campaign');
   const fields = await a2.textContent('#screen-pop');
   const script = await a2.textContent('#script');

@@ -30,6 +30,7 @@ export function mount(main) {
     queues: h('tbody#queues-body'),
     campaigns: h('div#campaigns'),
     pacing: h('tbody#pacing-body'),
+    pacingLog: h('div#pacing-log'),
     banner: h('div.banner.warn', { hidden: true, role: 'alert' }, t('agent.offline')),
   };
   main.append(h('div.sup',
@@ -45,7 +46,8 @@ export function mount(main) {
     h('section.card', h('h2', t('sup.campaigns')), el.campaigns),
     h('section.card', h('h2', t('sup.pacing')),
       h('table.grid', h('thead', h('tr', h('th', t('nav.campaigns')), h('th', t('sup.dialing')),
-        h('th', t('sup.available')), h('th', t('sup.abandon')), h('th', 'mode'), h('th', t('sup.why')))), el.pacing))));
+        h('th', t('sup.available')), h('th', t('sup.abandon')), h('th', 'mode'), h('th', t('sup.why')))), el.pacing),
+      el.pacingLog)));
 
   function schedule() {
     if (dirty) return;
@@ -115,7 +117,8 @@ export function mount(main) {
     clear(el.campaigns, campaigns.size ? [...campaigns.values()].map((c) => h('label.switch', { dataset: { campaign: c.name } },
       h('input', { type: 'checkbox', checked: !!c.enabled, onchange: (e) => toggle(c, e.target.checked) }),
       ' ', c.label || c.name, ' — ', c.enabled ? t('sup.on') : t('sup.off'))) : h('p.muted', t('camp.none')));
-    clear(el.pacing, [...pacing.values()].map((p) => h('tr', { dataset: { campaign: p.campaign } }, h('td', p.campaign), h('td.num', String(p.in_flight ?? p.lines ?? 0)),
+    clear(el.pacing, [...pacing.values()].map((p) => h('tr', { dataset: { campaign: p.campaign } },
+      h('td', h('button.link', { type: 'button', title: t('sup.pacing_log'), onclick: () => showLog(p.campaign) }, p.campaign)), h('td.num', String(p.in_flight ?? p.lines ?? 0)),
       h('td.num', `${p.agents_available ?? 0}${p.agents_logged_in != null ? '/' + p.agents_logged_in : ''}`),
       h('td.num', ((p.abandon_rate ?? 0) * 100).toFixed(1) + ' %'), h('td', p.mode || ''),
       // "Why N lines now", as the dialer explained its last decision.
@@ -130,6 +133,17 @@ export function mount(main) {
       if (a) r.time.textContent = fmtDuration(now - a.since);
     }
     for (const td of el.calls.querySelectorAll('td.time')) td.textContent = fmtDuration(now - Number(td.dataset.since));
+  }
+
+  // The dialer's last decisions for one campaign: "why N lines then".
+  async function showLog(name) {
+    try {
+      const r = await get(`/campaigns/${encodeURIComponent(name)}/pacing?limit=10`);
+      clear(el.pacingLog, h('h3', t('sup.pacing_log'), ' — ', name),
+        (r.items || []).length ? h('table.grid', h('tbody', r.items.map((e) => h('tr',
+          h('td', new Date(e.at).toLocaleTimeString()), h('td.num', String(e.lines)),
+          h('td', e.explain?.reason || ''))))) : h('p.muted', t('sup.no_pacing_log')));
+    } catch (e) { toast(tErr(e), 'error'); }
   }
 
   async function toggle(c, on) {
