@@ -149,6 +149,51 @@ void stc_sql_first_word(const char *sql, char *buf, size_t n);
 bool stc_sql_is_txn_control(const char *sql);
 
 /* ------------------------------------------------------------------ */
+/* Statement text cache */
+
+/** What the engine learnt from one consumer text, once. */
+typedef struct stc_sqlinfo {
+    char *sql;        /**< the consumer's text (the key), owned */
+    uint64_t hash;
+    char *rewritten;  /**< stc_sql_rewrite() of it, owned */
+    bool blank;       /**< stc_sql_is_blank(rewritten) */
+    bool txn_control; /**< stc_sql_is_txn_control(rewritten) */
+    int param_rc;     /**< stc_sql_max_param(rewritten) */
+    uint32_t max;     /**< its highest $N */
+    uint64_t used;
+} stc_sqlinfo;
+
+/** FNV-1a of a NUL-terminated text (cache keys). */
+uint64_t stc_sql_hash(const char *s);
+
+/** Entries an stc_sqlcache holds (least recently used out). */
+#define STC_SQLCACHE_SIZE 128
+
+/**
+ * A bounded LRU of stc_sqlinfo keyed by SQL text, so that an engine
+ * tokenises a text it has seen before only once (a consumer's statement
+ * shapes are few; its arguments change). One thread at a time (the loop).
+ * Zero-initialised is empty.
+ */
+typedef struct stc_sqlcache {
+    stc_sqlinfo e[STC_SQLCACHE_SIZE];
+    uint64_t tick;
+    uint64_t hits, misses; /**< for tests and diagnostics */
+} stc_sqlcache;
+
+/**
+ * The analysis of @p sql rewritten with @p engine / @p what, from the
+ * cache or computed now and cached. The pointer is valid until the next
+ * call on @p c or stc_sqlcache_clear().
+ * @return 0; PLT_EINVAL (NULL sql); PLT_ENOMEM.
+ */
+int stc_sqlcache_get(stc_sqlcache *c, const char *sql, stc_engine engine,
+                     unsigned what, const stc_sqlinfo **out);
+
+/** Free every entry (the cache is empty and reusable afterwards). */
+void stc_sqlcache_clear(stc_sqlcache *c);
+
+/* ------------------------------------------------------------------ */
 /* Errors and values */
 
 /**

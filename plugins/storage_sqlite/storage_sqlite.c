@@ -34,6 +34,20 @@ static const plt_cfg_key keys[] = {
      .min = 0,
      .max = 600000,
      .help = "how long to wait for a lock held by another process"},
+    {.name = "cache_mib",
+     .type = PLT_CFG_INT,
+     .def = "16",
+     .min = 1,
+     .max = 4096,
+     .help = "page cache of each connection, MiB (writer and each reader: "
+             "up to (1 + readers) x this much memory)"},
+    {.name = "checkpoint_pages",
+     .type = PLT_CFG_INT,
+     .def = "1000",
+     .min = 100,
+     .max = 1000000,
+     .help = "WAL size, in pages, that makes the writer checkpoint after "
+             "a commit"},
     {.name = "txn_timeout",
      .type = PLT_CFG_DURATION,
      .def = "10s",
@@ -93,6 +107,9 @@ sq_init(plt_plugin *self, const plt_cfg *cfg)
     plt_cfg_str(cfg, "file", &file);
     s->nreaders = plt_cfg_int(cfg, "readers", &v) == 0 ? (int)v : 2;
     s->busy_ms = plt_cfg_duration_ms(cfg, "busy_timeout", &v) == 0 ? v : 5000;
+    s->cache_mib = plt_cfg_int(cfg, "cache_mib", &v) == 0 ? (int)v : 16;
+    s->ckpt_pages =
+        plt_cfg_int(cfg, "checkpoint_pages", &v) == 0 ? (int)v : 1000;
     s->txn_ms = 10000;
     s->batch_max = 256;
     read_tunables(s, cfg);

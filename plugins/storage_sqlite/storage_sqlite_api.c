@@ -509,7 +509,12 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
     j->row = row;
     j->done = done;
     j->arg = arg;
-    rc = stc_sql_rewrite(sql, STC_SQLITE, STC_RW_LOCKING, &j->sql);
+    /* The text's rewrite and checks come from the loop's text cache: a
+     * consumer's statement shapes are few, its arguments change. */
+    const stc_sqlinfo *info = NULL;
+    rc = stc_sqlcache_get(&s->texts, sql, STC_SQLITE, STC_RW_LOCKING, &info);
+    if (rc == 0 && !(j->sql = strdup(info->rewritten)))
+        rc = PLT_ENOMEM;
     if (rc == 0)
         rc = stc_values_copy(args, nargs, &j->args);
     if (rc != 0) {
@@ -520,15 +525,15 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
 
     /* Mistakes found without the database are reported the same way as
      * the database's own: through done(). */
-    uint32_t max = 0;
+    uint32_t max = info->max;
     bool early = true;
-    if (stc_sql_is_blank(j->sql))
+    if (info->blank)
         stq_job_fail(j, PLT_EINVAL, "empty statement");
-    else if (stc_sql_is_txn_control(j->sql))
+    else if (info->txn_control)
         stq_job_fail(j, PLT_EINVAL,
                      "transaction statements are not allowed in query(): "
                      "use begin(), commit() and rollback()");
-    else if (stc_sql_max_param(j->sql, &max) != 0)
+    else if (info->param_rc != 0)
         stq_job_fail(j, PLT_EINVAL,
                      "malformed placeholder: write $1, $2, ... ($0 and "
                      "$N followed by letters are not placeholders)");
@@ -1015,5 +1020,6 @@ stq_api_fini(stq *s)
     free(s->start_notes);
     stc_migreg_free(&s->mig);
     free(s->last_error);
+    stc_sqlcache_clear(&s->texts);
     free(s->path);
 }

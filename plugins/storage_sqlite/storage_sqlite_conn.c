@@ -252,7 +252,7 @@ stq_conn_open(stq *s, stq_conn *c, bool writer, char *err, size_t errlen)
         /* Checkpoints happen here, on the writer thread, never on the
          * loop: automatic ones after commits, PASSIVE ones when idle. */
         if (rc == SQLITE_OK)
-            rc = sqlite3_wal_autocheckpoint(db, 1000);
+            rc = sqlite3_wal_autocheckpoint(db, s->ckpt_pages);
     } else {
         rc = sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL);
         /* A reader never commits, but make it explicit: only the writer
@@ -262,6 +262,14 @@ stq_conn_open(stq *s, stq_conn *c, bool writer, char *err, size_t errlen)
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        /* A negative cache_size is KiB: the cache grows to this as pages
+         * are touched, and is freed on close. */
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%lld",
+                 (long long)s->cache_mib * 1024);
+        rc = sqlite3_exec(db, pragma, NULL, NULL, NULL);
+    }
     if (rc == SQLITE_OK)
         rc = pragma_text(db, "SELECT count(*) FROM sqlite_schema", mode,
                          sizeof(mode));
@@ -293,15 +301,6 @@ stq_conn_close(stq_conn *c)
 
 /* ------------------------------------------------------------------ */
 /* Statement cache */
-
-static uint64_t
-hash_sql(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static stq_cached *
 cache_find(stq_conn *c, const char *sql, uint64_t h)
@@ -352,7 +351,7 @@ stq_stmt_get(stq_conn *c, stq_job *j, bool reader, sqlite3_stmt **out)
 {
     *out = NULL;
     j->qmarks = false;
-    uint64_t h = hash_sql(j->sql);
+    uint64_t h = stc_sql_hash(j->sql);
     stq_cached *e = cache_find(c, j->sql, h);
     if (e) {
         e->used = ++c->tick;
@@ -420,7 +419,7 @@ stq_exec(stq_conn *c, const char *sql)
 {
     /* BEGIN, SAVEPOINT, RELEASE and COMMIT run around every write: keep
      * them prepared like any other statement. */
-    uint64_t h = hash_sql(sql);
+    uint64_t h = stc_sql_hash(sql);
     stq_cached *e = cache_find(c, sql, h);
     sqlite3_stmt *st;
     if (e) {

@@ -195,6 +195,8 @@ struct stq {
     int nreaders;
     int64_t busy_ms, txn_ms;
     int batch_max;
+    int cache_mib;  /* page cache per connection */
+    int ckpt_pages; /* wal_autocheckpoint of the writer */
 
     stc_migreg mig;
     int64_t start_now_ms; /* plt_now() at start, for plt_schema */
@@ -245,6 +247,9 @@ struct stq {
 
     plt_storage_listener *listeners;
     int delivering;
+
+    /* Loop side: consumer texts already rewritten and checked. */
+    stc_sqlcache texts;
 };
 
 /* Declared work (plt_work_begin/end) is also counted here, so that fini

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,6 +328,66 @@ test_registry_rejects(void **state)
     stc_migreg_free(&r);
 }
 
+static void
+test_sqlcache(void **state)
+{
+    (void)state;
+    static stc_sqlcache c; /* large: not on the stack */
+    const stc_sqlinfo *i = NULL;
+    const char *q = "SELECT id FROM t WHERE a = $1 AND b = $2 FOR UPDATE";
+    assert_int_equal(stc_sqlcache_get(&c, q, STC_SQLITE, STC_RW_LOCKING, &i),
+                     0);
+    char *direct = NULL;
+    assert_int_equal(stc_sql_rewrite(q, STC_SQLITE, STC_RW_LOCKING, &direct),
+                     0);
+    assert_string_equal(i->rewritten, direct);
+    free(direct);
+    assert_int_equal(i->param_rc, 0);
+    assert_int_equal(i->max, 2);
+    assert_false(i->blank);
+    assert_false(i->txn_control);
+    assert_int_equal(c.misses, 1);
+    /* The same text again: from the cache, same answer. */
+    const stc_sqlinfo *again = NULL;
+    assert_int_equal(
+        stc_sqlcache_get(&c, q, STC_SQLITE, STC_RW_LOCKING, &again), 0);
+    assert_ptr_equal(again, i);
+    assert_int_equal(c.hits, 1);
+    assert_int_equal(c.misses, 1);
+    /* Checks are kept per text. */
+    assert_int_equal(stc_sqlcache_get(&c, "  -- x\n", STC_SQLITE, 0, &i), 0);
+    assert_true(i->blank);
+    assert_int_equal(stc_sqlcache_get(&c, "COMMIT", STC_SQLITE, 0, &i), 0);
+    assert_true(i->txn_control);
+    assert_int_equal(stc_sqlcache_get(&c, "SELECT $0", STC_SQLITE, 0, &i), 0);
+    assert_int_equal(i->param_rc, PLT_EINVAL);
+    /* Bounded: filling it with other texts evicts the least recently
+     * used, and q, used again meanwhile, stays. */
+    char buf[64];
+    for (int k = 0; k < STC_SQLCACHE_SIZE + 10; k++) {
+        snprintf(buf, sizeof(buf), "SELECT %d", k);
+        assert_int_equal(stc_sqlcache_get(&c, buf, STC_SQLITE, 0, &i), 0);
+        if (k % 8 == 0)
+            assert_int_equal(
+                stc_sqlcache_get(&c, q, STC_SQLITE, STC_RW_LOCKING, &i), 0);
+    }
+    uint64_t misses = c.misses;
+    assert_int_equal(stc_sqlcache_get(&c, q, STC_SQLITE, STC_RW_LOCKING, &i),
+                     0);
+    assert_int_equal(c.misses, misses);
+    assert_int_equal(stc_sqlcache_get(&c, "SELECT 0", STC_SQLITE, 0, &i), 0);
+    assert_int_equal(c.misses, misses + 1);
+    size_t used = 0;
+    for (size_t k = 0; k < STC_SQLCACHE_SIZE; k++)
+        used += c.e[k].sql != NULL;
+    assert_int_equal(used, STC_SQLCACHE_SIZE);
+    assert_int_equal(stc_sqlcache_get(&c, NULL, STC_SQLITE, 0, &i),
+                     PLT_EINVAL);
+    stc_sqlcache_clear(&c);
+    for (size_t k = 0; k < STC_SQLCACHE_SIZE; k++)
+        assert_null(c.e[k].sql);
+}
+
 int
 main(void)
 {
@@ -340,6 +401,7 @@ main(void)
         cmocka_unit_test(test_blank_and_first_word),
         cmocka_unit_test(test_sqlstate),
         cmocka_unit_test(test_values_copy),
+        cmocka_unit_test(test_sqlcache),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_rejects),
     };

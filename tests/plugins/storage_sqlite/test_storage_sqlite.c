@@ -333,6 +333,41 @@ test_durable_write_commits_full(void **state)
     done_base(&e);
 }
 
+/* The integer a one-row PRAGMA answers, on a reader or (WRITE) the
+ * writer. */
+static int64_t
+pragma_int(sq_env *e, const char *sql, uint32_t flags)
+{
+    sq_res r = {0};
+    assert_int_equal(sq_exec(e, NULL, sql, NULL, 0, flags, &r), 0);
+    return r.first_i64;
+}
+
+static void
+test_page_cache_and_checkpoint_settings(void **state)
+{
+    (void)state;
+    static sq_env e;
+    e = (sq_env){0};
+    /* Default: 16 MiB on every connection (negative: KiB). */
+    open_base(&e, NULL);
+    assert_int_equal(pragma_int(&e, "PRAGMA cache_size", 0), -16 * 1024);
+    assert_int_equal(
+        pragma_int(&e, "PRAGMA wal_autocheckpoint", PLT_STORAGE_WRITE), 1000);
+    done_base(&e);
+
+    e = (sq_env){0};
+    open_base(&e, "cache_mib: 3\ncheckpoint_pages: 4000\n");
+    assert_int_equal(pragma_int(&e, "PRAGMA cache_size", 0), -3 * 1024);
+    assert_int_equal(pragma_int(&e, "PRAGMA cache_size", PLT_STORAGE_WRITE),
+                     -3 * 1024);
+    assert_int_equal(
+        pragma_int(&e, "PRAGMA wal_autocheckpoint", PLT_STORAGE_WRITE), 4000);
+    /* Readers never checkpoint. */
+    assert_int_equal(pragma_int(&e, "PRAGMA wal_autocheckpoint", 0), 0);
+    done_base(&e);
+}
+
 static void
 test_disk_full_at_run_time_is_an_error_not_a_crash(void **state)
 {
@@ -1303,6 +1338,8 @@ main(void)
         cmocka_unit_test_teardown(test_durable_write_commits_full, sq_teardown),
         cmocka_unit_test_teardown(
             test_disk_full_at_run_time_is_an_error_not_a_crash, sq_teardown),
+        cmocka_unit_test_teardown(test_page_cache_and_checkpoint_settings,
+                                  sq_teardown),
         cmocka_unit_test_teardown(test_txn_isolation_and_order, sq_teardown),
         cmocka_unit_test_teardown(test_txn_timeout, sq_teardown),
         cmocka_unit_test_teardown(test_txn_left_open_at_stop_is_rolled_back,
