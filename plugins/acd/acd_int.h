@@ -137,6 +137,10 @@ typedef struct acd_agent {
     char **queues;
     size_t nqueues;
     int64_t offer_ring_ms; /* -1 = the plugin's offer_ring */
+    /* Its per-offer phone declined an offer: not offered anything until
+     * this timer ends (so a phone refusing at once is not rung in a loop). */
+    plt_timer *rest_timer;
+    struct acd *s;
     uint64_t calls;        /* answered through the ACD */
     int64_t talk_ms;       /* their total talk time */
 } acd_agent;
@@ -340,6 +344,8 @@ bool acd_leg_live(acd *s, plt_leg *leg);
 /* call.answered / call.ended of an agent leg rung for an offer
  * (var_offer_id): taken, missed, or the agent hung up. True if it was. */
 bool acd_offer_leg_event(acd *s, const plt_event *ev);
+/* How long an agent whose phone declined an offer is left alone. */
+#define ACD_DECLINE_REST_MS 5000
 void acd_caller_answered_leg(acd_caller *c);
 void acd_caller_ended(acd_caller *c);
 

@@ -360,6 +360,28 @@ acd_caller_ended(acd_caller *c)
     acd_caller_remove(c);
 }
 
+static void
+on_rest_done(void *arg)
+{
+    acd_agent *a = arg;
+    a->rest_timer = NULL; /* one-shot: released by the core */
+    a->settled = 0;
+    acd_dispatch(a->s);
+}
+
+/* A phone that declined (busy, rejected) rests a moment: else, with
+ * nobody else for the caller, it would be rung again at once, and again. */
+static void
+rest(acd *s, acd_agent *a)
+{
+    if (a->rest_timer)
+        plt_timer_stop(a->rest_timer);
+    a->s = s;
+    if (plt_timer_start(&a->rest_timer, ACD_DECLINE_REST_MS, 0, on_rest_done,
+                        a) != 0)
+        a->rest_timer = NULL;
+}
+
 /* The live offer @p offer_id, and its caller. */
 static acd_offer *
 offer_by_id(acd *s, const char *offer_id, acd_caller **out)
@@ -404,6 +426,7 @@ acd_offer_leg_event(acd *s, const plt_event *ev)
                 c->q->name, o->agent->login, o->id,
                 plt_event_str(ev, "outcome") ? plt_event_str(ev, "outcome")
                                              : "?");
+        rest(s, o->agent);
         offer_end(c, o, true);
         o->over = true;
         size_t live = 0;

@@ -691,6 +691,12 @@ acd_stop_all(acd *s)
     for (acd_caller *c = s->callers; c; c = c->next)
         caller_timers_stop(c);
     acd_pending_free_all(s, true);
+    for (size_t i = 0; i < s->na; i++) {
+        if (s->a[i]->rest_timer) {
+            plt_timer_stop(s->a[i]->rest_timer);
+            s->a[i]->rest_timer = NULL;
+        }
+    }
 }
 
 static bool

@@ -290,6 +290,10 @@ acd_choose(acd *s, acd_queue *q, const acd_skill *extra, size_t nextra,
                 only_agent);
             continue;
         }
+        if (a->rest_timer) {
+            say(&l, "agent %s: declined an offer moments ago", a->login);
+            continue;
+        }
         getinfo g = {.status = PLT_ENOENT};
         int rc = s->ag.vt->get(s->ag.impl, a->login, on_info, &g);
         if (rc != 0 || g.status != 0 || g.state != PLT_AGENT_AVAILABLE) {

@@ -263,8 +263,8 @@ test_ring_all_rings_every_extension(void **state)
     assert_int_equal(agent_state(f, loser), PLT_AGENT_AVAILABLE);
 
     /* The loser is rung for the next caller alone; it declines while the
-     * winner is busy: nobody else can take it, so it rings again (the
-     * no-answer pause, off here, would stop that after a few misses). */
+     * winner is busy: nobody else can take it, yet its phone is left
+     * alone a moment rather than rung again at once, then rung again. */
     char c2[32];
     customer(f, c2);
     enqueue(f, "support", 0, c2);
@@ -275,6 +275,11 @@ test_ring_all_rings_every_extension(void **state)
     snprintf(ll, sizeof(ll), "%s", agent_leg(f, loser));
     hangup(f, ll, 603, PLT_BY_AGENT);
     assert_int_equal(leg_state(f, ll), PLT_LEG_ENDED);
+    assert_int_equal(agent_state(f, loser), PLT_AGENT_AVAILABLE);
+    assert_int_equal(count_for(f, "queue.offered", c2), 1);
+    plt_fake_host_run_for(f->fh, 4000);
+    assert_int_equal(count_for(f, "queue.offered", c2), 1);
+    plt_fake_host_run_for(f->fh, 1500);
     assert_int_equal(count_for(f, "queue.offered", c2), 2);
     assert_int_equal(agent_state(f, loser), PLT_AGENT_RESERVED);
     assert_string_not_equal(agent_leg(f, loser), ll);
