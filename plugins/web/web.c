@@ -344,6 +344,15 @@ on_user_event(const plt_event *ev, void *arg)
     }
 }
 
+/* The sweep (session expiry, request timeouts, forgotten rate-limit
+ * buckets) runs each second only while there is something to sweep, so an
+ * idle server arms no timer.
+ *
+ * On a simulated clock it arms none at all: a timer would let virtual time
+ * jump from one sweep to the next (a session's 30 minutes would pass in
+ * milliseconds, and the loop would never rest). Requests sweep instead, at
+ * most once per virtual second; time limits still follow the core clock,
+ * which then moves with the simulated world's own timers. */
 static void
 sweep_tick(void *arg)
 {
@@ -353,6 +362,28 @@ sweep_tick(void *arg)
     web_requests_sweep(w);
     web_rl_sweep(&w->rl_login, now);
     web_rl_sweep(&w->rl_all, now);
+    if (w->sessions.count == 0 && !w->pending && w->rl_login.count == 0 &&
+        w->rl_all.count == 0 && w->sweep) {
+        plt_timer_stop(w->sweep);
+        w->sweep = NULL;
+    }
+}
+
+void
+web_sweep_arm(web *w)
+{
+    if (w->sweep || !w->started || w->stopping)
+        return;
+    if (w->simulated) {
+        int64_t now = plt_now();
+        if (now - w->swept_at >= 1000) {
+            w->swept_at = now;
+            sweep_tick(w);
+        }
+        return;
+    }
+    if (plt_timer_start(&w->sweep, 1000, 1000, sweep_tick, w) != 0)
+        w->sweep = NULL;
 }
 
 /* ---- lifecycle ---- */
@@ -423,11 +454,11 @@ web_start(plt_plugin *self)
     int rc = web_server_start(w);
     if (rc != 0)
         return rc;
+    w->simulated = plt_clock_simulated() == 1;
     w->started = true;
     uv_timer_init(plt_loop(), &w->stop_timer);
     plt_subscribe("*", on_any_event, w, &w->all_sub);
     plt_subscribe("users.user.*", on_user_event, w, &w->user_sub);
-    plt_timer_start(&w->sweep, 1000, 1000, sweep_tick, w);
     web_tokens_load(w);
     if (!w->cfg.tls_cert && !web_cookie_secure(w))
         plt_log(PLT_LOG_WARN,

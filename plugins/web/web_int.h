@@ -304,6 +304,10 @@ int web_server_start(web *w);
 void web_server_destroy1(web *w);
 void web_server_destroy2(web *w);
 
+/* Run the sweep (web.c) while requests, sessions or rate-limit buckets
+ * exist: called for every request. */
+void web_sweep_arm(web *w);
+
 /* Dispatch a complete API request (web_service.c). */
 void web_api_dispatch(web *w, plt_http_req *req);
 /* Whether an upload may start: a live session or a valid API token. */
@@ -534,6 +538,8 @@ struct web {
     size_t ntopics;
     plt_sub *all_sub, *user_sub;
     plt_timer *sweep;
+    bool simulated;     /* core clock simulated: requests sweep */
+    int64_t swept_at;
     uv_timer_t stop_timer;
     int stop_phase;
     plt_service_ref users_ref;

@@ -559,6 +559,7 @@ on_http(web *w, struct lws *wsi, web_pss *pss, const char *uri)
         web_req_free(req);
         return -1;
     }
+    web_sweep_arm(w);
     /* Into the pending list, for the request timeout. */
     req->next = w->pending;
     if (w->pending)

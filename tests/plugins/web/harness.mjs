@@ -17,7 +17,7 @@ export const PASSWORDS = {
   agent: 'Ag3nt-Secret-Pw',
 };
 
-export async function startServer({ web = '', users = [], plugins = [], extra = '', timeoutMs = 20000 } = {}) {
+export async function startServer({ web = '', users = [], plugins = [], extra = '', core = '', timeoutMs = 20000 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plateau-web-'));
   const conf = path.join(dir, 'plateau.yaml');
   const webRoot = path.join(dir, 'www');
@@ -28,6 +28,7 @@ export async function startServer({ web = '', users = [], plugins = [], extra = 
   fs.writeFileSync(conf, `core:
   data_dir: ${dir}/data
   log_level: info
+${core.split('\n').filter(Boolean).map((l) => '  ' + l).join('\n')}
 plugins: [storage_sqlite, users, web${plugins.map((p) => ', ' + p).join('')}]
 storage_sqlite:
   file: plateau.db
