@@ -17,6 +17,8 @@
  *               legs' rtp_relayed over the hold), and per call
  *   relay%      relayed / expected (50 packets/s over each leg's talk
  *               time): the audio that made it through
+ *   fwd%        relayed / received by Plateau: its own losses (relay%
+ *               below fwd% is what the SIPp generators did not send)
  *   CPU%        this process (Plateau's SIP, media and disk threads and
  *               the loop) over the hold, % of one core; per call
  *   RSS         resident memory at the end of the hold, growth per call
@@ -59,6 +61,7 @@ typedef struct result {
     int sipp_failed;  /* exit status of the SIPp processes */
     double relayed;   /* packets relayed during the calls (all legs) */
     double expected;  /* 50 packets/s over each leg's talk time */
+    double rx;        /* packets the legs accepted from their parties */
     double hold_s;
     double cpu_s;     /* this process, over the hold */
     long rss_kib;     /* at the end of the hold */
@@ -285,6 +288,7 @@ run(int calls, bool rec, int hold, const char *tone, result *r)
         const plt_event *e = plt_fake_host_event_at(h.fh, "call.ended", i);
         r->relayed += (double)plt_fake_event_i64(e, "rtp_relayed", 0);
         r->expected += (double)plt_fake_event_i64(e, "talk_ms", 0) / 20.0;
+        r->rx += (double)plt_fake_event_i64(e, "rtp_rx", 0);
     }
     int sc = h_sipp_wait(&h, cust, 30000);
     int sa = h_sipp_wait(&h, agent, 30000);
@@ -315,13 +319,17 @@ print_row(const result *r, const result *base)
      * what its party sends to the other leg). */
     double rps = r->relayed / r->hold_s;
     double relay_pct = r->expected > 0 ? 100.0 * r->relayed / r->expected : 0;
+    /* fwd%: of what Plateau received, what it relayed (its own losses);
+     * relay% below fwd% is what the SIPp generators did not send. */
+    double fwd_pct = r->rx > 0 ? 100.0 * r->relayed / r->rx : 0;
     double cpu_pct = 100.0 * r->cpu_s / r->hold_s;
     double per_call = cpu_pct / r->calls;
     double kib_call = (double)(r->rss_kib - r->rss0_kib) / r->calls;
-    printf("%5d %-4s %8.1f %6d/%-5d %6d %10.0f %8.1f %6.1f %7.1f %8.3f %8ld %8.1f",
+    printf("%5d %-4s %8.1f %6d/%-5d %6d %10.0f %8.1f %6.1f %6.1f %7.1f %8.3f "
+           "%8ld %8.1f",
            r->calls, r->rec ? "rec" : "-", r->calls / r->setup_s, r->held,
-           r->calls, r->sipp_failed, rps, rps / r->calls, relay_pct, cpu_pct,
-           per_call, r->rss_kib / 1024, kib_call);
+           r->calls, r->sipp_failed, rps, rps / r->calls, relay_pct, fwd_pct,
+           cpu_pct, per_call, r->rss_kib / 1024, kib_call);
     if (base && base != r) {
         double b_per_call = 100.0 * base->cpu_s / base->hold_s / base->calls;
         printf("   x%.2f CPU/call, x%.2f relay/s/call vs %s N=%d", per_call / b_per_call,
@@ -371,9 +379,10 @@ main(int argc, char **argv)
     printf("bench_sip: customer SIPp <-> Plateau <-> agent SIPp, RTP 20 ms "
            "A-law, hold %d s\n",
            hold);
-    printf("%5s %-4s %8s %12s %6s %10s %8s %6s %7s %8s %8s %8s\n", "calls",
-           "rec", "setup/s", "held/N", "failed", "relayed/s", "per call",
-           "relay%", "CPU%", "CPU%/call", "RSS MiB", "KiB/call");
+    printf("%5s %-4s %8s %12s %6s %10s %8s %6s %6s %7s %8s %8s %8s\n",
+           "calls", "rec", "setup/s", "held/N", "failed", "relayed/s",
+           "per call", "relay%", "fwd%", "CPU%", "CPU%/call", "RSS MiB",
+           "KiB/call");
     result base = {0}, r;
     bool have_base = false;
     int rc = 0;
