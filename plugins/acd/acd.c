@@ -78,6 +78,11 @@ static const plt_cfg_key queue_keys[] = {
      .flags = PLT_CFG_RELOADABLE,
      .def = "none",
      .help = "action for a caller joining outside opening hours (as overflow)"},
+    {.name = "close_waiting",
+     .type = PLT_CFG_BOOL,
+     .flags = PLT_CFG_RELOADABLE,
+     .def = "false",
+     .help = "at closing time, callers still waiting get the closed action"},
     {.name = "no_agents",
      .type = PLT_CFG_STR,
      .flags = PLT_CFG_RELOADABLE,
@@ -323,6 +328,7 @@ acd_start(plt_plugin *self)
         plt_set_error("cannot schedule midnight: %s", plt_strerror(rc));
         return rc;
     }
+    acd_hours_start(s);
     if ((rc = acd_http_start(s)) != 0) {
         plt_set_error("cannot register the web routes: %s", plt_strerror(rc));
         return rc;
@@ -341,6 +347,7 @@ acd_stop(plt_plugin *self)
     acd_http_stop();
     acd_metrics_stop();
     acd_days_stop(s);
+    acd_hours_stop(s);
     acd_stop_all(s);
     if (s->sub_agent)
         plt_unsubscribe(s->sub_agent);

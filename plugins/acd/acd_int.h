@@ -91,6 +91,8 @@ typedef struct acd_queue {
     /* The action of each trigger (on[ACD_WHY_MAX_WAIT] is `overflow`). */
     acd_action on[ACD_WHY_N];
     int64_t max_size; /* waiting callers; 0 = no limit */
+    bool close_waiting; /* at closing time, the waiting get `closed` too */
+    bool was_open;      /* at the last hours tick */
     char *hold_music;      /* NULL = none */
     /* Opening hours and holidays in the queue's zone (one of acd.zones).
      * zone_wanted: a zone named by a reload, being read off the loop (the
@@ -246,6 +248,7 @@ typedef struct acd {
     /* The site's zone; the day's counters restart at its midnight. */
     schedule_zone *site_zone;
     plt_timer *midnight_timer;
+    plt_timer *hours_timer; /* each minute, if a queue has close_waiting */
     int64_t day_start_ms, prev_start_ms;
     /* Queues: the configured ones [0, nq), then those a reload removed
      * while callers were still in them [nq, nq_all) (serving those
@@ -371,6 +374,10 @@ const char *acd_action_name(int kind);
 /* The first join trigger that applies to a caller joining @p q now
  * (closed, full, no agents, all paused, with an action), or -1. */
 int acd_join_trigger(acd *s, acd_queue *q);
+/* Watch closing times (queues with close_waiting): start if needed
+ * (after init and each reload), stop. */
+void acd_hours_start(acd *s);
+void acd_hours_stop(acd *s);
 /* Apply @p q's action for @p why to waiting caller @p c: publishes
  * queue.overflowed; @p c is removed unless it moved to another queue.
  * Returns true if the caller is still queued (moved). */

@@ -6,7 +6,9 @@
  * (`max_size` callers already waiting: `full`), with no agent logged in
  * (`no_agents`) or with every logged-in agent paused (`all_paused`) - the
  * last two also when the last agent serving a queue logs out or pauses
- * while callers wait. Each trigger has its action:
+ * while callers wait. With close_waiting, callers still waiting when the
+ * queue closes get the closed action too (checked on each minute, as
+ * hours are in minutes). Each trigger has its action:
  *
  *   hangup          the leg is hung up (by system)
  *   queue:<name>    the caller moves to that queue, keeping their seniority
@@ -143,6 +145,58 @@ acd_join_trigger(acd *s, acd_queue *q)
         waiting_in(s, q) > (size_t)q->max_size)
         return ACD_WHY_FULL;
     return staffing_trigger(s, q);
+}
+
+static void
+on_hours_tick(void *arg)
+{
+    acd *s = arg;
+    int64_t now = plt_now();
+    for (size_t i = 0; i < s->nq; i++) {
+        acd_queue *q = &s->q[i];
+        if (!q->close_waiting || q->on[ACD_WHY_CLOSED].kind == ACD_OVF_NONE)
+            continue;
+        bool open = schedule_open_at(&q->sched, now);
+        bool closing = q->was_open && !open;
+        q->was_open = open;
+        if (!closing)
+            continue;
+        plt_log(PLT_LOG_INFO, "queue %s: closed; callers waiting get %s",
+                q->name, acd_action_name(q->on[ACD_WHY_CLOSED].kind));
+        acd_caller *next;
+        for (acd_caller *c = s->callers; c; c = next) {
+            next = c->next;
+            if (c->q == q && c->state == ACD_WAITING && !c->gone)
+                (void)acd_overflow(c, ACD_WHY_CLOSED);
+        }
+    }
+}
+
+void
+acd_hours_start(acd *s)
+{
+    int64_t now = plt_now();
+    bool wanted = false;
+    for (size_t i = 0; i < s->nq; i++) {
+        acd_queue *q = &s->q[i];
+        q->was_open = schedule_open_at(&q->sched, now);
+        wanted |= q->close_waiting;
+    }
+    if (!wanted || s->hours_timer)
+        return;
+    /* On each minute boundary: windows start and end on minutes. */
+    uint64_t first = (uint64_t)(60000 - ((now % 60000) + 60000) % 60000);
+    if (plt_timer_start(&s->hours_timer, first, 60000, on_hours_tick, s) != 0)
+        s->hours_timer = NULL;
+}
+
+void
+acd_hours_stop(acd *s)
+{
+    if (s->hours_timer) {
+        plt_timer_stop(s->hours_timer);
+        s->hours_timer = NULL;
+    }
 }
 
 void

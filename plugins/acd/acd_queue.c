@@ -293,7 +293,8 @@ load_queue(acd *s, acd_queue *q, const plt_cfg *c, const char *site_tz,
         (rc = plt_cfg_duration_ms(c, "announce_every",
                                   &q->announce_every_ms)) ||
         (rc = plt_cfg_duration_ms(c, "aht_default", &q->aht_default_ms)) ||
-        (rc = plt_cfg_bool(c, "announce", &announce)))
+        (rc = plt_cfg_bool(c, "announce", &announce)) ||
+        (rc = plt_cfg_bool(c, "close_waiting", &q->close_waiting)))
         return rc;
     q->announce = announce;
     for (int i = 0; i < ACD_WHY_N; i++)
@@ -691,6 +692,8 @@ acd_stop_all(acd *s)
     for (acd_caller *c = s->callers; c; c = c->next)
         caller_timers_stop(c);
     acd_pending_free_all(s, true);
+    acd_hours_stop(s);
+    acd_days_stop(s);
     for (size_t i = 0; i < s->na; i++) {
         if (s->a[i]->rest_timer) {
             plt_timer_stop(s->a[i]->rest_timer);

@@ -280,6 +280,7 @@ acd_reload(acd *s, const plt_cfg *cfg, bool apply)
         plt_log_err(PLT_LOG_ERROR, rc, "acd: reload: agents not indexed");
     plt_log(PLT_LOG_INFO, "acd: reloaded: %zu queue(s), %zu retired", nn, nret);
     zones_read(s);
+    acd_hours_start(s);
     acd_dispatch(s);
     return 0;
 }

@@ -487,6 +487,46 @@ test_rerouted_caller_meets_the_next_queue_rules(void **state)
     assert_int_equal(stats(f, "loop").waiting + stats(f, "night2").waiting, 1);
 }
 
+/* With close_waiting, callers still waiting at closing time get the
+ * closed action; without it they stay. Monday 09:00 UTC, closing 09:30. */
+static void
+test_closing_time_for_waiting_callers(void **state)
+{
+    fixture *f = fixture_open(
+        "queues:\n"
+        "  - {name: day, hours: ['mon-fri 08:00-09:30'], close_waiting: true,\n"
+        "     closed: 'message:/p/closed.wav'}\n"
+        "  - {name: keep, hours: ['mon-fri 08:00-09:30'],\n"
+        "     closed: 'message:/p/closed.wav'}\n",
+        sim_yaml);
+    *state = f;
+    char c1[32], c2[32];
+    customer(f, c1);
+    enqueue(f, "day", 0, c1);
+    customer(f, c2);
+    enqueue(f, "keep", 0, c2);
+    plt_fake_host_run_for(
+        f->fh, (uint64_t)(1736155800000LL - 1000 - plt_fake_host_now(f->fh)));
+    assert_null(last_for(f, "queue.overflowed", c1));
+    assert_true(stats(f, "day").open);
+    plt_fake_host_run_for(f->fh, 1000);
+    assert_false(stats(f, "day").open);
+    const plt_event *ov = last_for(f, "queue.overflowed", c1);
+    assert_non_null(ov);
+    assert_int_equal(plt_fake_event_time(ov), 1736155800000LL);
+    assert_overflowed(f, c1, "closed", "message", "/p/closed.wav");
+    plt_fake_host_run_for(f->fh, 2000);
+    assert_int_equal(leg_state(f, c1), PLT_LEG_ENDED);
+    /* "keep" keeps its caller; a new one is refused. */
+    assert_null(last_for(f, "queue.overflowed", c2));
+    assert_int_equal(stats(f, "keep").waiting, 1);
+    assert_int_equal(leg_state(f, c2), PLT_LEG_UP);
+    char c3[32];
+    customer(f, c3);
+    enqueue(f, "keep", 0, c3);
+    assert_overflowed(f, c3, "closed", "message", "/p/closed.wav");
+}
+
 static void
 on_prev(void *arg, int status, const plt_queue_stats *st)
 {
@@ -671,6 +711,8 @@ main(void)
         cmocka_unit_test_teardown(
             test_rerouted_caller_meets_the_next_queue_rules, teardown),
         cmocka_unit_test(test_an_hour_with_every_feature_replays),
+        cmocka_unit_test_teardown(test_closing_time_for_waiting_callers,
+                                  teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
