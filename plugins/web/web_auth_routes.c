@@ -31,9 +31,8 @@ me_json(web *w, const web_session *ss)
     return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:I}", "login", ss->login,
                      "role",
                      plt_role_name(ss->role) ? plt_role_name(ss->role) : "",
-                     "name", ss->name, "lang", ss->lang,
-                     "must_change_password", ss->must_change, "csrf_token",
-                     ss->csrf, "idle_timeout_s",
+                     "name", ss->name, "lang", ss->lang, "must_change_password",
+                     ss->must_change, "csrf_token", ss->csrf, "idle_timeout_s",
                      (json_int_t)(w->sessions.idle_ms / 1000), "expires_at",
                      (json_int_t)(ss->created + w->sessions.max_ms));
 }
@@ -109,8 +108,8 @@ post_session(void *arg, plt_http_req *req)
                  (long long)((wait + 999) / 1000));
         w->ctr.rate_limited++;
         web_req_json(req, 429,
-                     json_pack("{s:{s:s,s:s}}", "error", "code",
-                               "rate_limited", "message",
+                     json_pack("{s:{s:s,s:s}}", "error", "code", "rate_limited",
+                               "message",
                                "too many login attempts from this address"),
                      h);
         return;
@@ -127,13 +126,9 @@ post_session(void *arg, plt_http_req *req)
         web_req_error(req, 503, "unavailable", "no users service");
         return;
     }
-    login_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        web_req_error(req, 503, "unavailable", "out of memory");
+    login_job *j = web_job_new(w, req, sizeof(login_job));
+    if (!j)
         return;
-    }
-    j->w = w;
-    j->req = req;
     if (req->session_hint)
         j->old_sid = strdup(req->session_hint->id);
     int rc = w->users->authenticate(w->users_impl, login, pw, req->addr,
@@ -305,14 +300,14 @@ post_password(void *arg, plt_http_req *req)
                       "the new password must differ from the current one");
         return;
     }
-    pw_job *j = calloc(1, sizeof(*j));
-    if (!j || !(j->next_pw = strdup(next))) {
+    pw_job *j = web_job_new(w, req, sizeof(pw_job));
+    if (!j)
+        return;
+    if (!(j->next_pw = strdup(next))) {
         free(j);
         web_req_error(req, 503, "unavailable", "out of memory");
         return;
     }
-    j->w = w;
-    j->req = req;
     snprintf(j->sid, sizeof(j->sid), "%s", ss->id);
     snprintf(j->login, sizeof(j->login), "%s", ss->login);
     int rc = w->users->authenticate(w->users_impl, ss->login, cur, req->addr,
@@ -349,12 +344,11 @@ web_auth_routes(web *w)
          patch_session, w, "Set the session's language (fr or en)"},
         {sizeof(plt_http_route), "DELETE", "/session", PLT_HTTP_ANY_USER, 0,
          delete_session, w, "Log out"},
-        {sizeof(plt_http_route), "POST", "/session/password",
-         PLT_HTTP_ANY_USER, 0, post_password, w,
+        {sizeof(plt_http_route), "POST", "/session/password", PLT_HTTP_ANY_USER,
+         0, post_password, w,
          "Change my password (current_password, new_password)"},
         {sizeof(plt_http_route), "GET", "/openapi.json", PLT_HTTP_ANY_USER,
-         PLT_HTTP_TOKEN_OK, get_openapi, w,
-         "This description of the API"},
+         PLT_HTTP_TOKEN_OK, get_openapi, w, "This description of the API"},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         int rc = web_router_add(&w->router, &routes[i], "web", true);

@@ -304,6 +304,15 @@ int web_server_start(web *w);
 void web_server_destroy1(web *w);
 void web_server_destroy2(web *w);
 
+/* The head every request job starts with (web_util.c). */
+typedef struct web_job {
+    web *w;
+    plt_http_req *req;
+} web_job;
+/* A zeroed job of @p size bytes (a struct starting with web_job's
+ * members) for @p req; NULL after answering 503 when out of memory. */
+void *web_job_new(web *w, plt_http_req *req, size_t size);
+
 /* Run the sweep (web.c) while requests, sessions or rate-limit buckets
  * exist: called for every request. */
 void web_sweep_arm(web *w);

@@ -52,8 +52,7 @@ hash_token(const char *token, unsigned char out[32])
 }
 
 static int
-add_token(web *w, int64_t id, const char *name, int32_t role,
-          const char *hex)
+add_token(web *w, int64_t id, const char *name, int32_t role, const char *hex)
 {
     web_token *n = realloc(w->tokens, (w->ntokens + 1) * sizeof(*n));
     if (!n)
@@ -147,6 +146,27 @@ job_free(tok_job *j)
     free(j);
 }
 
+/* A job for one token request; answers 503 itself when out of memory. */
+static tok_job *
+job_new(web *w, plt_http_req *req)
+{
+    return web_job_new(w, req, sizeof(tok_job));
+}
+
+/* Run the job's statement; on failure answer 503 and free the job. */
+static void
+job_exec(tok_job *j, const char *sql, const plt_value *args, size_t nargs,
+         uint32_t flags, plt_storage_row_fn row, plt_storage_done_fn done)
+{
+    int rc = plt_storage_exec(&j->w->st, sql, args, nargs, flags, row, done, j);
+    if (rc != 0) {
+        web_req_error(j->req, 503, "unavailable", plt_strerror(rc));
+        job_free(j);
+        return;
+    }
+    web_call_begin(j->w);
+}
+
 static int
 list_row(void *arg, const plt_storage_row *row)
 {
@@ -155,14 +175,14 @@ list_row(void *arg, const plt_storage_row *row)
         return 0;
     json_array_append_new(
         j->items,
-        json_pack("{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)row->vals[0].v.i,
-                  "name", row->vals[1].type == PLT_T_STR ? row->vals[1].v.s : "",
-                  "role",
-                  plt_role_name((int32_t)row->vals[2].v.i)
-                      ? plt_role_name((int32_t)row->vals[2].v.i)
-                      : "",
-                  "created_at", (json_int_t)row->vals[3].v.i, "created_by",
-                  row->vals[4].type == PLT_T_STR ? row->vals[4].v.s : ""));
+        json_pack(
+            "{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)row->vals[0].v.i, "name",
+            row->vals[1].type == PLT_T_STR ? row->vals[1].v.s : "", "role",
+            plt_role_name((int32_t)row->vals[2].v.i)
+                ? plt_role_name((int32_t)row->vals[2].v.i)
+                : "",
+            "created_at", (json_int_t)row->vals[3].v.i, "created_by",
+            row->vals[4].type == PLT_T_STR ? row->vals[4].v.s : ""));
     return 0;
 }
 
@@ -187,25 +207,18 @@ list_done(void *arg, int status, const plt_storage_result *res)
 static void
 get_tokens(void *arg, plt_http_req *req)
 {
-    web *w = arg;
-    tok_job *j = calloc(1, sizeof(*j));
-    if (!j || !(j->items = json_array())) {
-        free(j);
+    tok_job *j = job_new(arg, req);
+    if (!j)
+        return;
+    if (!(j->items = json_array())) {
         web_req_error(req, 503, "unavailable", "out of memory");
-        return;
-    }
-    j->w = w;
-    j->req = req;
-    int rc = plt_storage_exec(&w->st,
-                              "SELECT id, name, role, created_at, created_by "
-                              "FROM web_token WHERE revoked = 0 ORDER BY name",
-                              NULL, 0, 0, list_row, list_done, j);
-    if (rc != 0) {
         job_free(j);
-        web_req_error(req, 503, "unavailable", plt_strerror(rc));
         return;
     }
-    web_call_begin(w);
+    job_exec(j,
+             "SELECT id, name, role, created_at, created_by "
+             "FROM web_token WHERE revoked = 0 ORDER BY name",
+             NULL, 0, 0, list_row, list_done);
 }
 
 static int
@@ -273,13 +286,9 @@ post_tokens(void *arg, plt_http_req *req)
                       "(admin|supervisor|agent) are required");
         return;
     }
-    tok_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        web_req_error(req, 503, "unavailable", "out of memory");
+    tok_job *j = job_new(w, req);
+    if (!j)
         return;
-    }
-    j->w = w;
-    j->req = req;
     j->role = role;
     snprintf(j->name, sizeof(j->name), "%s", name);
     char rnd[WEB_ID_SIZE];
@@ -291,17 +300,10 @@ post_tokens(void *arg, plt_http_req *req)
     sodium_bin2hex(j->hex, sizeof(j->hex), h, sizeof(h));
     plt_value args[] = {PLT_V_STR(j->name), PLT_V_I64(role), PLT_V_STR(j->hex),
                         PLT_V_I64(plt_now()), PLT_V_STR(req->pr.login)};
-    int rc = plt_storage_exec(
-        &w->st,
-        "INSERT INTO web_token (name, role, hash, created_at, created_by) "
-        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        args, 5, PLT_STORAGE_WRITE, id_row, create_done, j);
-    if (rc != 0) {
-        job_free(j);
-        web_req_error(req, 503, "unavailable", plt_strerror(rc));
-        return;
-    }
-    web_call_begin(w);
+    job_exec(j,
+             "INSERT INTO web_token (name, role, hash, created_at, created_by) "
+             "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+             args, 5, PLT_STORAGE_WRITE, id_row, create_done);
 }
 
 static void
@@ -337,24 +339,14 @@ delete_token(void *arg, plt_http_req *req)
         web_req_error(req, 404, "not_found", "no such token");
         return;
     }
-    tok_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        web_req_error(req, 503, "unavailable", "out of memory");
+    tok_job *j = job_new(w, req);
+    if (!j)
         return;
-    }
-    j->w = w;
-    j->req = req;
     j->id = id;
     plt_value args[] = {PLT_V_I64(id)};
-    int rc = plt_storage_exec(
-        &w->st, "UPDATE web_token SET revoked = 1 WHERE id = $1 AND revoked = 0",
-        args, 1, PLT_STORAGE_WRITE, NULL, revoke_done, j);
-    if (rc != 0) {
-        job_free(j);
-        web_req_error(req, 503, "unavailable", plt_strerror(rc));
-        return;
-    }
-    web_call_begin(w);
+    job_exec(j,
+             "UPDATE web_token SET revoked = 1 WHERE id = $1 AND revoked = 0",
+             args, 1, PLT_STORAGE_WRITE, NULL, revoke_done);
 }
 
 int

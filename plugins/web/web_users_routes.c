@@ -23,19 +23,13 @@ typedef struct ujob {
     int64_t offset, limit;
     char login[72];
     const char *action; /* for the success reply */
+    bool page;          /* lists: reply_page(), else {"items","limit"} */
 } ujob;
 
 static ujob *
 ujob_new(web *w, plt_http_req *req)
 {
-    ujob *j = calloc(1, sizeof(*j));
-    if (!j) {
-        web_req_error(req, 503, "unavailable", "out of memory");
-        return NULL;
-    }
-    j->w = w;
-    j->req = req;
-    return j;
+    return web_job_new(w, req, sizeof(ujob));
 }
 
 static void
@@ -56,14 +50,15 @@ static json_t *
 user_json(const plt_user *u)
 {
     return json_pack(
-        "{s:I,s:s,s:s,s:s,s:b,s:b,s:i,s:I,s:I,s:I,s:b}", "id", (json_int_t)u->id,
-        "login", u->login, "name", u->name ? u->name : "", "role",
-        plt_role_name(u->role) ? plt_role_name(u->role) : "", "disabled",
-        u->disabled, "must_change_password", u->must_change_password,
-        "failed_logins", (int)u->failed_logins, "locked_until",
-        (json_int_t)u->locked_until, "created_at", (json_int_t)u->created_at,
-        "password_changed_at", (json_int_t)u->password_changed_at,
-        "password_expired", u->password_expired);
+        "{s:I,s:s,s:s,s:s,s:b,s:b,s:i,s:I,s:I,s:I,s:b}", "id",
+        (json_int_t)u->id, "login", u->login, "name", u->name ? u->name : "",
+        "role", plt_role_name(u->role) ? plt_role_name(u->role) : "",
+        "disabled", u->disabled, "must_change_password",
+        u->must_change_password, "failed_logins", (int)u->failed_logins,
+        "locked_until", (json_int_t)u->locked_until, "created_at",
+        (json_int_t)u->created_at, "password_changed_at",
+        (json_int_t)u->password_changed_at, "password_expired",
+        u->password_expired);
 }
 
 /* Map a users-service status to an HTTP error. */
@@ -122,6 +117,7 @@ list_row(void *arg, const plt_user *u)
     return 0;
 }
 
+/* The end of a list (users, audit): the rows gathered, or the error. */
 static void
 list_done(void *arg, int status, const char *msg)
 {
@@ -129,24 +125,44 @@ list_done(void *arg, int status, const char *msg)
     web_call_end(j->w);
     if (status != 0) {
         reply_status(j->req, status, msg);
-    } else {
+    } else if (j->page) {
         json_t *items = j->items;
         j->items = NULL;
         web_http_vtable.reply_page(j->w, j->req, items, j->offset, j->limit,
                                    -1);
+    } else {
+        web_req_json(j->req, 200,
+                     json_pack("{s:O,s:I}", "items", j->items, "limit",
+                               (json_int_t)j->limit),
+                     NULL);
     }
     ujob_free(j);
+}
+
+/* A job gathering a list: its array and the request's offset/limit. */
+static ujob *
+list_job(web *w, plt_http_req *req, bool page)
+{
+    ujob *j = ujob_new(w, req);
+    if (!j)
+        return NULL;
+    if (!(j->items = json_array())) {
+        web_req_error(req, 503, "unavailable", "out of memory");
+        ujob_free(j);
+        return NULL;
+    }
+    j->page = page;
+    web_req_page_args(req, &j->offset, &j->limit);
+    return j;
 }
 
 static void
 get_users(void *arg, plt_http_req *req)
 {
     web *w = arg;
-    ujob *j = ujob_new(w, req);
+    ujob *j = list_job(w, req, true);
     if (!j)
         return;
-    j->items = json_array();
-    web_req_page_args(req, &j->offset, &j->limit);
     int rc = w->users->list(w->users_impl, j->offset, j->limit, list_row,
                             list_done, j);
     started(w, j, rc);
@@ -233,8 +249,8 @@ post_users(void *arg, plt_http_req *req)
                        .must_change_password = mc ? json_is_true(mc) : true};
     char actor[96];
     actor_of(req, actor, sizeof(actor));
-    int rc = w->users->create(w->users_impl, &nu, pw, actor, req->addr,
-                              changed, j);
+    int rc =
+        w->users->create(w->users_impl, &nu, pw, actor, req->addr, changed, j);
     started(w, j, rc);
 }
 
@@ -265,10 +281,9 @@ patch_user(void *arg, plt_http_req *req)
     ujob *j = change_job(w, req, actor, sizeof(actor));
     if (!j)
         return;
-    int rc = w->users->update(w->users_impl, login, role,
-                              jn ? json_string_value(jn) : NULL,
-                              jd ? (json_is_true(jd) ? 1 : 0) : -1, actor,
-                              req->addr, changed, j);
+    int rc = w->users->update(
+        w->users_impl, login, role, jn ? json_string_value(jn) : NULL,
+        jd ? (json_is_true(jd) ? 1 : 0) : -1, actor, req->addr, changed, j);
     started(w, j, rc);
 }
 
@@ -312,8 +327,8 @@ post_unlock(void *arg, plt_http_req *req)
     ujob *j = change_job(w, req, actor, sizeof(actor));
     if (!j)
         return;
-    int rc = w->users->unlock(w->users_impl, login, actor, req->addr, changed,
-                              j);
+    int rc =
+        w->users->unlock(w->users_impl, login, actor, req->addr, changed, j);
     started(w, j, rc);
 }
 
@@ -344,11 +359,10 @@ static int
 audit_row(void *arg, const plt_audit_entry *e)
 {
     ujob *j = arg;
-    json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id,
-                          "at", (json_int_t)e->at, "actor",
-                          e->actor ? e->actor : "", "action",
-                          e->action ? e->action : "", "object",
-                          e->object ? e->object : "");
+    json_t *o = json_pack(
+        "{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "at",
+        (json_int_t)e->at, "actor", e->actor ? e->actor : "", "action",
+        e->action ? e->action : "", "object", e->object ? e->object : "");
     json_t *d = e->details ? json_loads(e->details, 0, NULL) : NULL;
     json_object_set_new(o, "details", d ? d : json_null());
     json_object_set_new(o, "origin",
@@ -358,33 +372,16 @@ audit_row(void *arg, const plt_audit_entry *e)
 }
 
 static void
-audit_done(void *arg, int status, const char *msg)
-{
-    ujob *j = arg;
-    web_call_end(j->w);
-    if (status != 0) {
-        reply_status(j->req, status, msg);
-    } else {
-        json_t *o = json_pack("{s:O,s:I}", "items", j->items, "limit",
-                              (json_int_t)j->limit);
-        web_req_json(j->req, 200, o, NULL);
-    }
-    ujob_free(j);
-}
-
-static void
 get_audit(void *arg, plt_http_req *req)
 {
     web *w = arg;
-    ujob *j = ujob_new(w, req);
+    ujob *j = list_job(w, req, false);
     if (!j)
         return;
-    j->items = json_array();
-    web_req_page_args(req, &j->offset, &j->limit);
     const char *before = web_req_query(req, "before");
     long long b = before ? strtoll(before, NULL, 10) : 0;
     int rc = w->users->audit_list(w->users_impl, b > 0 ? b : 0, j->limit,
-                                  audit_row, audit_done, j);
+                                  audit_row, list_done, j);
     started(w, j, rc);
 }
 
@@ -395,8 +392,8 @@ delete_sessions(void *arg, plt_http_req *req)
 {
     web *w = arg;
     const char *login = web_http_vtable.param(w, req, "login");
-    int n = web_sessions_end_login(w, login, req->session_hint,
-                                   "ended_by_admin");
+    int n =
+        web_sessions_end_login(w, login, req->session_hint, "ended_by_admin");
     char detail[48];
     snprintf(detail, sizeof(detail), "%d session(s)", n);
     web_http_vtable.audit(w, req, "user.sessions_ended", login, detail);

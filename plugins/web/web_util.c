@@ -95,33 +95,32 @@ web_path_safe(const char *path)
 static const struct {
     const char *ext;
     const char *type;
-} mime_types[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"json", "application/json"},
-    {"map", "application/json"},
-    {"webmanifest", "application/manifest+json"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"ico", "image/x-icon"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-    {"ttf", "font/ttf"},
-    {"txt", "text/plain; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"wav", "audio/wav"},
-    {"mp3", "audio/mpeg"},
-    {"ogg", "audio/ogg"},
-    {"pdf", "application/pdf"},
-    {NULL, NULL}};
+} mime_types[] = {{"html", "text/html; charset=utf-8"},
+                  {"htm", "text/html; charset=utf-8"},
+                  {"js", "text/javascript; charset=utf-8"},
+                  {"mjs", "text/javascript; charset=utf-8"},
+                  {"css", "text/css; charset=utf-8"},
+                  {"json", "application/json"},
+                  {"map", "application/json"},
+                  {"webmanifest", "application/manifest+json"},
+                  {"svg", "image/svg+xml"},
+                  {"png", "image/png"},
+                  {"jpg", "image/jpeg"},
+                  {"jpeg", "image/jpeg"},
+                  {"gif", "image/gif"},
+                  {"webp", "image/webp"},
+                  {"ico", "image/x-icon"},
+                  {"woff", "font/woff"},
+                  {"woff2", "font/woff2"},
+                  {"ttf", "font/ttf"},
+                  {"txt", "text/plain; charset=utf-8"},
+                  {"md", "text/markdown; charset=utf-8"},
+                  {"csv", "text/csv; charset=utf-8"},
+                  {"wav", "audio/wav"},
+                  {"mp3", "audio/mpeg"},
+                  {"ogg", "audio/ogg"},
+                  {"pdf", "application/pdf"},
+                  {NULL, NULL}};
 
 const char *
 web_mime_type(const char *path)
@@ -217,4 +216,17 @@ web_origin_allowed(web *w, const char *origin, const char *host)
         return false;
     }
     return same_host(w, origin, host);
+}
+
+void *
+web_job_new(web *w, plt_http_req *req, size_t size)
+{
+    web_job *j = calloc(1, size);
+    if (!j) {
+        web_req_error(req, 503, "unavailable", "out of memory");
+        return NULL;
+    }
+    j->w = w;
+    j->req = req;
+    return j;
 }
