@@ -880,6 +880,72 @@ same_script_same_log(void **state)
     free(b);
 }
 
+/* An extension logged in without keep_up: no leg until an offer; each
+ * offer rings it (vars agent and offer_id); the leg is hung up when the
+ * offer fails or the call ends; its end is never a lost phone, and the
+ * invariant checks leave such an agent alone. A number is always kept up. */
+static void
+per_offer_phone(void **state)
+{
+    fixture *f = *state = fixture_open("missed_offers_before_pause: 2\n");
+    plt_agent_login l = {
+        .size = sizeof(l), .agent = A, .phone = PHONE, .keep_up = false};
+    done_rec d = {0};
+    assert_int_equal(f->ag.vt->login(f->ag.impl, &l, on_done, &d), 0);
+    assert_true(d.called);
+    assert_int_equal(d.status, 0);
+    snap s = get(f, A);
+    assert_int_equal(s.state, PLT_AGENT_PAUSE);
+    assert_string_equal(s.reason, "login");
+    assert_string_equal(s.leg_id, "");
+    assert_int_equal(plt_fake_host_event_count(f->fh, "call.created"), 0);
+    ready(f, A);
+    plt_fake_host_run_for(f->fh, 10000);
+    assert_int_equal(state_of(f, A), PLT_AGENT_AVAILABLE);
+    /* An offer rings the extension. */
+    assert_int_equal(f->ag.vt->offer(f->ag.impl, A, "o1", 30000), 0);
+    plt_fake_host_run_until_idle(f->fh);
+    const plt_event *cr = plt_fake_host_event_last(f->fh, "call.created");
+    assert_non_null(cr);
+    assert_string_equal(plt_fake_event_str(cr, "destination"), PHONE);
+    assert_string_equal(plt_fake_event_str(cr, "var_offer_id"), "o1");
+    assert_string_equal(plt_fake_event_str(cr, "var_agent"), A);
+    char leg1[64];
+    snprintf(leg1, sizeof(leg1), "%s", get(f, A).leg_id);
+    assert_string_equal(leg1, plt_fake_event_str(cr, "leg_id"));
+    /* Missed: the ringing leg is hung up, the agent available again. */
+    assert_int_equal(f->ag.vt->offer_failed(f->ag.impl, A, "o1", true), 0);
+    plt_fake_host_run_until_idle(f->fh);
+    const plt_event *end = plt_fake_host_event_last(f->fh, "call.ended");
+    assert_string_equal(plt_fake_event_str(end, "leg_id"), leg1);
+    s = get(f, A);
+    assert_int_equal(s.state, PLT_AGENT_AVAILABLE);
+    assert_int_equal(s.missed, 1);
+    assert_string_equal(s.leg_id, "");
+    /* Answered, then the call ends: the agent's leg goes with it. */
+    assert_int_equal(f->ag.vt->offer(f->ag.impl, A, "o2", 30000), 0);
+    plt_fake_host_run_for(f->fh, 4000);
+    plt_leg *phone = f->ag.vt->phone_leg(f->ag.impl, A);
+    assert_non_null(phone);
+    f->tel.vt->leg_unref(f->tel.impl, phone);
+    assert_int_equal(f->ag.vt->offer_answered(f->ag.impl, A, "o2", NULL), 0);
+    assert_int_equal(f->ag.vt->call_ended(f->ag.impl, A, 1000), 0);
+    plt_fake_host_run_until_idle(f->fh);
+    s = get(f, A);
+    assert_int_equal(s.state, PLT_AGENT_WRAP_UP);
+    assert_string_equal(s.leg_id, "");
+    assert_int_equal(plt_fake_host_event_count(f->fh, "call.ended"), 2);
+    plt_fake_host_run_for(f->fh, 10000);
+    assert_int_equal(state_of(f, A), PLT_AGENT_AVAILABLE);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "agent.state_repaired"),
+                     0);
+    /* A number cannot be rung per offer: it is kept up. */
+    plt_agent_login n = {
+        .size = sizeof(n), .agent = "bob", .phone = "+33612345678"};
+    assert_int_equal(f->ag.vt->login(f->ag.impl, &n, NULL, NULL), 0);
+    assert_int_equal(state_of(f, "bob"), PLT_AGENT_CONNECTING);
+}
+
 int
 main(void)
 {
@@ -897,6 +963,7 @@ main(void)
         cmocka_unit_test_teardown(phone_lost_then_logged_out, teardown),
         cmocka_unit_test_teardown(pause_exceeded_and_listing, teardown),
         cmocka_unit_test_teardown(state_log_complete, teardown),
+        cmocka_unit_test_teardown(per_offer_phone, teardown),
         cmocka_unit_test(same_script_same_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
