@@ -291,7 +291,19 @@ await test('preview mode: the agent sees the next contact, then dials it', async
   });
   assert.deepEqual(r, [201, 200]);
   const agent2 = agent2Page;
-  await agent2.waitForSelector('#agent-state .badge[data-state=available]');
+  // A call of the first campaign may still have been on its way when it was
+  // switched off: finish it as an agent would, until agent2 is available.
+  for (let n = 0; n < 10; n++) {
+    const state = await agent2.getAttribute('#agent-state .badge', 'data-state');
+    if (state === 'available') break;
+    if (await agent2.locator('#btn-hangup').count()) await agent2.click('#btn-hangup');
+    if (await agent2.locator('#btn-save-result').count()) {
+      await agent2.selectOption('#result-code', { index: 1 });
+      await agent2.click('#btn-save-result');
+    }
+    await agent2.waitForTimeout(1000);
+  }
+  await agent2.waitForSelector('#agent-state .badge[data-state=available]', { timeout: 30000 });
   await agent2.waitForSelector('#preview-card:not([hidden]) #btn-preview-dial', { timeout: 60000 });
   const who = await agent2.textContent('#preview-contact');
   assert.ok(who.trim().length > 0);
