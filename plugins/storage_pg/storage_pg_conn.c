@@ -264,11 +264,38 @@ poll_discard(spg_conn *c, PGconn *finish)
     }
 }
 
+/* Forget the session's prepared statements (its PGconn is gone or new). */
+static void
+prepared_forget(spg_conn *c)
+{
+    for (size_t i = 0; i < SPG_PREPARED_MAX; i++) {
+        free(c->prepared[i].types);
+        c->prepared[i] = (spg_prepared){0};
+    }
+    c->prep_slot = NULL;
+    c->phase = SPG_P_EXEC;
+}
+
+/* The request on the wire is over (or never left): a statement whose
+ * PREPARE did not succeed frees its slot. */
+static void
+prepared_settle(spg_conn *c)
+{
+    spg_prepared *p = c->prep_slot;
+    if (p && !p->ready) {
+        free(p->types);
+        *p = (spg_prepared){0};
+    }
+    c->prep_slot = NULL;
+    c->phase = SPG_P_EXEC;
+}
+
 /* Forget the PGconn (finished once libuv let go of its fd). */
 static void
 conn_drop(spg_conn *c)
 {
     c->gen++;
+    prepared_forget(c);
     PGconn *pq = c->pq;
     c->pq = NULL;
     poll_discard(c, pq);
@@ -482,6 +509,7 @@ connect_begin(spg_conn *c, const char *addrs, const char *hosts)
     }
     c->pq = pq;
     c->gen++;
+    prepared_forget(c);
     PQsetNoticeReceiver(pq, conn_notice, c);
     /* Verbose while connecting: the message then carries the SQLSTATE,
      * which tells a wrong password from a server starting up whatever the
@@ -616,6 +644,7 @@ spg_conn_adopt(spg_conn *c, PGconn *pq)
     PQsetErrorVerbosity(pq, PQERRORS_DEFAULT);
     c->pq = pq;
     c->gen++;
+    prepared_forget(c);
     c->state = SPG_C_READY;
     c->was_up = true;
     int rc = poll_set(c, UV_READABLE);
@@ -647,12 +676,32 @@ conn_flush(spg_conn *c)
     int f = PQflush(c->pq);
     if (f < 0)
         return -1;
-    if (f == 0 && c->req)
+    /* Only the execution counts: a CLOSE or PREPARE that left changed
+     * nothing, and the request may still go to another connection. */
+    if (f == 0 && c->req && c->phase == SPG_P_EXEC)
         c->req->flushed = true;
     int rc = poll_set(c, f == 0 ? UV_READABLE : UV_READABLE | UV_WRITABLE);
     if (rc != 0)
         return -1;
     return f;
+}
+
+/* The type sent with a value (0: the server infers it, as for a
+ * literal). format_param() below spells the value accordingly. */
+static Oid
+param_type(const plt_value *v)
+{
+    switch (v->type) {
+    case PLT_T_I64:
+    case PLT_T_TIME:
+        return SPG_INT8OID;
+    case PLT_T_DOUBLE:
+        return SPG_FLOAT8OID;
+    case PLT_T_BLOB:
+        return SPG_BYTEAOID;
+    default:
+        return 0;
+    }
 }
 
 static void
@@ -708,31 +757,12 @@ format_param(const plt_value *v, char *buf, size_t n, const char **val,
     }
 }
 
-int
-spg_conn_send(spg_conn *c, spg_req *r)
+/* Send r's execution: its prepared statement (c->prep_slot) or the text.
+ * @return 0; PLT_EAGAIN (the connection is broken: nothing left); another
+ * error with r's message set. */
+static int
+send_exec(spg_conn *c, spg_req *r)
 {
-    /* A connection the server closed while it sat idle (restart) is only
-     * noticed on the next read: look now, so that a statement is moved to
-     * another connection instead of being lost. Notifications do not
-     * arrive on pool connections; the listener's own are read on the
-     * next READABLE event. */
-    if (!c->ops->notify &&
-        (!PQconsumeInput(c->pq) || PQstatus(c->pq) == CONNECTION_BAD)) {
-        conn_lost(c, PQerrorMessage(c->pq));
-        return PLT_EAGAIN;
-    }
-    if (!c->ops->notify) {
-        PGnotify *nf;
-        while ((nf = PQnotifies(c->pq)) != NULL)
-            PQfreemem(nf);
-        /* PQnotifies() parsed what arrived: a FATAL notice means the
-         * server is hanging up this session; do not send into it. */
-        if (c->fatal[0]) {
-            conn_lost(c, c->fatal);
-            return PLT_EAGAIN;
-        }
-    }
-
     enum { STACK_PARAMS = 16, NUMLEN = 32 };
     const char *vals_s[STACK_PARAMS];
     int lens_s[STACK_PARAMS], fmts_s[STACK_PARAMS];
@@ -766,22 +796,169 @@ spg_conn_send(spg_conn *c, spg_req *r)
     for (size_t i = 0; i < n; i++)
         format_param(&r->args[i], nums[i], NUMLEN, &vals[i], &lens[i], &fmts[i],
                      &types[i]);
-    int ok =
-        PQsendQueryParams(c->pq, r->sql, (int)n, types, vals, lens, fmts, 0);
+    int ok;
+    if (c->prep_slot) {
+        char name[24];
+        snprintf(name, sizeof(name), "plt_%u", c->prep_slot->id);
+        ok = PQsendQueryPrepared(c->pq, name, (int)n, vals, lens, fmts, 0);
+    } else {
+        ok = PQsendQueryParams(c->pq, r->sql, (int)n, types, vals, lens, fmts,
+                               0);
+    }
     free(heap);
     if (!ok) {
-        if (PQstatus(c->pq) == CONNECTION_BAD) {
-            conn_lost(c, PQerrorMessage(c->pq));
+        if (PQstatus(c->pq) == CONNECTION_BAD)
             return PLT_EAGAIN;
-        }
         spg_req_set_error(r, PLT_EDB, NULL, PQerrorMessage(c->pq));
         return PLT_EDB;
     }
     /* Rows then arrive one PGresult each: a large result never sits whole
      * in memory. */
     PQsetSingleRowMode(c->pq);
+    return 0;
+}
+
+static bool
+prepared_match(const spg_prepared *p, const char *sql, uint64_t h,
+               const spg_req *r)
+{
+    if (!p->sql || !p->ready || p->stale || p->hash != h ||
+        p->nparams != r->nargs || strcmp(p->sql, sql) != 0)
+        return false;
+    for (size_t i = 0; i < r->nargs; i++)
+        if (p->types[i] != param_type(&r->args[i]))
+            return false;
+    return true;
+}
+
+/* Send what comes after a finished CLOSE (the PREPARE) or PREPARE (the
+ * execution). Same returns as send_exec(). */
+static int
+send_step(spg_conn *c, spg_req *r)
+{
+    spg_prepared *p = c->prep_slot;
+    if (c->phase == SPG_P_CLOSE) {
+        char name[24];
+        snprintf(name, sizeof(name), "plt_%u", p->id);
+        c->phase = SPG_P_PREPARE;
+        c->prepares++;
+        if (PQsendPrepare(c->pq, name, p->sql, (int)p->nparams, p->types))
+            return 0;
+    } else {
+        p->ready = true;
+        c->phase = SPG_P_EXEC;
+        return send_exec(c, r);
+    }
+    if (PQstatus(c->pq) == CONNECTION_BAD)
+        return PLT_EAGAIN;
+    spg_req_set_error(r, PLT_EDB, NULL, PQerrorMessage(c->pq));
+    return PLT_EDB;
+}
+
+/* Execute r as a named prepared statement: the cached one, or prepared
+ * now (after DEALLOCATE of the least recently used when all are taken).
+ * Same returns as send_exec(). */
+static int
+send_named(spg_conn *c, spg_req *r)
+{
+    uint64_t h = stc_sql_hash(r->sql);
+    spg_prepared *victim = &c->prepared[0];
+    for (size_t i = 0; i < SPG_PREPARED_MAX; i++) {
+        spg_prepared *p = &c->prepared[i];
+        if (prepared_match(p, r->sql, h, r)) {
+            p->used = ++c->prep_tick;
+            c->prep_slot = p;
+            return send_exec(c, r);
+        }
+        /* A free slot first, then a stale statement, then the LRU. */
+        if (!victim->sql)
+            continue;
+        if (!p->sql || (p->stale && !victim->stale) ||
+            (p->stale == victim->stale && p->used < victim->used))
+            victim = p;
+    }
+    /* One allocation: the types, then the text. */
+    size_t len = strlen(r->sql) + 1;
+    Oid *types = malloc(r->nargs * sizeof(Oid) + len);
+    if (!types)
+        return send_exec(c, r); /* unnamed, as before */
+    char *text = (char *)(types + r->nargs);
+    uint32_t old_id = victim->id;
+    bool close = victim->sql != NULL;
+    free(victim->types);
+    memcpy(text, r->sql, len);
+    for (size_t i = 0; i < r->nargs; i++)
+        types[i] = param_type(&r->args[i]);
+    *victim = (spg_prepared){.sql = text,
+                             .hash = h,
+                             .types = types,
+                             .nparams = r->nargs,
+                             .id = ++c->prep_next_id,
+                             .used = ++c->prep_tick};
+    c->prep_slot = victim;
+    if (close) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE plt_%u", old_id);
+        c->phase = SPG_P_CLOSE;
+        if (PQsendQuery(c->pq, sql))
+            return 0;
+        if (PQstatus(c->pq) == CONNECTION_BAD)
+            return PLT_EAGAIN;
+        spg_req_set_error(r, PLT_EDB, NULL, PQerrorMessage(c->pq));
+        return PLT_EDB;
+    }
+    c->phase = SPG_P_CLOSE; /* nothing to close: straight to PREPARE */
+    return send_step(c, r);
+}
+
+int
+spg_conn_send(spg_conn *c, spg_req *r)
+{
+    /* A connection the server closed while it sat idle (restart) is only
+     * noticed on the next read: look now, so that a statement is moved to
+     * another connection instead of being lost. Notifications do not
+     * arrive on pool connections; the listener's own are read on the
+     * next READABLE event. */
+    if (!c->ops->notify &&
+        (!PQconsumeInput(c->pq) || PQstatus(c->pq) == CONNECTION_BAD)) {
+        conn_lost(c, PQerrorMessage(c->pq));
+        return PLT_EAGAIN;
+    }
+    if (!c->ops->notify) {
+        PGnotify *nf;
+        while ((nf = PQnotifies(c->pq)) != NULL)
+            PQfreemem(nf);
+        /* PQnotifies() parsed what arrived: a FATAL notice means the
+         * server is hanging up this session; do not send into it. */
+        if (c->fatal[0]) {
+            conn_lost(c, c->fatal);
+            return PLT_EAGAIN;
+        }
+    }
+
     r->flushed = false;
     c->req = r;
+    c->phase = SPG_P_EXEC;
+    c->prep_slot = NULL;
+    /* Consumer statements run as named prepared statements: parsed and
+     * planned once per session, then only bound and executed. Not in a
+     * failed transaction (the server would refuse the PREPARE as it
+     * refuses the statement: send it as it is and get that error). */
+    int rc;
+    if (r->kind == SPG_R_QUERY &&
+        PQtransactionStatus(c->pq) != PQTRANS_INERROR)
+        rc = send_named(c, r);
+    else
+        rc = send_exec(c, r);
+    if (rc != 0) {
+        c->req = NULL;
+        prepared_settle(c);
+        if (rc == PLT_EAGAIN) {
+            conn_lost(c, PQerrorMessage(c->pq));
+            return PLT_EAGAIN;
+        }
+        return rc;
+    }
     if (conn_flush(c) < 0) {
         /* Not all of it left, so the Sync that would have committed it
          * never reached the server: the caller may send it elsewhere. */
@@ -1026,15 +1203,66 @@ conn_io(spg_conn *c, int events)
     while (c->req && !PQisBusy(c->pq)) {
         spg_req *r = c->req;
         PGresult *res = PQgetResult(c->pq);
+        if (!res && c->phase != SPG_P_EXEC && r->status == 0 &&
+            !r->stop_rows) {
+            /* The CLOSE or PREPARE is done: send the next step. */
+            int rc = send_step(c, r);
+            if (rc == 0 && conn_flush(c) >= 0)
+                continue;
+            if (rc == 0 || rc == PLT_EAGAIN) {
+                conn_lost(c, PQerrorMessage(c->pq));
+                return;
+            }
+            /* Not sent (r's error is set): the request ends here. */
+        }
+        if (!res && c->phase == SPG_P_EXEC && c->prep_slot &&
+            c->prep_slot->stale && !r->txn && !r->stop_rows && r->rows == 0 &&
+            !r->reprepared && strcmp(r->sqlstate, "0A000") == 0) {
+            r->reprepared = true;
+            /* Autocommit: the failed execution changed nothing, so prepare
+             * the text again and run it, as an unnamed statement would
+             * have been. (In a transaction the error aborted it: it is
+             * reported.) */
+            r->status = 0;
+            r->sqlstate[0] = '\0';
+            free(r->error);
+            r->error = NULL;
+            r->flushed = false;
+            c->prep_slot = NULL;
+            int rc = send_named(c, r);
+            if (rc == 0 && conn_flush(c) >= 0)
+                continue;
+            if (rc == 0 || rc == PLT_EAGAIN) {
+                conn_lost(c, PQerrorMessage(c->pq));
+                return;
+            }
+        }
         if (!res) {
             /* The statement is over (ReadyForQuery seen): the connection
              * is free before the owner hears of it, so that its callback
              * may send the next statement here. */
+            prepared_settle(c);
             c->req = NULL;
             c->ops->done(c, r, false);
             if (c->gen != gen || c->state != SPG_C_READY)
                 return;
             continue;
+        }
+        if (c->phase == SPG_P_CLOSE ||
+            (c->phase == SPG_P_PREPARE &&
+             PQresultStatus(res) == PGRES_COMMAND_OK)) {
+            /* The DEALLOCATE of an evicted statement (its outcome is not
+             * the request's), or the PREPARE's success. */
+            PQclear(res);
+            continue;
+        }
+        if (c->phase == SPG_P_EXEC && c->prep_slot &&
+            PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            /* "cached plan must not change result type" after a schema
+             * change: prepare it again next time. */
+            const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (st && strcmp(st, "0A000") == 0)
+                c->prep_slot->stale = true;
         }
         bool copy = PQresultStatus(res) == PGRES_COPY_IN ||
                     PQresultStatus(res) == PGRES_COPY_OUT ||

@@ -95,6 +95,7 @@ struct spg_req {
     bool got_result;  /* a non-error result arrived */
     bool work;        /* plt_work_begin() was called for it */
     bool is_commit_rollback; /* COMMIT answered "ROLLBACK" (aborted txn) */
+    bool reprepared; /* prepared again after a schema change (once) */
     void (*internal_done)(spg *pg, spg_req *r, int status); /* INTERNAL */
     void *internal_arg;
 };
@@ -134,6 +135,32 @@ struct spg_conn_ops {
     void (*notify)(spg_conn *c, const char *channel, const char *payload);
 };
 
+/* Named prepared statements kept per connection (least recently used
+ * out, DEALLOCATEd before the next PREPARE). */
+#define SPG_PREPARED_MAX 64
+
+/* One statement prepared on the session, keyed by its text and the types
+ * its parameters were prepared with (a value's type decides the type sent
+ * with it, see format_param()). */
+typedef struct spg_prepared {
+    char *sql; /* NULL: free slot */
+    uint64_t hash;
+    Oid *types; /* nparams of them (one allocation with sql) */
+    size_t nparams;
+    uint32_t id; /* the statement is named "plt_<id>" */
+    uint64_t used;
+    bool ready; /* the server answered the PREPARE */
+    bool stale; /* its cached plan failed: close it, prepare anew */
+} spg_prepared;
+
+/* Where a request on the wire is: closing an evicted statement, preparing
+ * its own, or executing. */
+typedef enum spg_phase {
+    SPG_P_EXEC = 0,
+    SPG_P_CLOSE,
+    SPG_P_PREPARE
+} spg_phase;
+
 struct spg_conn {
     spg *pg;
     const struct spg_conn_ops *ops;
@@ -160,6 +187,13 @@ struct spg_conn {
     bool was_up;           /* READY at least once since the last failure */
     bool auto_retry;       /* retry after a failure (off while stopping) */
     char fatal[256];       /* last FATAL notice (why the server hung up) */
+    /* Named prepared statements of the current session. */
+    spg_prepared prepared[SPG_PREPARED_MAX];
+    uint64_t prep_tick;
+    uint32_t prep_next_id;
+    spg_phase phase;
+    spg_prepared *prep_slot; /* the statement c->req uses, or NULL */
+    uint64_t prepares;       /* PREPAREs sent (diagnostics and tests) */
 };
 
 /* Set up @p c (its timer handle). @return 0 or a uv error. */
@@ -279,6 +313,8 @@ struct spg {
     /* Completions delivered on the next loop iteration (never from inside
      * the call that caused them). */
     spg_req *deferred_head, *deferred_tail;
+    /* Consumer texts already checked (loop side). */
+    stc_sqlcache texts;
     uv_timer_t defer_timer;
     /* Fails queued work that waited connect_timeout for a connection. */
     uv_timer_t wait_timer;

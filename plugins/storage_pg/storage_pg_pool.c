@@ -755,12 +755,12 @@ accepting(const spg *pg, const plt_storage_txn *txn)
 
 /* A statement's text problems, found before it goes anywhere. */
 static const char *
-static_check(const char *sql, size_t nargs, char *buf, size_t n)
+static_check(const stc_sqlinfo *info, size_t nargs, char *buf, size_t n)
 {
-    uint32_t max = 0;
-    if (stc_sql_is_blank(sql))
+    uint32_t max = info->max;
+    if (info->blank)
         return "empty statement";
-    if (stc_sql_max_param(sql, &max) != 0)
+    if (info->param_rc != 0)
         return "malformed placeholder ($0, an index above 65535, or "
                "digits running into a word)";
     if (max != nargs) {
@@ -776,7 +776,7 @@ static_check(const char *sql, size_t nargs, char *buf, size_t n)
                      max, nargs);
         return buf;
     }
-    if (stc_sql_is_txn_control(sql))
+    if (info->txn_control)
         return "transaction control statements are not accepted by "
                "query(): use begin(), commit() and rollback()";
     return NULL;
@@ -800,6 +800,11 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
             t->ending)
             return PLT_EINVAL;
     }
+    /* A text's checks are made once (consumers repeat a few texts). */
+    const stc_sqlinfo *info = NULL;
+    rc = stc_sqlcache_get(&pg->texts, sql, STC_PG, 0, &info);
+    if (rc != 0)
+        return rc;
     spg_req *r = spg_req_new(SPG_R_QUERY);
     if (!r)
         return PLT_ENOMEM;
@@ -823,7 +828,7 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
     plt_work_begin();
 
     char buf[160];
-    const char *why = static_check(sql, nargs, buf, sizeof(buf));
+    const char *why = static_check(info, nargs, buf, sizeof(buf));
     if (why) {
         defer_error(pg, r, PLT_EINVAL, why);
         return 0;
@@ -1180,6 +1185,7 @@ spg_pool_free(spg *pg)
         pg->conns[i].bound = NULL;
     }
     stc_migreg_free(&pg->migs);
+    stc_sqlcache_clear(&pg->texts);
     pg->freed = true;
     settle(pg); /* frees now if nothing is left open */
 }

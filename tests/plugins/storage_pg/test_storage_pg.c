@@ -425,6 +425,86 @@ count_rows(plt_fake_host *fh, plt_storage *st, const char *table)
     return n;
 }
 
+/* Column 0 of the single row @p sql (one text argument) answers. */
+static int64_t
+int_of(plt_fake_host *fh, plt_storage *st, const char *sql, const char *arg)
+{
+    plt_value a = PLT_V_STR(arg);
+    pgt_res r = {0};
+    assert_int_equal(pgt_exec(fh, st, NULL, sql, &a, 1, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.nints, 1);
+    int64_t n = r.ints[0];
+    pgt_res_free(&r);
+    return n;
+}
+
+static void
+test_prepared_statements(void **state)
+{
+    (void)state;
+    plt_storage st;
+    /* One connection: every statement runs in the same session, whose
+     * pg_prepared_statements then shows what was parsed. */
+    plt_fake_host *fh = started("pool: 1\n", &st);
+    pgt_ok(fh, &st, "DROP TABLE IF EXISTS pgt_prep", NULL, 0);
+    pgt_ok(fh, &st, "CREATE TABLE pgt_prep (id BIGINT PRIMARY KEY, name TEXT)",
+           NULL, 0);
+    const char *ins = "INSERT INTO pgt_prep (id, name) VALUES ($1, $2)";
+    for (int i = 1; i <= 3; i++) {
+        plt_value a[] = {PLT_V_I64(i), PLT_V_STR("x")};
+        pgt_ok(fh, &st, ins, a, 2);
+    }
+    const char *count_sql = "SELECT count(*) FROM pg_prepared_statements "
+                            "WHERE statement = $1";
+    const char *runs_sql = "SELECT (generic_plans + custom_plans)::bigint "
+                           "FROM pg_prepared_statements WHERE statement = $1";
+    /* Parsed once, executed three times. */
+    assert_int_equal(int_of(fh, &st, count_sql, ins), 1);
+    assert_int_equal(int_of(fh, &st, runs_sql, ins), 3);
+    assert_int_equal(count_rows(fh, &st, "pgt_prep"), 3);
+    /* Other parameter types are another statement (a NULL name has the
+     * same inferred type as text: the same one). */
+    plt_value n[] = {PLT_V_I64(4), PLT_V_NULL()};
+    pgt_ok(fh, &st, ins, n, 2);
+    assert_int_equal(int_of(fh, &st, count_sql, ins), 1);
+    assert_int_equal(int_of(fh, &st, runs_sql, ins), 4);
+    plt_value d[] = {PLT_V_I64(5), PLT_V_DOUBLE(1.5)};
+    pgt_ok(fh, &st, ins, d, 2);
+    assert_int_equal(int_of(fh, &st, count_sql, ins), 2);
+
+    /* Bounded: many distinct texts keep at most SPG_PREPARED_MAX (64)
+     * statements in the session. */
+    for (int k = 0; k < 80; k++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT $1::bigint + %d", k);
+        plt_value v = PLT_V_I64(k);
+        pgt_res r = {0};
+        assert_int_equal(pgt_exec(fh, &st, NULL, sql, &v, 1, &r), 0);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.nints, 1);
+        assert_int_equal(r.ints[0], 2 * k);
+        pgt_res_free(&r);
+    }
+    int64_t held =
+        int_of(fh, &st, "SELECT count(*) FROM pg_prepared_statements "
+                        "WHERE name LIKE $1", "plt\\_%");
+    printf("# prepared statements held: %lld\n", (long long)held);
+    assert_true(held >= 1 && held <= 64);
+    /* The evicted ones are prepared again when they come back. */
+    pgt_ok(fh, &st, ins, (plt_value[]){PLT_V_I64(6), PLT_V_STR("y")}, 2);
+    assert_int_equal(count_rows(fh, &st, "pgt_prep"), 6);
+
+    /* A schema change under a cached statement that returns rows. */
+    const char *sel = "SELECT * FROM pgt_prep WHERE id = $1";
+    plt_value one = PLT_V_I64(1);
+    pgt_ok(fh, &st, sel, &one, 1);
+    pgt_ok(fh, &st, "ALTER TABLE pgt_prep ADD COLUMN extra BIGINT", NULL, 0);
+    pgt_ok(fh, &st, sel, &one, 1);
+    pgt_ok(fh, &st, "DROP TABLE pgt_prep", NULL, 0);
+    finish(fh);
+}
+
 static void
 test_transactions(void **state)
 {
@@ -1096,6 +1176,7 @@ main(void)
         cmocka_unit_test(test_migration_failure),
         cmocka_unit_test(test_durability_warning),
         cmocka_unit_test(test_stop_drains),
+        cmocka_unit_test(test_prepared_statements),
         cmocka_unit_test(test_stream_million),
     };
     return cmocka_run_group_tests(tests, setup_env, NULL);
