@@ -60,18 +60,24 @@ async function run(s, admin, clients) {
 // every client.
 async function flow(s, admin, clients, rate, seconds) {
   const socks = [];
+  // Batched frames (?batch=1): several queued events in one frame.
   for (let i = 0; i < clients; i++) {
-    socks.push(await connectWs(s.port, { origin: s.base, cookie: admin.cookie }));
+    socks.push(await connectWs(s.port, { origin: s.base, cookie: admin.cookie, path: '/api/v1/ws?batch=1' }));
   }
   await Promise.all(socks.map((ws) => ws.next((m) => m.type === 'hello')));
   const lat = [];
   const want = clients * rate * seconds;
   let got = 0, wake = null;
+  const one = (m, now) => {
+    if (m.type !== 'bench.tick.sent') return;
+    lat.push(Number(now - BigInt(m.data.t_ns)) / 1e6);
+    if (++got === want && wake) wake();
+  };
   for (const ws of socks) {
     ws.onmessage = (m) => {
-      if (m.type !== 'bench.tick.sent') return;
-      lat.push(Number(process.hrtime.bigint() - BigInt(m.data.t_ns)) / 1e6);
-      if (++got === want && wake) wake();
+      const now = process.hrtime.bigint();
+      if (m.type === 'batch') for (const x of m.data) one(x, now);
+      else one(m, now);
     };
   }
   const metric = async (name) => {

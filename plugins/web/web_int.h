@@ -402,6 +402,8 @@ struct web_conn {
     web_tb rl;               /* messages from the browser */
     int64_t refused;         /* messages refused in a row by rl */
     bool closing;            /* bye queued: close once drained */
+    bool batch;              /* asked ?batch=1: queued messages go out
+                                together as {"type":"batch","data":[..]} */
     bool kill;               /* close at the next writeable */
     plt_ws_msg *msgs;        /* handlers that have not answered */
 };
@@ -419,7 +421,8 @@ struct plt_ws_msg {
 
 /* A WebSocket upgrade was asked for: 0 to accept (fills the per-session
  * data), -1 to refuse. */
-int web_ws_filter(web *w, struct lws *wsi, void *pss_conn_slot);
+int web_ws_filter(web *w, struct lws *wsi, void *pss_conn_slot,
+                  bool *batch);
 web_conn *web_ws_open(web *w, struct lws *wsi, const char *sid);
 void web_ws_receive(web_conn *c, const void *in, size_t len, bool first,
                     bool final);

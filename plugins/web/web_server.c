@@ -33,6 +33,7 @@ typedef struct web_pss {
     plt_http_req *req;
     web_conn *conn;
     char sid[WEB_ID_SIZE];
+    bool batch;
 } web_pss;
 
 
@@ -711,9 +712,11 @@ web_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             detach(pss);
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return web_ws_filter(w, wsi, pss->sid);
+        return web_ws_filter(w, wsi, pss->sid, &pss->batch);
     case LWS_CALLBACK_ESTABLISHED:
         pss->conn = web_ws_open(w, wsi, pss->sid);
+        if (pss->conn)
+            pss->conn->batch = pss->batch;
         return pss->conn ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
         if (!pss->conn)

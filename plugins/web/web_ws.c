@@ -28,6 +28,8 @@
 
 /* Messages written at most per writeable callback. */
 #define WEB_WS_WRITES 64
+/* Largest batch frame. */
+#define WEB_BATCH_BYTES (256 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* Shared messages */
@@ -67,7 +69,7 @@ web_msg_unref(web_msg *m)
 /* Opening */
 
 int
-web_ws_filter(web *w, struct lws *wsi, void *sid_slot)
+web_ws_filter(web *w, struct lws *wsi, void *sid_slot, bool *batch)
 {
     char uri[64] = "", origin[256] = "", host[256] = "", addr[64] = "";
     if (w->stopping)
@@ -88,8 +90,8 @@ web_ws_filter(web *w, struct lws *wsi, void *sid_slot)
      * missing Origin is refused too: browsers always send it. */
     if (!web_origin_allowed(w, origin, host)) {
         w->ctr.ws_refused_origin++;
-        plt_log(PLT_LOG_NOTICE, "WebSocket from %s refused: origin '%s'",
-                addr, origin);
+        plt_log(PLT_LOG_NOTICE, "WebSocket from %s refused: origin '%s'", addr,
+                origin);
         return -1;
     }
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
@@ -105,6 +107,9 @@ web_ws_filter(web *w, struct lws *wsi, void *sid_slot)
         return -1;
     }
     memcpy(sid_slot, ss->id, WEB_ID_SIZE);
+    char v[8];
+    const char *b = lws_get_urlarg_by_name(wsi, "batch=", v, sizeof(v));
+    *batch = b && strcmp(b, "1") == 0;
     return 0;
 }
 
@@ -199,6 +204,51 @@ web_ws_bye(web_conn *c, const char *reason)
     lws_callback_on_writable(c->wsi);
 }
 
+/* Several queued messages as one frame, in order:
+ * {"type":"batch","data":[m1,m2,...]}, for a client that asked for it: a
+ * browser then parses one frame instead of dozens. */
+static int
+write_batch(web_conn *c)
+{
+    static const char head[] = "{\"type\":\"batch\",\"data\":[";
+    static unsigned char buf[LWS_PRE + WEB_BATCH_BYTES];
+    unsigned char *p = buf + LWS_PRE;
+    size_t len = sizeof(head) - 1;
+    memcpy(p, head, len);
+    size_t taken = 0;
+    while (c->qlen > 0) {
+        web_msg *m = c->q[c->qhead];
+        /* The first always fits (ws_message_max < WEB_BATCH_BYTES is not
+         * required: a big one goes alone). */
+        if (len + m->len + 3 > WEB_BATCH_BYTES) {
+            if (taken == 0) {
+                c->q[c->qhead] = NULL;
+                c->qhead = (c->qhead + 1) % c->qcap;
+                c->qlen--;
+                int n =
+                    lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+                web_msg_unref(m);
+                c->w->ctr.ws_out++;
+                return n < 0 ? -1 : 0;
+            }
+            break;
+        }
+        if (taken)
+            p[len++] = ',';
+        memcpy(p + len, m->buf + LWS_PRE, m->len);
+        len += m->len;
+        c->q[c->qhead] = NULL;
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        web_msg_unref(m);
+        taken++;
+        c->w->ctr.ws_out++;
+    }
+    p[len++] = ']';
+    p[len++] = '}';
+    return lws_write(c->wsi, p, len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
 int
 web_ws_writeable(web_conn *c)
 {
@@ -213,6 +263,12 @@ web_ws_writeable(web_conn *c)
     for (int i = 0; i < WEB_WS_WRITES && c->qlen > 0; i++) {
         if (i > 0 && lws_send_pipe_choked(c->wsi))
             break;
+        if (c->batch && c->qlen > 1) {
+            int n = write_batch(c);
+            if (n < 0)
+                return -1;
+            continue;
+        }
         web_msg *m = c->q[c->qhead];
         c->q[c->qhead] = NULL;
         c->qhead = (c->qhead + 1) % c->qcap;
@@ -262,8 +318,8 @@ static void
 reply_now(web_conn *c, json_t *id, json_t *data, const char *code,
           const char *message)
 {
-    json_t *o = json_pack("{s:s,s:O}", "type", "reply", "id",
-                          id ? id : json_null());
+    json_t *o =
+        json_pack("{s:s,s:O}", "type", "reply", "id", id ? id : json_null());
     if (!o) {
         json_decref(data);
         return;
@@ -365,8 +421,7 @@ handle(web_conn *c, const char *text, size_t len)
 }
 
 void
-web_ws_receive(web_conn *c, const void *in, size_t len, bool first,
-               bool final)
+web_ws_receive(web_conn *c, const void *in, size_t len, bool first, bool final)
 {
     if (first) {
         free(c->rx);
@@ -510,8 +565,8 @@ on_event(const plt_event *ev, void *arg)
         if (plt_event_field_at(ev, i, &key, &v) == 0 && v.type != PLT_T_BLOB)
             json_object_set_new(data, key, value_json(&v));
     }
-    json_t *o = json_pack("{s:s,s:o,s:I}", "type", plt_event_topic(ev),
-                          "data", data, "at", (json_int_t)plt_event_time(ev));
+    json_t *o = json_pack("{s:s,s:o,s:I}", "type", plt_event_topic(ev), "data",
+                          data, "at", (json_int_t)plt_event_time(ev));
     web_msg *m = o ? web_msg_json(o) : NULL;
     json_decref(o);
     if (!m)
@@ -540,14 +595,13 @@ web_ws_forward_add(web *w, const plt_http_forward *f, const char *owner)
     fw->f.size = sizeof(fw->f);
     fw->f.pattern = strdup(f->pattern);
     fw->f.roles = f->roles;
-    fw->f.owner_field =
-        f->size >= sizeof(plt_http_forward) && f->owner_field
-            ? strdup(f->owner_field)
-            : NULL;
+    fw->f.owner_field = f->size >= sizeof(plt_http_forward) && f->owner_field
+                            ? strdup(f->owner_field)
+                            : NULL;
     snprintf(fw->owner, sizeof(fw->owner), "%s", owner ? owner : "");
-    int rc = fw->f.pattern ? plt_subscribe(fw->f.pattern, on_event, fw,
-                                           &fw->sub)
-                           : PLT_ENOMEM;
+    int rc = fw->f.pattern
+                 ? plt_subscribe(fw->f.pattern, on_event, fw, &fw->sub)
+                 : PLT_ENOMEM;
     if (rc != 0) {
         free((char *)fw->f.pattern);
         free((char *)fw->f.owner_field);

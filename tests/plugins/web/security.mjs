@@ -224,6 +224,24 @@ test('a WebSocket that floods is answered rate_limited, then closed; a calm one 
   calm.close();
 });
 
+test('?batch=1: messages waiting together arrive as one batch frame, all of them, in order', async () => {
+  const a = await s.login('sup');
+  const ws = await connectWs(s.port, { origin: s.base, cookie: a.cookie, path: '/api/v1/ws?batch=1' });
+  await ws.next((m) => m.type === 'hello');
+  const got = [];
+  let frames = 0;
+  ws.onmessage = (m) => {
+    frames++;
+    if (m.type === 'batch') got.push(...m.data); else got.push(m);
+  };
+  for (let i = 0; i < 30; i++) ws.send({ type: 'ping', id: 'b' + i });
+  for (let t = 0; t < 50 && got.length < 30; t++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(got.map((m) => m.id), Array.from({ length: 30 }, (_, i) => 'b' + i));
+  assert.ok(got.every((m) => m.type === 'reply' && m.data.server_time > 0));
+  assert.ok(frames < 30, `${frames} frames for 30 replies`);
+  ws.close();
+});
+
 test('a forced password change gates every other route; the policy applies', async () => {
   const d = await s.login('dave', 'Dav3-First-Pw!');
   assert.equal(d.status, 200);

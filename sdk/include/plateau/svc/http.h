@@ -63,7 +63,11 @@
  *    account disabled, sessions ended by an admin, shutdown): reconnect
  *    unless the reason is "logout"/"expired"/"disabled"/"ended_by_admin".
  *    A socket sending more than its message rate gets replies with the
- *    error code "rate_limited", then is closed if it keeps on. {"type":"ping","id":..} is answered
+ *    error code "rate_limited", then is closed if it keeps on.
+ *    Opened as /api/v1/ws?batch=1, a socket receives the messages waiting
+ *    for it at once as one frame {"type":"batch","data":[msg, ...]} (in
+ *    order; a lone message comes as itself): a busy supervisor view then
+ *    costs the browser one parse per frame, not per event. {"type":"ping","id":..} is answered
  *    with a reply.
  *  - Uploads (PLT_HTTP_UPLOAD) are the raw request body (any type), the
  *    file name in the header `X-File-Name` (percent-encoded).
