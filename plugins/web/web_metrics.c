@@ -12,6 +12,7 @@
  * supervisor session; anyone when `metrics_public` is set.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,7 @@ struct plt_http_metrics {
     bool oom;
 };
 
-static void
-appendf(plt_http_metrics *m, metric_family *f, const char *fmt, ...)
+static void appendf(plt_http_metrics *m, metric_family *f, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -221,6 +221,46 @@ web_net_match(const web_net *v, size_t n, const char *addr)
     return false;
 }
 
+/* The plugin's own counters (web_counters), in scrape order. */
+#define CTR(f) offsetof(web_counters, f)
+static const struct {
+    const char *name, *help, *labels;
+    size_t off;
+} counters[] = {
+    {"plateau_http_static_total", "requests for files of the web root", NULL,
+     CTR(http_static)},
+    {"plateau_http_timeouts_total",
+     "requests answered 504 by the request timeout", NULL, CTR(timeouts)},
+    {"plateau_http_rate_limited_total",
+     "requests and WebSocket messages refused by a rate limit", NULL,
+     CTR(rate_limited)},
+    {"plateau_http_csrf_refused_total",
+     "state changes refused for a missing or wrong CSRF token or a "
+     "cross-site origin",
+     NULL, CTR(csrf_refused)},
+    {"plateau_http_forbidden_total", "requests and messages refused by role",
+     NULL, CTR(forbidden)},
+    {"plateau_ws_opened_total", "WebSockets accepted", NULL, CTR(ws_opened)},
+    {"plateau_ws_refused_total", "WebSocket upgrades refused",
+     "reason=\"origin\"", CTR(ws_refused_origin)},
+    {"plateau_ws_refused_total", "WebSocket upgrades refused",
+     "reason=\"auth\"", CTR(ws_refused_auth)},
+    {"plateau_ws_messages_total", "WebSocket messages", "dir=\"in\"",
+     CTR(ws_in)},
+    {"plateau_ws_messages_total", "WebSocket messages", "dir=\"out\"",
+     CTR(ws_out)},
+    {"plateau_ws_dropped_total",
+     "WebSockets closed because the client did not keep up", NULL,
+     CTR(ws_dropped)},
+    {"plateau_logins_total", "login attempts by outcome", "outcome=\"ok\"",
+     CTR(logins_ok)},
+    {"plateau_logins_total", "login attempts by outcome", "outcome=\"failed\"",
+     CTR(logins_failed)},
+    {"plateau_logins_total", "login attempts by outcome", "outcome=\"locked\"",
+     CTR(logins_locked)},
+};
+#undef CTR
+
 char *
 web_metrics_render(web *w, size_t *lenp)
 {
@@ -235,50 +275,15 @@ web_metrics_render(web *w, size_t *lenp)
                        "HTTP requests answered, by status class", l,
                        (double)c->http_requests[i]);
     }
-    web_metric_add(w, &m, "plateau_http_static_total", "counter",
-                   "requests for files of the web root", NULL,
-                   (double)c->http_static);
-    web_metric_add(w, &m, "plateau_http_timeouts_total", "counter",
-                   "requests answered 504 by the request timeout", NULL,
-                   (double)c->timeouts);
-    web_metric_add(w, &m, "plateau_http_rate_limited_total", "counter",
-                   "requests refused by a rate limit", NULL,
-                   (double)c->rate_limited);
-    web_metric_add(w, &m, "plateau_http_csrf_refused_total", "counter",
-                   "state changes refused for a missing or wrong CSRF token "
-                   "or a cross-site origin",
-                   NULL, (double)c->csrf_refused);
-    web_metric_add(w, &m, "plateau_http_forbidden_total", "counter",
-                   "requests and messages refused by role", NULL,
-                   (double)c->forbidden);
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        web_metric_add(
+            w, &m, counters[i].name, "counter", counters[i].help,
+            counters[i].labels,
+            (double)*(const uint64_t *)((const char *)c + counters[i].off));
     web_metric_add(w, &m, "plateau_web_sessions", "gauge",
                    "browser sessions open", NULL, (double)w->sessions.count);
-    web_metric_add(w, &m, "plateau_ws_connections", "gauge",
-                   "WebSockets open", NULL, (double)w->nconns);
-    web_metric_add(w, &m, "plateau_ws_opened_total", "counter",
-                   "WebSockets accepted", NULL, (double)c->ws_opened);
-    web_metric_add(w, &m, "plateau_ws_refused_total", "counter",
-                   "WebSocket upgrades refused", "reason=\"origin\"",
-                   (double)c->ws_refused_origin);
-    web_metric_add(w, &m, "plateau_ws_refused_total", "counter",
-                   "WebSocket upgrades refused", "reason=\"auth\"",
-                   (double)c->ws_refused_auth);
-    web_metric_add(w, &m, "plateau_ws_messages_total", "counter",
-                   "WebSocket messages", "dir=\"in\"", (double)c->ws_in);
-    web_metric_add(w, &m, "plateau_ws_messages_total", "counter",
-                   "WebSocket messages", "dir=\"out\"", (double)c->ws_out);
-    web_metric_add(w, &m, "plateau_ws_dropped_total", "counter",
-                   "WebSockets closed because the client did not keep up",
-                   NULL, (double)c->ws_dropped);
-    web_metric_add(w, &m, "plateau_logins_total", "counter",
-                   "login attempts by outcome", "outcome=\"ok\"",
-                   (double)c->logins_ok);
-    web_metric_add(w, &m, "plateau_logins_total", "counter",
-                   "login attempts by outcome", "outcome=\"failed\"",
-                   (double)c->logins_failed);
-    web_metric_add(w, &m, "plateau_logins_total", "counter",
-                   "login attempts by outcome", "outcome=\"locked\"",
-                   (double)c->logins_locked);
+    web_metric_add(w, &m, "plateau_ws_connections", "gauge", "WebSockets open",
+                   NULL, (double)w->nconns);
     for (size_t i = 0; i < w->ntopics; i++) {
         char l[160];
         snprintf(l, sizeof(l), "topic=\"%s\"", w->topics[i].topic);
@@ -314,16 +319,16 @@ web_metrics_serve(web *w, plt_http_req *req)
         web_req_error(req, 405, "method_not_allowed", "GET only");
         return;
     }
-    bool ok = w->cfg.metrics_public ||
-              web_net_match(w->cfg.metrics_allow, w->cfg.nmetrics_allow,
-                            req->addr);
+    bool ok =
+        w->cfg.metrics_public ||
+        web_net_match(w->cfg.metrics_allow, w->cfg.nmetrics_allow, req->addr);
     if (!ok && req->authorization &&
         strncasecmp(req->authorization, "Bearer ", 7) == 0)
         ok = web_tokens_check(w, req->authorization + 7) != NULL;
     if (!ok) {
         web_session *ss = web_session_from_cookie(w, req->cookie, false);
-        ok = ss && (ss->role == PLT_ROLE_ADMIN ||
-                    ss->role == PLT_ROLE_SUPERVISOR);
+        ok = ss &&
+             (ss->role == PLT_ROLE_ADMIN || ss->role == PLT_ROLE_SUPERVISOR);
     }
     if (!ok) {
         web_req_error(req, 403, "forbidden", "metrics are not public");
@@ -335,6 +340,6 @@ web_metrics_serve(web *w, plt_http_req *req)
         web_req_error(req, 503, "unavailable", "out of memory");
         return;
     }
-    web_req_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                    out, len, NULL);
+    web_req_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", out,
+                    len, NULL);
 }
