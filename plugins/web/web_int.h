@@ -353,6 +353,9 @@ int web_fstream_write(struct lws *wsi, web_fstream *fs);
 int web_write_slice(struct lws *wsi, const char *data, size_t avail,
                     bool ends, size_t *sent);
 void web_fstream_release(web_fstream *fs);
+/* Remove @p path (malloc'd, taken) on a worker: an upload the handler
+ * did not move away. */
+void web_unlink_later(web *w, char *path);
 /* The reply's headers now, its body from @p fs (@p size bytes). */
 void web_req_respond_stream(plt_http_req *req, int status, const char *ctype,
                             web_fstream *fs, uint64_t size,

@@ -81,10 +81,8 @@ web_req_free(plt_http_req *req)
     json_decref(req->json);
     web_spool_release(req->spool);
     web_fstream_release(req->stream);
-    if (req->upload_path) {
-        unlink(req->upload_path);
-        free(req->upload_path);
-    }
+    if (req->upload_path)
+        web_unlink_later(req->w, req->upload_path); /* takes the path */
     free(req->resp_ctype);
     free(req->resp_headers);
     free(req->resp_body);

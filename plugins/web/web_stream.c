@@ -413,3 +413,46 @@ web_spool_size(const web_spool *sp)
 {
     return sp->written + sp->queued + (sp->fill ? sp->fill->len : 0);
 }
+
+/* ------------------------------------------------------------------ */
+/* Removing a spooled upload */
+
+typedef struct unlink_job {
+    web *w;
+    char *path;
+} unlink_job;
+
+static void
+unlink_work(void *arg)
+{
+    unlink_job *j = arg;
+    unlink(j->path); /* ENOENT when the handler moved it: fine */
+}
+
+static void
+unlink_done(void *arg, int status)
+{
+    (void)status;
+    unlink_job *j = arg;
+    web_call_end(j->w);
+    free(j->path);
+    free(j);
+}
+
+void
+web_unlink_later(web *w, char *path)
+{
+    unlink_job *j = malloc(sizeof(*j));
+    if (j) {
+        j->w = w;
+        j->path = path;
+        if (plt_queue_work(unlink_work, unlink_done, j) == 0) {
+            web_call_begin(w);
+            return;
+        }
+        free(j);
+    }
+    /* No worker (stopping) or no memory: here, once. */
+    unlink(path);
+    free(path);
+}

@@ -43,6 +43,17 @@ test('an upload without a session or token is refused before its body is read', 
   assert.equal(r.json.error.code, 'unauthenticated');
 });
 
+test('an upload refused after its body (no CSRF token) leaves no file behind', async () => {
+  const adm = await s.login('admin');
+  const body = Buffer.alloc(3 * MB, 'a');
+  const r = await s.call({ cookie: adm.cookie }, 'POST', '/api/v1/imports/preview', body,
+    { 'content-type': 'text/csv' });
+  assert.equal(r.status, 403);
+  await new Promise((res) => setTimeout(res, 200));
+  const left = fs.readdirSync(path.join(s.dir, 'data')).filter((f) => f.startsWith('web-upload-'));
+  assert.deepEqual(left, []);
+});
+
 test('a 50 MB CSV upload is spooled to disk: peak memory stays far below its size', async () => {
   const adm = await s.login('admin');
   // Warm up (first allocations of every part on the way).
@@ -61,6 +72,10 @@ test('a 50 MB CSV upload is spooled to disk: peak memory stays far below its siz
   const up = path.join(s.dir, 'data', 'imports', 'uploads');
   const sizes = fs.readdirSync(up).map((f) => fs.statSync(path.join(up, f)).size);
   assert.ok(sizes.includes(SIZE), `no upload of ${SIZE} bytes in ${sizes}`);
+  // No spool file is left behind once the replies are out.
+  await new Promise((res) => setTimeout(res, 200));
+  const left = fs.readdirSync(path.join(s.dir, 'data')).filter((f) => f.startsWith('web-upload-'));
+  assert.deepEqual(left, []);
 });
 
 test('a 50 MB file is sent chunk by chunk: intact, peak memory far below its size', async () => {
