@@ -315,8 +315,10 @@ plt_http_acquire(plt_http *out)
 static inline bool
 plt_http_has_metrics(const plt_http *h)
 {
-    return h->vt && h->vt->size >= offsetof(plt_http_vt, metric) +
-                                       sizeof(h->vt->metric);
+    return h->vt &&
+           h->vt->size >= offsetof(plt_http_vt, metric) +
+                              sizeof(h->vt->metric) &&
+           h->vt->metrics && h->vt->metric;
 }
 
 /** From start(): acquire the http service into @p h and add @p fn as a
