@@ -697,8 +697,10 @@ h_result(void *arg, plt_http_req *req)
     o->products = prods ? json_copy(prods) : json_array();
     int rc = dialer_svc_set_result(dh->D, &r, result_set, o);
     if (rc != 0)
-        op_answer(o, rc, rc == PLT_EINVAL ? "unknown campaign or result code"
-                                          : NULL);
+        op_answer(o, rc,
+                  rc == PLT_EINVAL ? "not a result code of this campaign, or "
+                                     "a callback without its time"
+                                   : NULL);
 }
 
 /* ---- pacing log ---- */
