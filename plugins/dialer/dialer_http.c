@@ -33,8 +33,8 @@ typedef struct dialer_http {
     const plt_http_vt *vt;
     void *impl;
     plt_sub *sub, *sub2, *sub3;
-    json_t *previews; /* agent -> the preview offered to it, until used */
-    json_t *dirty;    /* campaigns whose figures changed since the push */
+    json_t *previews;       /* agent -> the preview offered to it, until used */
+    json_t *dirty;          /* campaigns whose figures changed since the push */
     plt_timer *stats_timer; /* armed while some are dirty */
 } dialer_http;
 
@@ -59,18 +59,15 @@ const size_t dialer_http_nmigrations =
     sizeof(dialer_http_migrations) / sizeof(dialer_http_migrations[0]);
 
 /* The desk profile's keys, as the wizard sends them. */
-static const char *const ui_keys[] = {"script",     "fields_shown",
-                                      "products",   "hold_music",
-                                      "message",    "wrap_up_ms",
-                                      "offer_timeout_ms"};
+static const char *const ui_keys[] = {
+    "script",  "fields_shown", "products",        "hold_music",
+    "message", "wrap_up_ms",   "offer_timeout_ms"};
 #define NUI (sizeof(ui_keys) / sizeof(ui_keys[0]))
 
-static const char *const kind_names[] = {"",         "success", "final",
-                                         "refusal",  "callback", "retry",
-                                         "dnc"};
-static const char *const retry_names[] = {"",           "no_answer", "busy",
-                                          "machine",    "congestion",
-                                          "abandoned"};
+static const char *const kind_names[] = {
+    "", "success", "final", "refusal", "callback", "retry", "dnc"};
+static const char *const retry_names[] = {"",        "no_answer",  "busy",
+                                          "machine", "congestion", "abandoned"};
 
 /* ------------------------------------------------------------------ */
 /* helpers */
@@ -164,9 +161,9 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
     c->size = sizeof(*c);
     c->name = name ? name : jstr(b, "name");
     c->label = jstr(b, "label");
-    c->type = name_index((const char *const[]){"", "sale", "appointment",
-                                               "survey", "other"},
-                         5, jstr(b, "type"), PLT_CAMPAIGN_OTHER);
+    c->type = name_index(
+        (const char *const[]){"", "sale", "appointment", "survey", "other"}, 5,
+        jstr(b, "type"), PLT_CAMPAIGN_OTHER);
     c->mode = name_index((const char *const[]){"", "preview", "progressive",
                                                "power", "predictive"},
                          5, jstr(b, "mode"), PLT_DIAL_PROGRESSIVE);
@@ -175,7 +172,8 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
     c->caller_id = jstr(b, "caller_id");
     c->trunk = jstr(b, "trunk");
     c->queue = jstr(b, "queue");
-    c->max_attempts = (int32_t)json_integer_value(json_object_get(b, "max_attempts"));
+    c->max_attempts =
+        (int32_t)json_integer_value(json_object_get(b, "max_attempts"));
     c->ring_timeout_ms =
         (uint32_t)json_integer_value(json_object_get(b, "ring_timeout_ms"));
     c->connect_deadline_ms =
@@ -183,7 +181,8 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
     c->abandon_message = jstr(b, "abandon_message");
     c->amd = json_is_true(json_object_get(b, "amd"));
     c->compliance = jstr(b, "compliance");
-    c->max_lines = (uint32_t)json_integer_value(json_object_get(b, "max_lines"));
+    c->max_lines =
+        (uint32_t)json_integer_value(json_object_get(b, "max_lines"));
     c->preview_timeout_ms =
         (uint32_t)json_integer_value(json_object_get(b, "preview_timeout_ms"));
     if (!c->name) {
@@ -197,8 +196,8 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
         return PLT_ENOMEM;
     for (size_t i = 0; i < c->nlists; i++) {
         json_t *e = json_array_get(a, i);
-        d->lists[i].list = json_is_string(e) ? json_string_value(e)
-                                             : jstr(e, "list");
+        d->lists[i].list =
+            json_is_string(e) ? json_string_value(e) : jstr(e, "list");
         json_int_t w = json_integer_value(json_object_get(e, "weight"));
         d->lists[i].weight = w > 0 ? (int32_t)w : 1;
     }
@@ -224,7 +223,8 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
     for (size_t i = 0; i < c->nretries; i++) {
         json_t *e = json_array_get(a, i);
         d->retries[i].cls = name_index(retry_names, 6, jstr(e, "on"), 0);
-        d->retries[i].delay_ms = json_integer_value(json_object_get(e, "delay_ms"));
+        d->retries[i].delay_ms =
+            json_integer_value(json_object_get(e, "delay_ms"));
         d->retries[i].max_attempts =
             (int32_t)json_integer_value(json_object_get(e, "max"));
     }
@@ -266,24 +266,24 @@ def_to_json(const plt_dialer_campaign *c)
     json_t *lists = json_array(), *dispos = json_array(), *hours = json_array(),
            *agents = json_array(), *retries = json_array();
     for (size_t i = 0; i < c->nlists; i++)
-        json_array_append_new(lists, json_pack("{s:s, s:i}", "list",
-                                               c->lists[i].list, "weight",
-                                               c->lists[i].weight));
+        json_array_append_new(lists,
+                              json_pack("{s:s, s:i}", "list", c->lists[i].list,
+                                        "weight", c->lists[i].weight));
     for (size_t i = 0; i < c->ndispositions; i++) {
         int32_t k = c->dispositions[i].kind;
-        json_array_append_new(
-            dispos, json_pack("{s:s, s:s?, s:s}", "code",
-                              c->dispositions[i].code, "label",
-                              c->dispositions[i].label, "kind",
-                              kind_names[k >= 1 && k <= 6 ? k : 0]));
+        json_array_append_new(dispos,
+                              json_pack("{s:s, s:s?, s:s}", "code",
+                                        c->dispositions[i].code, "label",
+                                        c->dispositions[i].label, "kind",
+                                        kind_names[k >= 1 && k <= 6 ? k : 0]));
     }
     for (size_t i = 0; i < c->nretries; i++) {
         int32_t k = c->retries[i].cls;
-        json_array_append_new(
-            retries, json_pack("{s:s, s:I, s:i}", "on",
-                               retry_names[k >= 1 && k <= 5 ? k : 0],
-                               "delay_ms", c->retries[i].delay_ms, "max",
-                               c->retries[i].max_attempts));
+        json_array_append_new(retries,
+                              json_pack("{s:s, s:I, s:i}", "on",
+                                        retry_names[k >= 1 && k <= 5 ? k : 0],
+                                        "delay_ms", c->retries[i].delay_ms,
+                                        "max", c->retries[i].max_attempts));
     }
     for (size_t i = 0; i < c->nhours; i++) {
         json_t *days = json_array();
@@ -306,14 +306,13 @@ def_to_json(const plt_dialer_campaign *c)
         "name", c->name, "label", c->label ? c->label : c->name, "type",
         plt_campaign_type_name(c->type), "mode", plt_dial_mode_name(c->mode),
         "enabled", c->enabled, "power_ratio", c->power_ratio, "caller_id",
-        c->caller_id, "queue", c->queue, "lists", lists, "dispositions",
-        dispos, "retries", retries, "hours", hours, "agents", agents,
-        "max_attempts", c->max_attempts, "ring_timeout_ms",
-        (int)c->ring_timeout_ms, "connect_deadline_ms",
-        (int)c->connect_deadline_ms, "abandon_message", c->abandon_message,
-        "amd", c->amd, "compliance", c->compliance, "max_lines",
-        (int)c->max_lines, "preview_timeout_ms", (int)c->preview_timeout_ms,
-        "source", c->source);
+        c->caller_id, "queue", c->queue, "lists", lists, "dispositions", dispos,
+        "retries", retries, "hours", hours, "agents", agents, "max_attempts",
+        c->max_attempts, "ring_timeout_ms", (int)c->ring_timeout_ms,
+        "connect_deadline_ms", (int)c->connect_deadline_ms, "abandon_message",
+        c->abandon_message, "amd", c->amd, "compliance", c->compliance,
+        "max_lines", (int)c->max_lines, "preview_timeout_ms",
+        (int)c->preview_timeout_ms, "source", c->source);
 }
 
 /* The desk profile of a body: only its keys. */
@@ -335,12 +334,12 @@ ui_from_body(json_t *b)
 typedef struct op {
     plt_http_req *req;
     char name[48];
-    json_t *reply;  /* owned */
-    json_t *ui;     /* owned: profile to store */
+    json_t *reply;    /* owned */
+    json_t *ui;       /* owned: profile to store */
     json_t *products; /* owned: products sold */
     int64_t contact_id;
     char agent[64];
-    int status;     /* reply status on success */
+    int status;        /* reply status on success */
     const char *audit; /* admin action recorded on success, or NULL */
 } op;
 
@@ -420,13 +419,15 @@ stats_into(void *arg, int status, const plt_dialer_stats *st)
     if (status != 0 || !st)
         return;
     json_object_set_new(o, "enabled", json_boolean(st->enabled));
-    json_object_set_new(o, "lines_in_flight", json_integer(st->lines_in_flight));
+    json_object_set_new(o, "lines_in_flight",
+                        json_integer(st->lines_in_flight));
     json_object_set_new(o, "agents_available",
                         json_integer(st->agents_available));
     json_object_set_new(o, "attempts", json_integer((json_int_t)st->attempts));
     json_object_set_new(o, "answered", json_integer((json_int_t)st->answered));
     json_object_set_new(o, "machines", json_integer((json_int_t)st->machines));
-    json_object_set_new(o, "abandoned", json_integer((json_int_t)st->abandoned));
+    json_object_set_new(o, "abandoned",
+                        json_integer((json_int_t)st->abandoned));
     json_object_set_new(o, "abandon_rate", json_real(st->abandon_rate));
     json_object_set_new(o, "abandon_limit", json_real(st->abandon_limit));
 }
@@ -452,9 +453,9 @@ h_list(void *arg, plt_http_req *req)
     (void)arg;
     list_ctx l = {.items = json_array()};
     /* No campaign yet: nothing to ask (the list copies its array). */
-    int rc = !l.items         ? PLT_ENOMEM
+    int rc = !l.items        ? PLT_ENOMEM
              : dh->D->ncamps ? dialer_svc_list(dh->D, list_row, &l)
-                              : 0;
+                             : 0;
     if (rc != 0) {
         json_decref(l.items);
         reply_rc(req, rc, NULL);
@@ -555,8 +556,8 @@ h_get(void *arg, plt_http_req *req)
     json_object_set_new(o->reply, "products", json_array());
     plt_value v[] = {PLT_V_STR(o->name)};
     rc = plt_storage_exec(&dh->D->st,
-                          "SELECT settings FROM campaign_ui WHERE name = $1",
-                          v, 1, 0, ui_row, stored, o);
+                          "SELECT settings FROM campaign_ui WHERE name = $1", v,
+                          1, 0, ui_row, stored, o);
     if (rc != 0)
         op_answer(o, rc, NULL);
 }
@@ -610,11 +611,12 @@ static void
 h_stats(void *arg, plt_http_req *req)
 {
     (void)arg;
-    json_t *o = json_pack("{s:s}", "campaign",
-                          dh->vt->param(dh->impl, req, "name"));
-    if (!o || dialer_svc_stats(dh->D, json_string_value(json_object_get(
-                                          o, "campaign")),
-                               stats_into, o) != 0 ||
+    json_t *o =
+        json_pack("{s:s}", "campaign", dh->vt->param(dh->impl, req, "name"));
+    if (!o ||
+        dialer_svc_stats(dh->D,
+                         json_string_value(json_object_get(o, "campaign")),
+                         stats_into, o) != 0 ||
         !json_object_get(o, "enabled")) {
         json_decref(o);
         reply_rc(req, PLT_ENOENT, NULL);
@@ -685,8 +687,9 @@ h_result(void *arg, plt_http_req *req)
         if (!json_is_string(json_array_get(prods, i)))
             r.code = NULL;
     if (r.contact_id <= 0 || !r.code) {
-        reply_rc(req, PLT_EINVAL, "contact_id and code are required; "
-                                  "products are codes");
+        reply_rc(req, PLT_EINVAL,
+                 "contact_id and code are required; "
+                 "products are codes");
         return;
     }
     op *o = op_new(req, r.campaign);
@@ -710,10 +713,9 @@ pacing_row(void *arg, const plt_dialer_pacing_entry *e)
 {
     op *o = arg;
     json_t *ex = e->explain ? json_loads(e->explain, 0, NULL) : NULL;
-    json_array_append_new(o->reply,
-                          json_pack("{s:I, s:i, s:o}", "at", e->at, "lines",
-                                    e->lines, "explain",
-                                    ex ? ex : json_null()));
+    json_array_append_new(o->reply, json_pack("{s:I, s:i, s:o}", "at", e->at,
+                                              "lines", e->lines, "explain",
+                                              ex ? ex : json_null()));
     return 0;
 }
 
@@ -770,14 +772,14 @@ h_preview_act(void *arg, plt_http_req *req)
     const char *login = me(req);
     json_t *b = dh->vt->body_json(dh->impl, req);
     json_t *ix = json_object_get(b, "phone_index");
-    int rc = dial ? dialer_svc_preview_dial(
-                        dh->D, login,
-                        json_is_integer(ix) ? (int32_t)json_integer_value(ix)
-                                            : -1)
-                  : dialer_svc_preview_skip(dh->D, login);
+    int rc =
+        dial ? dialer_svc_preview_dial(
+                   dh->D, login,
+                   json_is_integer(ix) ? (int32_t)json_integer_value(ix) : -1)
+             : dialer_svc_preview_skip(dh->D, login);
     if (rc != 0) {
-        reply_rc(req, rc, rc == PLT_ENOENT ? "nothing is previewed for you"
-                                           : NULL);
+        reply_rc(req, rc,
+                 rc == PLT_ENOENT ? "nothing is previewed for you" : NULL);
         return;
     }
     json_object_del(dh->previews, login);
@@ -793,7 +795,8 @@ push_stats(void *arg)
     dh->stats_timer = NULL; /* one-shot: released after this call */
     const char *name;
     json_t *v;
-    json_object_foreach(dh->dirty, name, v) {
+    json_object_foreach(dh->dirty, name, v)
+    {
         json_t *o = json_pack("{s:s}", "campaign", name);
         campaign *c = dialer_campaign_find(dh->D, name);
         if (!o || !c || dialer_svc_stats(dh->D, name, stats_into, o) != 0) {
@@ -815,9 +818,8 @@ on_attempt(const plt_event *ev, void *arg)
     if (!camp)
         return;
     json_object_set_new(dh->dirty, camp, json_true());
-    if (!dh->stats_timer &&
-        plt_timer_start(&dh->stats_timer, STATS_PUSH_MS, 0, push_stats,
-                        NULL) != 0)
+    if (!dh->stats_timer && plt_timer_start(&dh->stats_timer, STATS_PUSH_MS, 0,
+                                            push_stats, NULL) != 0)
         dh->stats_timer = NULL;
 }
 
@@ -840,9 +842,11 @@ on_dialer_event(const plt_event *ev, void *arg)
 
 /* ------------------------------------------------------------------ */
 
-#define R(m, p, r, f, a, sum)                                                 \
-    {.size = sizeof(plt_http_route), .method = m, .path = p, .roles = r,      \
-     .flags = PLT_HTTP_TOKEN_OK, .fn = f, .arg = a, .summary = sum}
+#define R(m, p, r, f, a, sum)                                                  \
+    {                                                                          \
+        .size = sizeof(plt_http_route), .method = m, .path = p, .roles = r,    \
+        .flags = PLT_HTTP_TOKEN_OK, .fn = f, .arg = a, .summary = sum          \
+    }
 
 static const plt_http_route routes[] = {
     R("GET", "/campaigns", PLT_HTTP_STAFF, h_list, NULL,
@@ -874,13 +878,17 @@ static const plt_http_route routes[] = {
 };
 
 static const plt_http_forward forwards[] = {
-    {.size = sizeof(plt_http_forward), .pattern = "dialer.pacing",
+    {.size = sizeof(plt_http_forward),
+     .pattern = "dialer.pacing",
      .roles = PLT_HTTP_STAFF},
-    {.size = sizeof(plt_http_forward), .pattern = "dialer.campaign.changed",
+    {.size = sizeof(plt_http_forward),
+     .pattern = "dialer.campaign.changed",
      .roles = PLT_HTTP_STAFF},
-    {.size = sizeof(plt_http_forward), .pattern = "dialer.preview.offered",
+    {.size = sizeof(plt_http_forward),
+     .pattern = "dialer.preview.offered",
      .owner_field = "agent"},
-    {.size = sizeof(plt_http_forward), .pattern = "dialer.callback.due",
+    {.size = sizeof(plt_http_forward),
+     .pattern = "dialer.callback.due",
      .owner_field = "agent"},
 };
 

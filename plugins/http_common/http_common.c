@@ -16,12 +16,22 @@ htc_event_json(const plt_event *ev)
             break;
         json_t *j = NULL;
         switch (v.type) {
-        case PLT_T_STR: j = json_string(v.v.s); break;
+        case PLT_T_STR:
+            j = json_string(v.v.s);
+            break;
         case PLT_T_I64:
-        case PLT_T_TIME: j = json_integer(v.v.i); break;
-        case PLT_T_DOUBLE: j = json_real(v.v.d); break;
-        case PLT_T_BOOL: j = json_boolean(v.v.i); break;
-        default: j = json_null(); break;
+        case PLT_T_TIME:
+            j = json_integer(v.v.i);
+            break;
+        case PLT_T_DOUBLE:
+            j = json_real(v.v.d);
+            break;
+        case PLT_T_BOOL:
+            j = json_boolean(v.v.i);
+            break;
+        default:
+            j = json_null();
+            break;
         }
         json_object_set_new(o, k, j);
     }
@@ -32,12 +42,12 @@ void
 htc_reply_rc(const plt_http_vt *vt, void *impl, plt_http_req *req, int rc,
              const char *msg)
 {
-    int st = rc == PLT_EINVAL   ? 400
-             : rc == PLT_ENOENT ? 404
-             : rc == PLT_EEXIST ? 409
-             : rc == PLT_EPERM  ? 403
+    int st = rc == PLT_EINVAL                          ? 400
+             : rc == PLT_ENOENT                        ? 404
+             : rc == PLT_EEXIST                        ? 409
+             : rc == PLT_EPERM                         ? 403
              : rc == PLT_ESTATE || rc == PLT_ESHUTDOWN ? 503
-                                                      : 500;
+                                                       : 500;
     const char *code = st == 400   ? "invalid_argument"
                        : st == 404 ? "not_found"
                        : st == 409 ? "conflict"

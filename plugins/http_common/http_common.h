@@ -20,7 +20,7 @@ json_t *htc_event_json(const plt_event *ev);
  *  invalid_argument, PLT_ENOENT 404 not_found, PLT_EEXIST 409 conflict,
  *  PLT_EPERM 403 forbidden, PLT_ESTATE/PLT_ESHUTDOWN 503 unavailable,
  *  anything else 500 internal. @p msg NULL = plt_strerror(rc). */
-void htc_reply_rc(const plt_http_vt *vt, void *impl, plt_http_req *req,
-                  int rc, const char *msg);
+void htc_reply_rc(const plt_http_vt *vt, void *impl, plt_http_req *req, int rc,
+                  const char *msg);
 
 #endif

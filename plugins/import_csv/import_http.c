@@ -43,8 +43,8 @@ typedef struct import_http {
 static import_http *ih;
 
 static const char *const kind_names[] = {"ignore", "phone", "field"};
-static const char *const state_names[] = {"",        "running",  "done",
-                                          "cancelled", "failed", "interrupted"};
+static const char *const state_names[] = {
+    "", "running", "done", "cancelled", "failed", "interrupted"};
 
 static void
 reply_rc(plt_http_req *req, int rc, const char *msg)
@@ -92,24 +92,25 @@ typedef struct preview_ctx {
 static json_t *
 preview_json(const plt_import_preview *p)
 {
-    json_t *header = json_array(), *mapping = json_array(), *rows = json_array();
+    json_t *header = json_array(), *mapping = json_array(),
+           *rows = json_array();
     for (size_t i = 0; i < p->ncolumns; i++) {
-        json_array_append_new(header, json_string(p->header[i] ? p->header[i]
-                                                               : ""));
+        json_array_append_new(header,
+                              json_string(p->header[i] ? p->header[i] : ""));
         const plt_import_column *m = &p->mapping[i];
         int32_t k = m->kind >= 0 && m->kind <= 2 ? m->kind : 0;
-        json_array_append_new(
-            mapping, json_pack("{s:s, s:s, s:i, s:s?}", "column",
-                               m->column ? m->column : "", "kind",
-                               kind_names[k], "phone_type", m->phone_type,
-                               "field", m->field));
+        json_array_append_new(mapping,
+                              json_pack("{s:s, s:s, s:i, s:s?}", "column",
+                                        m->column ? m->column : "", "kind",
+                                        kind_names[k], "phone_type",
+                                        m->phone_type, "field", m->field));
     }
     for (size_t i = 0; i < p->nrows; i++) {
         json_t *f = json_array();
         for (size_t k = 0; k < p->rows[i].nfields; k++)
-            json_array_append_new(f, json_string(p->rows[i].fields[k]
-                                                     ? p->rows[i].fields[k]
-                                                     : ""));
+            json_array_append_new(
+                f,
+                json_string(p->rows[i].fields[k] ? p->rows[i].fields[k] : ""));
         json_array_append_new(rows, json_pack("{s:I, s:o, s:s?}", "line",
                                               p->rows[i].line, "fields", f,
                                               "error", p->rows[i].error));
@@ -170,8 +171,7 @@ keep_upload_done(void *arg, int status)
 }
 
 static void
-previewed(void *arg, int status, const plt_import_preview *p,
-          const char *error)
+previewed(void *arg, int status, const plt_import_preview *p, const char *error)
 {
     preview_ctx *c = arg;
     if (status != 0 || !p) {
@@ -282,8 +282,8 @@ h_start(void *arg, plt_http_req *req)
     json_int_t dedup = json_is_integer(json_object_get(b, "dedup"))
                            ? json_integer_value(json_object_get(b, "dedup"))
                            : PLT_IMPORT_DEDUP_LIST;
-    if (!valid_upload_id(upload) || !list || !*list || dedup < 0 ||
-        dedup > 3 || (cols && !json_is_array(cols))) {
+    if (!valid_upload_id(upload) || !list || !*list || dedup < 0 || dedup > 3 ||
+        (cols && !json_is_array(cols))) {
         ih->vt->reply_error(ih->impl, req, 400, "invalid_argument",
                             "upload_id and list are required; dedup 0-3");
         return;
@@ -371,9 +371,9 @@ got_status(void *arg, int status, const plt_import_status *st)
                   "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                   "job_id", st->job_id, "status", state_names[s], "error",
                   st->error, "list", st->list, "list_id", st->list_id,
-                  "started_at", st->started_at, "finished_at",
-                  st->finished_at, "rows_read", k->rows_read, "imported",
-                  k->imported, "duplicates", k->duplicates, "invalid_phones",
+                  "started_at", st->started_at, "finished_at", st->finished_at,
+                  "rows_read", k->rows_read, "imported", k->imported,
+                  "duplicates", k->duplicates, "invalid_phones",
                   k->invalid_phones, "dnc_hits", k->dnc_hits, "dnc_refused",
                   k->dnc_refused, "malformed", k->malformed, "rejected",
                   k->rejected, "recovered", k->recovered, "bytes_done",
@@ -471,8 +471,7 @@ sweep_work(void *arg)
         if (n != 20 || strcmp(e->d_name + 16, ".csv") != 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", w->dir, e->d_name);
-        if (stat(path, &st) == 0 &&
-            (int64_t)st.st_mtime * 1000 < w->before_ms)
+        if (stat(path, &st) == 0 && (int64_t)st.st_mtime * 1000 < w->before_ms)
             unlink(path);
     }
     if (d)
@@ -520,13 +519,12 @@ on_import_event(const plt_event *ev, void *arg)
         /* The list joins its campaign as soon as it exists, so that its
          * contacts are dialled as they arrive. */
         char *cc = strdup(camp);
-        if (cc && ih->ic->leads.vt->list_attach(ih->ic->leads.impl, cc,
-                                                list_id, 1, attached, cc) != 0)
+        if (cc && ih->ic->leads.vt->list_attach(ih->ic->leads.impl, cc, list_id,
+                                                1, attached, cc) != 0)
             free(cc);
     }
-    ih->vt->push(ih->impl,
-                 json_string_value(json_object_get(o, "login")), 0, topic,
-                 htc_event_json(ev));
+    ih->vt->push(ih->impl, json_string_value(json_object_get(o, "login")), 0,
+                 topic, htc_event_json(ev));
     if (!strcmp(topic, "import.job.finished")) {
         forget_upload(json_string_value(json_object_get(o, "upload")));
         json_object_del(ih->owners, key);
@@ -535,17 +533,20 @@ on_import_event(const plt_event *ev, void *arg)
 
 /* ------------------------------------------------------------------ */
 
-#define R(m, p, f, fl, sum)                                                   \
-    {.size = sizeof(plt_http_route), .method = m, .path = p,                  \
-     .roles = PLT_HTTP_ADMIN, .flags = PLT_HTTP_TOKEN_OK | (fl), .fn = f,     \
-     .summary = sum}
+#define R(m, p, f, fl, sum)                                                    \
+    {                                                                          \
+        .size = sizeof(plt_http_route), .method = m, .path = p,                \
+        .roles = PLT_HTTP_ADMIN, .flags = PLT_HTTP_TOKEN_OK | (fl), .fn = f,   \
+        .summary = sum                                                         \
+    }
 
 static const plt_http_route routes[] = {
     R("POST", "/imports/preview", h_preview, PLT_HTTP_UPLOAD,
       "upload a CSV: its settings, first rows and suggested mapping"),
     R("POST", "/imports", h_start, 0,
       "import an upload into a list with a mapping, dedup and country"),
-    R("GET", "/imports/{id}", h_status, 0, "an import job's state and counters"),
+    R("GET", "/imports/{id}", h_status, 0,
+      "an import job's state and counters"),
     R("GET", "/imports/{id}/report", h_report, 0,
       "the rows not imported, as CSV"),
     R("POST", "/imports/{id}/cancel", h_cancel, 0,

@@ -69,9 +69,8 @@ setup(void **state)
     assert_int_equal(fake_http_add_so(f->fh, "leads", NULL), 0);
     assert_int_equal(fake_http_add_so(f->fh, "sim", NULL), 0);
     assert_int_equal(fake_http_add_so(f->fh, "agents", NULL), 0);
-    assert_int_equal(fake_http_add_so(f->fh, "acd",
-                                      "queues:\n  - {name: ventes}\n"),
-                     0);
+    assert_int_equal(
+        fake_http_add_so(f->fh, "acd", "queues:\n  - {name: ventes}\n"), 0);
     assert_int_equal(fake_http_add_so(f->fh, "dialer", NULL), 0);
     int rc = plt_fake_host_init(f->fh);
     if (rc == 0)
@@ -183,8 +182,8 @@ campaigns(void **state)
                     "{\"name\":\"x\",\"mode\":\"progressive\","
                     "\"lists\":[\"x\"]}",
                     400);
-    assert_non_null(strstr(str(json_object_get(b, "error"), "message"),
-                           "queue"));
+    assert_non_null(
+        strstr(str(json_object_get(b, "error"), "message"), "queue"));
     req(f, "POST", "/campaigns", "ann", ADM, wizard, 201);
     req(f, "POST", "/campaigns", "ann", ADM, wizard, 409);
     assert_int_equal(fake_http_audit_count(f->h, "campaign.created"), 1);
@@ -202,17 +201,16 @@ campaigns(void **state)
     assert_string_equal(str(b, "type"), "sale");
     assert_string_equal(str(b, "script"), "Bonjour {{nom}}");
     assert_int_equal(json_array_size(json_object_get(b, "products")), 2);
-    assert_string_equal(
-        json_string_value(json_array_get(json_object_get(b, "fields_shown"), 1)),
-        "ville");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(b, "fields_shown"), 1)),
+                        "ville");
     json_t *d1 = json_array_get(json_object_get(b, "dispositions"), 0);
     assert_string_equal(str(d1, "kind"), "success");
     json_t *h0 = json_array_get(json_object_get(b, "hours"), 0);
     assert_string_equal(str(h0, "from"), "09:00");
     assert_int_equal(json_array_size(json_object_get(h0, "days")), 6);
-    assert_int_equal(json_integer_value(json_array_get(
-                         json_object_get(h0, "days"), 0)),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(h0, "days"), 0)), 1);
     req(f, "GET", "/campaigns/nope", "alice", AG, NULL, 404);
 
     req(f, "POST", "/campaigns/ventes/start", "alice", AG, "{}", 403);
@@ -247,9 +245,8 @@ campaigns(void **state)
                      0);
     const plt_leads_vt *lv = ref.vtable;
     waiter w = {0};
-    assert_int_equal(lv->list_create(ref.impl, "ventes", NULL, NULL, 0, on_id,
-                                     &w),
-                     0);
+    assert_int_equal(
+        lv->list_create(ref.impl, "ventes", NULL, NULL, 0, on_id, &w), 0);
     assert_true(fake_http_run_until(f->fh, w_done, &w));
     plt_lead_phone ph = {.original = "01 40 00 00 09"};
     plt_lead_new c = {.phones = &ph, .nphones = 1, .line = 2};
@@ -260,8 +257,8 @@ campaigns(void **state)
                      0);
     assert_true(fake_http_run_until(f->fh, w_done, &w));
     char body[256];
-    snprintf(body, sizeof(body),
-             "{\"contact_id\":%lld,\"code\":\"NOPE\"}", (long long)w.id);
+    snprintf(body, sizeof(body), "{\"contact_id\":%lld,\"code\":\"NOPE\"}",
+             (long long)w.id);
     req(f, "POST", "/campaigns/ventes/results", "alice", AG, body, 400);
     snprintf(body, sizeof(body),
              "{\"contact_id\":%lld,\"code\":\"VENTE\",\"note\":\"ok\","

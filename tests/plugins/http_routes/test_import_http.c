@@ -165,8 +165,8 @@ preview_import_report(void **state)
     req_up(f, "POST", "/imports/preview", "alice", AG, NULL, f->csv, 403);
     req(f, "POST", "/imports/preview", "ann", ADM, NULL, 400); /* no file */
 
-    json_t *b = req_up(f, "POST", "/imports/preview", "ann", ADM, NULL,
-                       f->csv, 200);
+    json_t *b =
+        req_up(f, "POST", "/imports/preview", "ann", ADM, NULL, f->csv, 200);
     char upload[32];
     snprintf(upload, sizeof(upload), "%s", str(b, "upload_id"));
     assert_int_equal(strlen(upload), 16);
@@ -175,8 +175,7 @@ preview_import_report(void **state)
     assert_string_equal(str(p, "separator"), ";");
     json_t *header = json_object_get(p, "header");
     assert_int_equal(json_array_size(header), 4);
-    assert_string_equal(json_string_value(json_array_get(header, 1)),
-                        "Prénom");
+    assert_string_equal(json_string_value(json_array_get(header, 1)), "Prénom");
     json_t *map = json_object_get(p, "mapping");
     assert_string_equal(str(json_array_get(map, 2), "kind"), "phone");
     json_t *rows = json_object_get(p, "rows");
@@ -192,8 +191,8 @@ preview_import_report(void **state)
              plt_fake_host_data_dir(f->fh), upload);
     assert_int_equal(access(kept, R_OK), 0);
 
-    req(f, "POST", "/imports",
-        "ann", ADM, "{\"upload_id\":\"../../etc/passwd\",\"list\":\"x\"}", 400);
+    req(f, "POST", "/imports", "ann", ADM,
+        "{\"upload_id\":\"../../etc/passwd\",\"list\":\"x\"}", 400);
     req(f, "POST", "/imports", "ann", ADM,
         "{\"upload_id\":\"0123456789abcdef\",\"list\":\"x\",\"create\":true}",
         400); /* no such upload: the job cannot start */
@@ -258,19 +257,17 @@ preview_import_report(void **state)
     assert_int_equal(plt_fake_host_acquire(f->fh, PLT_LEADS_NAME, 1, 0, &ref),
                      0);
     const plt_leads_vt *lv = ref.vtable;
-    plt_lead_filter filt = {.size = sizeof(filt), .campaign = "demo",
-                            .now = INT64_MAX / 2};
+    plt_lead_filter filt = {
+        .size = sizeof(filt), .campaign = "demo", .now = INT64_MAX / 2};
     rsv r = {0};
-    assert_int_equal(lv->reserve(ref.impl, &filt, "test", 10, rsv_row,
-                                 rsv_done, &r),
-                     0);
+    assert_int_equal(
+        lv->reserve(ref.impl, &filt, "test", 10, rsv_row, rsv_done, &r), 0);
     assert_true(fake_http_run_until(f->fh, rsv_finished, &r));
     assert_int_equal(r.status, 0);
     assert_int_equal(r.n, 3);
     b = req(f, "GET", "/contacts?phone=%2B33140000001", "ann", ADM, NULL, 200);
     json_t *c0 = json_array_get(json_object_get(b, "items"), 0);
-    assert_string_equal(str(json_object_get(c0, "fields"), "prenom"),
-                        "André");
+    assert_string_equal(str(json_object_get(c0, "fields"), "prenom"), "André");
     assert_null(json_object_get(json_object_get(c0, "fields"), "ville"));
 }
 
@@ -278,8 +275,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(preview_import_report, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(preview_import_report, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
