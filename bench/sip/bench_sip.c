@@ -196,7 +196,7 @@ run(int calls, bool rec, int hold, const char *tone, result *r)
     pid_t agent = sipp_uas(&h, "agents", agent_sf, B_AGENT_PORT,
                            B_AGENT_MEDIA, calls, true, hold);
     if (cust < 0 || agent < 0) {
-        fprintf(stderr, "sipp did not start (see %s)\n", h.dir);
+        fprintf(stderr, "sipp did not start\n");
         h_cleanup(NULL);
         return -1;
     }
@@ -308,8 +308,9 @@ run(int calls, bool rec, int hold, const char *tone, result *r)
     free(cid);
     free(bridged);
     if (r->sipp_failed)
-        fprintf(stderr, "N=%d: sipp exit %d/%d, %d ended early (logs in %s)\n",
-                calls, sc, sa, early, h.dir);
+        fprintf(stderr, "N=%d: sipp exit %d/%d, %d ended early (a failed "
+                "SIPp's output is above)\n",
+                calls, sc, sa, early);
     h_stop(&h);
     return 0;
 }
