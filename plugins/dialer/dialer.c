@@ -149,6 +149,8 @@ dialer_free(dialer *D)
     for (size_t i = 0; i < D->nzones; i++)
         free((char *)D->zones[i]);
     free(D->zones);
+    for (size_t i = 0; i < D->npacks; i++)
+        dialer_pack_free(&D->packs[i]);
     free(D->packs);
     free(D->cbs);
     dialer_tz_cache_free();

@@ -18,8 +18,6 @@
 
 #include "dialer_int.h"
 
-int dialer_parse_window(const char *s, plt_dialer_window *w);
-
 /* ------------------------------------------------------------------ */
 /* owned definitions */
 
@@ -671,8 +669,10 @@ dialer_packs_load(dialer *D, char *why, size_t len)
         if (rc != 0)
             return rc;
         dialer_pack *n = realloc(D->packs, (D->npacks + 1) * sizeof(*n));
-        if (!n)
+        if (!n) {
+            dialer_pack_free(&pk);
             return PLT_ENOMEM;
+        }
         D->packs = n;
         D->packs[D->npacks++] = pk;
     }

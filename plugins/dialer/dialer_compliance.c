@@ -3,9 +3,10 @@
  * Compliance packs: the legal rules of a country as data
  * (conf/compliance/NAME.yaml), loaded with libyaml and validated key by
  * key (an unknown key or a bad value is refused with file:line), and the
- * calendar they need: local time in a consumer's IANA time zone (GLib's
- * GTimeZone reads the system tz database; zones are cached) and Easter
- * Sunday for the holidays that move with it.
+ * cache of time zones the dialer evaluates hours in. Zones, windows and
+ * holidays (Easter-based ones included) are plateau_schedule's
+ * (plugins/schedule); the cache maps a contact's zone name to the zone
+ * loaded at start.
  *
  * A pack holds: legal hours (windows by weekday), holidays (fixed "MM-DD",
  * Easter offsets in days, dated "YYYY-MM-DD"), a cap on attempts per
@@ -19,10 +20,10 @@
  * zone of the system's database, ADR 0007's startup I/O): evaluating an
  * hour on the loop never touches the disk.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <glib.h>
 #include <yaml.h>
@@ -32,14 +33,13 @@
 /* ------------------------------------------------------------------ */
 /* time zones */
 
-static GHashTable *tz_cache; /* name -> GTimeZone*, NULL value = unknown */
+static GHashTable *tz_cache; /* name -> schedule_zone* */
 static GMutex tz_lock;
 
 static void
-tz_unref(gpointer z)
+tz_free(gpointer z)
 {
-    if (z)
-        g_time_zone_unref(z);
+    schedule_zone_free(z);
 }
 
 /* Load @p name into the cache (startup only: this reads its file). */
@@ -51,14 +51,13 @@ dialer_tz_preload(const char *name)
     g_mutex_lock(&tz_lock);
     if (!tz_cache)
         tz_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         tz_unref);
+                                         tz_free);
     int rc = 0;
     if (!g_hash_table_contains(tz_cache, name)) {
-        GTimeZone *z = g_time_zone_new_identifier(name);
-        if (z)
+        schedule_zone *z;
+        rc = schedule_zone_open(name, &z);
+        if (rc == 0)
             g_hash_table_insert(tz_cache, g_strdup(name), z);
-        else
-            rc = PLT_ENOENT;
     }
     g_mutex_unlock(&tz_lock);
     return rc;
@@ -66,13 +65,14 @@ dialer_tz_preload(const char *name)
 
 /* A zone loaded at start, or NULL: never reads a file (every zone of the
  * system's database was preloaded by dialer_zones_load()). */
-static GTimeZone *
+static const schedule_zone *
 tz_get(const char *name)
 {
     if (!name || !*name)
         return NULL;
     g_mutex_lock(&tz_lock);
-    GTimeZone *z = tz_cache ? g_hash_table_lookup(tz_cache, name) : NULL;
+    const schedule_zone *z =
+        tz_cache ? g_hash_table_lookup(tz_cache, name) : NULL;
     g_mutex_unlock(&tz_lock);
     return z;
 }
@@ -98,39 +98,12 @@ int
 dialer_local_time(int64_t utc_ms, const char *tz, const char *fallback,
                   dialer_local *out)
 {
-    GTimeZone *z = tz_get(tz);
+    const schedule_zone *z = tz_get(tz);
     if (!z)
         z = tz_get(fallback);
     if (!z)
         return PLT_ENOENT;
-    GDateTime *u = g_date_time_new_from_unix_utc(utc_ms / 1000);
-    if (!u)
-        return PLT_EINVAL;
-    GDateTime *l = g_date_time_to_timezone(u, z);
-    g_date_time_unref(u);
-    if (!l)
-        return PLT_EINVAL;
-    out->wday = g_date_time_get_day_of_week(l) - 1; /* 1 = Monday */
-    out->minute = g_date_time_get_hour(l) * 60 + g_date_time_get_minute(l);
-    out->year = g_date_time_get_year(l);
-    out->month = g_date_time_get_month(l);
-    out->day = g_date_time_get_day_of_month(l);
-    g_date_time_unref(l);
-    return 0;
-}
-
-/* Anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
-void
-dialer_easter(int year, int *month, int *day)
-{
-    int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4;
-    int f = (b + 8) / 25, g = (b - f + 1) / 3;
-    int h = (19 * a + b - d - g + 15) % 30;
-    int i = c / 4, k = c % 4;
-    int l = (32 + 2 * e + 2 * i - h - k) % 7;
-    int m = (a + 11 * h + 22 * l) / 451;
-    *month = (h + l - 7 * m + 114) / 31;
-    *day = ((h + l - 7 * m + 114) % 31) + 1;
+    return schedule_local_time(z, utc_ms, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -229,57 +202,48 @@ boolean(pctx *p, yaml_node_t *n, const char *what)
     return false;
 }
 
+/* The text of a window as plateau_schedule reads it: day names in lower
+ * case, "*" for every day, times on two digits ("8:00" -> "08:00"). */
 static int
-parse_hhmm(const char *s)
+window_parse(const char *s, schedule_window *w)
 {
-    int h, m;
-    char tail;
-    if (sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 24 ||
-        m < 0 || m > 59 || (h == 24 && m != 0))
-        return -1;
-    return h * 60 + m;
+    char days[64], text[96];
+    int h1, m1, h2, m2;
+    if (sscanf(s, "%63s %d:%d-%d:%d", days, &h1, &m1, &h2, &m2) != 5 ||
+        h1 < 0 || m1 < 0 || h2 < 0 || m2 < 0)
+        return PLT_EINVAL;
+    for (char *d = days; *d; d++)
+        *d = (char)tolower((unsigned char)*d);
+    snprintf(text, sizeof(text), "%s %02d:%02d-%02d:%02d",
+             strcmp(days, "*") ? days : "daily", h1, m1, h2, m2);
+    return schedule_window_parse(text, w);
 }
 
-static int
-day_index(const char *s)
+/* plateau_schedule's day bits start on Sunday, PLT_DAY(0) is Monday. */
+schedule_window
+dialer_window_to_schedule(const plt_dialer_window *w)
 {
-    static const char *const d[] = {"mon", "tue", "wed", "thu",
-                                    "fri", "sat", "sun"};
+    schedule_window r = {.from_min = (int16_t)w->from_min,
+                         .to_min = (int16_t)w->to_min};
     for (int i = 0; i < 7; i++)
-        if (!strcasecmp(s, d[i]))
-            return i;
-    return -1;
+        if (w->days & PLT_DAY(i))
+            r.days |= (uint8_t)(1u << ((i + 1) % 7));
+    return r;
 }
 
-/* Parse "mon-fri 10:00-13:00" (also "sat 09:00-12:00", "mon,wed ...",
- * "* 08:00-21:00"). Shared with campaign hours. */
-int dialer_parse_window(const char *s, plt_dialer_window *w);
 int
 dialer_parse_window(const char *s, plt_dialer_window *w)
 {
-    char days[64], from[8], to[8];
-    if (sscanf(s, "%63s %7[0-9:]-%7[0-9:]", days, from, to) != 3)
-        return PLT_EINVAL;
+    schedule_window sw;
+    int rc = window_parse(s, &sw);
+    if (rc != 0)
+        return rc;
     w->days = 0;
-    if (!strcmp(days, "*")) {
-        w->days = PLT_ALL_DAYS;
-    } else {
-        char *save, *tok = strtok_r(days, ",", &save);
-        for (; tok; tok = strtok_r(NULL, ",", &save)) {
-            char *dash = strchr(tok, '-');
-            if (dash)
-                *dash = 0;
-            int a = day_index(tok), b = dash ? day_index(dash + 1) : a;
-            if (a < 0 || b < 0 || b < a)
-                return PLT_EINVAL;
-            for (int i = a; i <= b; i++)
-                w->days |= PLT_DAY(i);
-        }
-    }
-    w->from_min = parse_hhmm(from);
-    w->to_min = parse_hhmm(to);
-    if (w->from_min < 0 || w->to_min <= w->from_min || !w->days)
-        return PLT_EINVAL;
+    for (int i = 0; i < 7; i++)
+        if (sw.days & (1u << ((i + 1) % 7)))
+            w->days |= PLT_DAY(i);
+    w->from_min = sw.from_min;
+    w->to_min = sw.to_min;
     return 0;
 }
 
@@ -306,7 +270,7 @@ load_hours(pctx *p, yaml_node_t *n, dialer_pack *pk)
             perr(p, v, "hours: at most %d windows", DIALER_MAX_WINDOWS);
             return;
         }
-        if (dialer_parse_window(s, &pk->hours[pk->nhours++]) != 0) {
+        if (window_parse(s, &pk->hours[pk->nhours++]) != 0) {
             perr(p, v, "hours: '%s' is not \"mon-fri 10:00-13:00\"", s);
             return;
         }
@@ -335,27 +299,30 @@ load_holidays(pctx *p, yaml_node_t *n, dialer_pack *pk)
             yaml_node_t *e = node(p, *it);
             const char *s = scalar(p, e, key);
             int a, b, c;
-            char t;
+            char t, text[24];
             if (!s)
                 return;
+            schedule_holidays *h = &pk->holidays;
             if (!strcmp(key, "fixed")) {
                 if (sscanf(s, "%2d-%2d%c", &a, &b, &t) != 2 || a < 1 ||
-                    a > 12 || b < 1 || b > 31 || pk->nfixed == 64)
+                    a > 12 || b < 1 || b > 31 ||
+                    h->nfixed == DIALER_MAX_HOLIDAYS ||
+                    (snprintf(text, sizeof(text), "%02d-%02d", a, b),
+                     schedule_holiday_add(h, text) != 0))
                     perr(p, e, "holidays.fixed: '%s' is not MM-DD", s);
-                else
-                    snprintf(pk->fixed_holidays[pk->nfixed++], 6,
-                             "%02d-%02d", a, b);
             } else if (!strcmp(key, "easter")) {
                 double d = number(p, e, "holidays.easter", -60, 80);
-                if (pk->neaster < 16)
-                    pk->easter_offsets[pk->neaster++] = (int32_t)d;
+                snprintf(text, sizeof(text), "easter%+d", (int)d);
+                if (!p->failed && h->neaster < 16 &&
+                    schedule_holiday_add(h, text) != 0)
+                    perr(p, e, "holidays.easter: cannot add '%s'", s);
             } else if (!strcmp(key, "dates")) {
                 if (sscanf(s, "%4d-%2d-%2d%c", &a, &b, &c, &t) != 3 ||
-                    b < 1 || b > 12 || c < 1 || c > 31 || pk->ndated == 64)
+                    b < 1 || b > 12 || c < 1 || c > 31 ||
+                    h->ndated == DIALER_MAX_HOLIDAYS ||
+                    (snprintf(text, sizeof(text), "%04d-%02d-%02d", a, b, c),
+                     schedule_holiday_add(h, text) != 0))
                     perr(p, e, "holidays.dates: '%s' is not YYYY-MM-DD", s);
-                else
-                    snprintf(pk->dated_holidays[pk->ndated++], 11,
-                             "%04d-%02d-%02d", a, b, c);
             } else {
                 perr(p, k, "holidays: unknown key '%s' (fixed, easter, dates)",
                      key);
@@ -498,5 +465,13 @@ dialer_pack_load(const char *path, dialer_pack *out, char *err,
         !out->abandon_window_ms)
         perr(&p, root, "abandon.window: required with a limit");
     yaml_document_delete(&p.doc);
+    if (p.failed)
+        dialer_pack_free(out);
     return p.failed ? PLT_ECONFIG : 0;
+}
+
+void
+dialer_pack_free(dialer_pack *p)
+{
+    schedule_holidays_clear(&p->holidays);
 }

@@ -6,7 +6,8 @@
  * contact's own time zone (its number's, else the contact's, else the
  * site's) - so a DST change in that zone moves the window with it. Per
  * number type rules ("mobile only outside office hours") narrow it
- * further.
+ * further. Local time, windows and holidays are plateau_schedule's
+ * (plugins/schedule), shared with the ACD.
  *
  * The reservation asks leads only for contacts in zones open now: the
  * candidate zones are every zone of the system's tz database (read once,
@@ -24,53 +25,28 @@
 
 #include "dialer_int.h"
 
+/* Campaign windows (the service's plt_dialer_window) evaluated by
+ * plateau_schedule. */
 static bool
 in_windows(const plt_dialer_window *w, size_t n, const dialer_local *l)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((w[i].days & PLT_DAY(l->wday)) && l->minute >= w[i].from_min &&
-            l->minute < w[i].to_min)
+    for (size_t i = 0; i < n; i++) {
+        schedule_window sw = dialer_window_to_schedule(&w[i]);
+        if (schedule_in_windows(&sw, 1, l))
             return true;
+    }
     return false;
-}
-
-static int
-day_of_year(int y, int m, int d)
-{
-    static const int cum[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273,
-                              304, 334};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return cum[m - 1] + d + (leap && m > 2 ? 1 : 0);
 }
 
 static bool
 is_holiday(const campaign *c, const dialer_local *l)
 {
-    char md[8], ymd[16];
-    snprintf(md, sizeof(md), "%02d-%02d", l->month, l->day);
+    char ymd[16];
     snprintf(ymd, sizeof(ymd), "%04d-%02d-%02d", l->year, l->month, l->day);
     for (size_t i = 0; i < c->def.c.nholidays; i++)
         if (!strcmp(c->def.c.holidays[i], ymd))
             return true;
-    const dialer_pack *p = c->pack;
-    if (!p)
-        return false;
-    for (size_t i = 0; i < p->nfixed; i++)
-        if (!strcmp(p->fixed_holidays[i], md))
-            return true;
-    for (size_t i = 0; i < p->ndated; i++)
-        if (!strcmp(p->dated_holidays[i], ymd))
-            return true;
-    if (p->neaster) {
-        int em, ed;
-        dialer_easter(l->year, &em, &ed);
-        int today = day_of_year(l->year, l->month, l->day);
-        int easter = day_of_year(l->year, em, ed);
-        for (size_t i = 0; i < p->neaster; i++)
-            if (today - easter == p->easter_offsets[i])
-                return true;
-    }
-    return false;
+    return c->pack && schedule_is_holiday(&c->pack->holidays, l);
 }
 
 bool
@@ -82,7 +58,7 @@ dialer_open_at(const campaign *c, const char *tz, int64_t at)
     if (c->def.c.nhours && !in_windows(c->def.c.hours, c->def.c.nhours, &l))
         return false;
     if (c->pack && c->pack->nhours &&
-        !in_windows(c->pack->hours, c->pack->nhours, &l))
+        !schedule_in_windows(c->pack->hours, c->pack->nhours, &l))
         return false;
     return !is_holiday(c, &l);
 }

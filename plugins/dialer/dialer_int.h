@@ -17,6 +17,8 @@
 #include <plateau/svc/storage.h>
 #include <plateau/svc/telephony.h>
 
+#include "schedule.h"
+
 #define DIALER_MAX_WINDOWS 16
 #define DIALER_MAX_HOLIDAYS 64
 #define DIALER_DAY_MS 86400000LL
@@ -27,14 +29,9 @@
 typedef struct dialer_pack {
     char name[32];
     char description[160];
-    plt_dialer_window hours[DIALER_MAX_WINDOWS];
+    schedule_window hours[DIALER_MAX_WINDOWS]; /* legal hours */
     size_t nhours;
-    char fixed_holidays[DIALER_MAX_HOLIDAYS][6]; /* "MM-DD" */
-    size_t nfixed;
-    int32_t easter_offsets[16]; /* days after Easter Sunday */
-    size_t neaster;
-    char dated_holidays[DIALER_MAX_HOLIDAYS][11]; /* "YYYY-MM-DD" */
-    size_t ndated;
+    schedule_holidays holidays; /* fixed, Easter-based, dated (owned) */
     int32_t cap_count;          /* attempts per consumer in cap_window */
     int64_t cap_window_ms;
     int64_t after_refusal_ms;   /* silence after a refusal */
@@ -50,25 +47,28 @@ typedef struct dialer_pack {
 } dialer_pack;
 
 /* Load and validate one pack file; @p err (>= 256) explains failures with
- * file:line. */
+ * file:line. On success the pack owns its holidays: dialer_pack_free(). */
 int dialer_pack_load(const char *path, dialer_pack *out, char *err,
                      size_t errlen);
+void dialer_pack_free(dialer_pack *p);
 
-/* Local time of @p utc_ms in @p tz (IANA; NULL or unknown -> @p fallback).
- * Fills weekday (0 = Monday), minute of the day, and the date. Returns 0,
- * or PLT_ENOENT when neither zone is known. Thread: any (GLib). Only
- * zones preloaded at start are known: no file is read here. */
-typedef struct dialer_local {
-    int wday, minute, year, month, day;
-} dialer_local;
+/* Parse "mon-fri 10:00-13:00" (also "sat 09:00-12:00", "mon,wed ...",
+ * "* 08:00-21:00", "8:00" for "08:00") with plateau_schedule's parser. */
+int dialer_parse_window(const char *s, plt_dialer_window *w);
+/* The same window for plateau_schedule (its day bits start on Sunday). */
+schedule_window dialer_window_to_schedule(const plt_dialer_window *w);
+
+/* Local time of @p utc_ms in @p tz (IANA; NULL or unknown -> @p fallback)
+ * through plateau_schedule (wday 0 = Sunday). Returns 0, or PLT_ENOENT
+ * when neither zone is known. Thread: any. Only zones preloaded at start
+ * are known: no file is read here. */
+typedef schedule_local dialer_local;
 int dialer_local_time(int64_t utc_ms, const char *tz, const char *fallback,
                       dialer_local *out);
 /* Load one zone into the cache (start only: reads its file). */
 int dialer_tz_preload(const char *name);
 /* Is @p name a zone loaded at start? Never reads a file. */
 bool dialer_tz_known(const char *name);
-/* Easter Sunday of @p year (Gregorian). */
-void dialer_easter(int year, int *month, int *day);
 /* Free the time zone cache. */
 void dialer_tz_cache_free(void);
 

@@ -84,6 +84,11 @@ int schedule_window_parse(const char *text, schedule_window *out);
  *  "easter+N" / "easter-N". PLT_EINVAL if malformed; PLT_ENOMEM. */
 int schedule_holiday_add(schedule_holidays *h, const char *text);
 bool schedule_is_holiday(const schedule_holidays *h, const schedule_local *l);
+/** Release the holidays' arrays and empty @p h. */
+void schedule_holidays_clear(schedule_holidays *h);
+/** Is local time @p l inside one of the @p n windows @p w? */
+bool schedule_in_windows(const schedule_window *w, size_t n,
+                         const schedule_local *l);
 
 /** Add a window parsed from @p text. */
 int schedule_add_window(schedule *s, const char *text);

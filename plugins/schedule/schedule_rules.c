@@ -193,15 +193,32 @@ schedule_add_window(schedule *s, const char *text)
 }
 
 void
+schedule_holidays_clear(schedule_holidays *h)
+{
+    free(h->fixed);
+    free(h->easter);
+    free(h->dated);
+    memset(h, 0, sizeof(*h));
+}
+
+void
 schedule_clear(schedule *s)
 {
     free(s->windows);
-    free(s->holidays.fixed);
-    free(s->holidays.easter);
-    free(s->holidays.dated);
     s->windows = NULL;
     s->nwindows = 0;
-    memset(&s->holidays, 0, sizeof(s->holidays));
+    schedule_holidays_clear(&s->holidays);
+}
+
+bool
+schedule_in_windows(const schedule_window *w, size_t n,
+                    const schedule_local *l)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((w[i].days & (1u << l->wday)) && l->minute >= w[i].from_min &&
+            l->minute < w[i].to_min)
+            return true;
+    return false;
 }
 
 static bool
@@ -209,15 +226,7 @@ open_local(const schedule *s, const schedule_local *l)
 {
     if (schedule_is_holiday(&s->holidays, l))
         return false;
-    if (!s->nwindows)
-        return true;
-    for (size_t i = 0; i < s->nwindows; i++) {
-        const schedule_window *w = &s->windows[i];
-        if ((w->days & (1u << l->wday)) && l->minute >= w->from_min &&
-            l->minute < w->to_min)
-            return true;
-    }
-    return false;
+    return !s->nwindows || schedule_in_windows(s->windows, s->nwindows, l);
 }
 
 bool
