@@ -86,6 +86,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "plateau/error.h"
 #include "plateau/service.h"
 #include "plateau/types.h"
 
