@@ -4,11 +4,13 @@
  * in a named zone across the DST changes of Europe/Paris and
  * America/New_York (the window follows local time, so its UTC instant
  * moves by an hour), local midnight on a 23-hour day, Easter-based, fixed
- * and dated holidays, the next opening over a holiday and a weekend, and
- * malformed rules refused.
+ * and dated holidays, the next opening over a holiday and a weekend,
+ * malformed rules refused, and windows and holiday sets used alone (as
+ * the dialer intersects a campaign's hours with its pack's).
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -250,6 +252,50 @@ test_malformed_rules(void **state)
     assert_null(z);
 }
 
+/* The pieces a caller with its own window list uses (the dialer
+ * intersects a campaign's hours with its compliance pack's): windows
+ * checked on a local time, and a holiday set emptied for reuse. */
+static void
+test_windows_and_holidays_alone(void **state)
+{
+    (void)state;
+    schedule_window w[2];
+    assert_int_equal(schedule_window_parse("mon-fri 10:00-13:00", &w[0]), 0);
+    assert_int_equal(schedule_window_parse("mon-fri 14:00-20:00", &w[1]), 0);
+    schedule_local l = {.year = 2026, .month = 5, .day = 4, .wday = 1};
+    const struct {
+        int wday, minute;
+        bool open;
+    } cases[] = {{1, 9 * 60 + 59, false}, {1, 10 * 60, true},
+                 {1, 13 * 60, false},     {1, 14 * 60, true},
+                 {5, 19 * 60 + 59, true}, {1, 20 * 60, false},
+                 {6, 11 * 60, false},     {0, 11 * 60, false}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        l.wday = cases[i].wday;
+        l.minute = cases[i].minute;
+        assert_int_equal(schedule_in_windows(w, 2, &l), cases[i].open);
+        assert_int_equal(schedule_in_windows(w, 1, &l),
+                         cases[i].open && l.minute < 13 * 60);
+    }
+    assert_false(schedule_in_windows(w, 0, &l));
+
+    schedule_holidays h = {0};
+    assert_int_equal(schedule_holiday_add(&h, "easter+1"), 0);
+    assert_int_equal(schedule_holiday_add(&h, "05-08"), 0);
+    assert_int_equal(schedule_holiday_add(&h, "2026-05-04"), 0);
+    /* Easter 2026 is April 5: Easter Monday is April 6. */
+    schedule_local mon = {.year = 2026, .month = 4, .day = 6, .wday = 1};
+    assert_true(schedule_is_holiday(&h, &mon));
+    assert_true(schedule_is_holiday(&h, &l));
+    schedule_holidays_clear(&h);
+    assert_int_equal(h.nfixed + h.ndated + h.neaster, 0);
+    assert_null(h.easter);
+    assert_false(schedule_is_holiday(&h, &mon));
+    assert_false(schedule_is_holiday(&h, &l));
+    assert_int_equal(schedule_holiday_add(&h, "12-25"), 0);
+    schedule_holidays_clear(&h);
+}
+
 int
 main(void)
 {
@@ -261,6 +307,7 @@ main(void)
         cmocka_unit_test(test_holidays),
         cmocka_unit_test(test_no_windows_and_wrapping_days),
         cmocka_unit_test(test_malformed_rules),
+        cmocka_unit_test(test_windows_and_holidays_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
