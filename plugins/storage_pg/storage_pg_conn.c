@@ -940,12 +940,12 @@ spg_conn_send(spg_conn *c, spg_req *r)
     c->req = r;
     c->phase = SPG_P_EXEC;
     c->prep_slot = NULL;
-    /* Consumer statements run as named prepared statements: parsed and
+    /* Consumer INSERTs run as named prepared statements: parsed and
      * planned once per session, then only bound and executed. Not in a
      * failed transaction (the server would refuse the PREPARE as it
      * refuses the statement: send it as it is and get that error). */
     int rc;
-    if (r->kind == SPG_R_QUERY &&
+    if (r->kind == SPG_R_QUERY && r->named &&
         PQtransactionStatus(c->pq) != PQTRANS_INERROR)
         rc = send_named(c, r);
     else

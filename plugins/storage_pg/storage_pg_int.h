@@ -96,6 +96,7 @@ struct spg_req {
     bool work;        /* plt_work_begin() was called for it */
     bool is_commit_rollback; /* COMMIT answered "ROLLBACK" (aborted txn) */
     bool reprepared; /* prepared again after a schema change (once) */
+    bool named;      /* run as a named prepared statement (an INSERT) */
     void (*internal_done)(spg *pg, spg_req *r, int status); /* INTERNAL */
     void *internal_arg;
 };

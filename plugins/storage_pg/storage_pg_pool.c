@@ -825,6 +825,11 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
     r->arg = arg;
     r->txn = t;
     r->work = true;
+    /* INSERTs run as named prepared statements (see README: a generic
+     * plan is never a risk for them, and they are the large texts). */
+    char word[8];
+    stc_sql_first_word(sql, word, sizeof(word));
+    r->named = strcmp(word, "INSERT") == 0;
     plt_work_begin();
 
     char buf[160];
