@@ -297,6 +297,19 @@ row_written(void *arg, int status)
     attempt_free(a);
 }
 
+/* A pooled call no longer waits for an agent (connected to one, or
+ * abandoned at the deadline): it leaves the campaign's lines in flight,
+ * so that a free agent gets a new line at once. */
+static void
+leave_pool(attempt *a)
+{
+    if (a->agent_bound || a->left_pool)
+        return;
+    a->left_pool = true;
+    if (a->camp->in_flight)
+        a->camp->in_flight--;
+}
+
 /* The leg ended (or the call never left): record, then free. */
 static void
 attempt_finish(attempt *a)
@@ -305,7 +318,7 @@ attempt_finish(attempt *a)
     dialer *D = c->D;
     if (a->state == AT_ENDING)
         return;
-    bool pooled = !a->agent_bound && a->state >= AT_DIALING;
+    bool pooled = !a->agent_bound && !a->left_pool && a->state >= AT_DIALING;
     a->state = AT_ENDING;
     a->ended_at = plt_now();
     if (a->deadline) {
@@ -762,6 +775,7 @@ deadline_cb(void *arg)
         return;
     a->abandoned = true;
     a->state = AT_ABANDONING;
+    leave_pool(a);
     if (a->request_id[0] && D->have_acd)
         D->acd.vt->cancel(D->acd.impl, a->request_id, "connect deadline");
     plt_event *ev;
@@ -879,6 +893,7 @@ dialer_on_queue(const plt_event *ev, void *arg)
         return;
     a->connected = true;
     a->state = AT_CONNECTED;
+    leave_pool(a);
     const char *ag = plt_event_str(ev, "agent");
     snprintf(a->connected_agent, sizeof(a->connected_agent), "%s",
              ag ? ag : "");
@@ -886,6 +901,7 @@ dialer_on_queue(const plt_event *ev, void *arg)
         plt_timer_stop(a->deadline);
         a->deadline = NULL;
     }
+    dialer_kick(D); /* one line fewer in flight: maybe one more to dial */
 }
 
 void

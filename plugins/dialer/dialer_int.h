@@ -102,7 +102,9 @@ typedef struct campaign {
     bool enabled;
     bool from_config;
     /* Figures. */
-    uint32_t in_flight;       /* pooled lines (not bound to an agent) */
+    uint32_t in_flight;       /* pooled lines (not bound to an agent) not
+                               * yet connected: dialling, ringing, or
+                               * answered and waiting for an agent */
     uint32_t reserving;       /* leads being reserved or checked */
     uint64_t attempts, answered, machines, abandoned;
     /* The abandonment window: per-event entries (time, live, abandoned). */
@@ -164,6 +166,7 @@ typedef struct attempt {
     char amd[16];
     int32_t sip_code;
     bool abandoned, machine, connected, amd_pending;
+    bool left_pool; /* connected or abandoned: out of camp->in_flight */
     bool written;  /* the 'pending' row exists: no longer "reserving" */
     bool deferred; /* trunk full: READY, to originate on a later tick */
     bool redial_blocked, redial_failed; /* checks before a deferred call */

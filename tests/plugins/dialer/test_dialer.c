@@ -73,6 +73,108 @@ progressive_mode(void **state)
     fixture_close(f);
 }
 
+static int
+count_row(void *arg, const plt_agent_info *ai)
+{
+    (void)ai;
+    (*(uint32_t *)arg)++;
+    return 0;
+}
+
+/* Agents Available (not reserved, not talking, not in wrap-up). */
+static uint32_t
+free_agents(fixture *f)
+{
+    uint32_t n = 0;
+    f->ag.vt->available(f->ag.impl, count_row, &n);
+    return n;
+}
+
+/* Lines not yet connected, from the events: started, not ended, and not
+ * answered by an agent. */
+static uint32_t
+lines_not_connected(fixture *f)
+{
+    size_t started = plt_fake_host_event_count(f->fh, "dialer.attempt.started");
+    size_t ended = plt_fake_host_event_count(f->fh, "dialer.attempt.ended");
+    size_t connected = plt_fake_host_event_count(f->fh, "queue.answered");
+    size_t ended_connected = 0;
+    for (size_t i = 0; i < ended; i++) {
+        const char *ag = plt_fake_event_str(
+            plt_fake_host_event_at(f->fh, "dialer.attempt.ended", i),
+            "connected_agent");
+        if (ag && ag[0])
+            ended_connected++;
+    }
+    return (uint32_t)(started - ended - (connected - ended_connected));
+}
+
+/* Staggered talk times (3 agents): while some agents talk, one that is
+ * free again gets its lines at once. Calls connected to an agent are not
+ * lines in flight: the lines dialled and not yet connected follow the free
+ * agents (x the ratio), and the dialer's own figure says the same. */
+static void
+refills_free_agents(const char *campaign_yaml, double ratio)
+{
+    fixture *f = fixture_open(campaign_yaml,
+                              "seed: 7\nanswer_rate: 1.0\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n"
+                              "talk_mean: 4m\ntalk_sd: 3m\n",
+                              0);
+    make_list(f, 200, NULL);
+    staff(f, 3);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 1500);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     (size_t)(3 * ratio + 0.5));
+    int deficit_s = 0, worst = 0, mixed = 0, figure_off = 0;
+    for (int s = 0; s < 40 * 60; s++) {
+        plt_fake_host_run_for(f->fh, 1000);
+        uint32_t freen = free_agents(f), lines = lines_not_connected(f);
+        uint32_t want = (uint32_t)(ratio * freen + 0.5);
+        if (stats(f, "c").lines_in_flight != lines)
+            figure_off++;
+        /* A free agent waits for its lines at most a tick or two. */
+        deficit_s = lines < want ? deficit_s + 1 : 0;
+        if (deficit_s > worst)
+            worst = deficit_s;
+        /* Moments where some agents talk while others wait for a call:
+         * exactly the lines of the free agents. */
+        if (freen > 0 && freen < 3 && lines == want)
+            mixed++;
+    }
+    if (getenv("DIALER_TEST_VERBOSE"))
+        printf("longest wait of a free agent %d s, %d moments with its lines"
+               " per free agent, dialer's figure off %d s, %zu connected\n",
+               worst, mixed, figure_off,
+               plt_fake_host_event_count(f->fh, "queue.answered"));
+    assert_true(worst <= 2);
+    assert_true(mixed >= 5);
+    assert_int_equal(figure_off, 0);
+    assert_true(plt_fake_host_event_count(f->fh, "queue.answered") >= 15);
+    fixture_close(f);
+}
+
+static void
+progressive_refills_free_agents(void **state)
+{
+    (void)state;
+    refills_free_agents("  - {name: c, mode: progressive, queue: q,"
+                        " lists: [l], max_attempts: 1}\n",
+                        1.0);
+}
+
+static void
+power_refills_free_agents(void **state)
+{
+    (void)state;
+    refills_free_agents("  - {name: c, mode: power, power_ratio: 2.0,"
+                        " queue: q, lists: [l], max_attempts: 1}\n",
+                        2.0);
+}
+
 /* Preview: the agent sees the contact before anything is dialled; dial
  * places the call for that agent, whose phone gets the answered call;
  * skip gives the contact back for later without costing an attempt. */
@@ -584,6 +686,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(progressive_mode),
+        cmocka_unit_test(progressive_refills_free_agents),
+        cmocka_unit_test(power_refills_free_agents),
         cmocka_unit_test(preview_mode),
         cmocka_unit_test(power_mode),
         cmocka_unit_test(predictive_mode),
