@@ -595,6 +595,7 @@ add_insert(add_op *o)
     size_t target = chunk_rows(o->left, rows_max);
     leads_sb sql = {0};
     leads_args args = {0};
+    leads_arena tmp = {0}; /* folded search keys of this statement */
     size_t rows = 0;
     switch (o->stage) {
     case ST_CONTACTS: {
@@ -652,7 +653,7 @@ add_insert(add_op *o)
     }
     case ST_FIELDS: {
         leads_sb_add(&sql, "INSERT INTO contact_search (name, value,"
-                           " contact_id) VALUES ");
+                           " contact_id, folded) VALUES ");
         while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor]];
             if (o->cursor2 >= c->nfields) {
@@ -665,10 +666,21 @@ add_insert(add_op *o)
                 o->cursor2++;
                 continue;
             }
-            sb_row(&sql, rows++ == 0, args.n + 1, 3);
+            char *folded = leads_fold(f->value);
+            const char *kept = leads_arena_dup(&tmp, folded);
+            free(folded);
+            if (!kept) {
+                leads_sb_free(&sql);
+                leads_args_free(&args);
+                leads_arena_free(&tmp);
+                leads_job_fail(&o->j, PLT_ENOMEM, "out of memory");
+                return -1;
+            }
+            sb_row(&sql, rows++ == 0, args.n + 1, 4);
             leads_args_add(&args, PLT_V_STR(f->name));
             leads_args_add(&args, PLT_V_STR(f->value));
             leads_args_add(&args, PLT_V_I64(c->contact_id));
+            leads_args_add(&args, PLT_V_STR(kept));
             o->cursor2++;
         }
         break;
@@ -693,12 +705,14 @@ add_insert(add_op *o)
     if (rows == 0) {
         leads_sb_free(&sql);
         leads_args_free(&args);
+        leads_arena_free(&tmp);
         return 0;
     }
     o->left -= rows;
-    return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL)
-               ? -1
-               : 1;
+    /* The engine copies the parameters: the folded values go after. */
+    int rc = leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+    leads_arena_free(&tmp);
+    return rc ? -1 : 1;
 }
 
 /* Rows the INSERT stage @p stage adds. */
@@ -1137,7 +1151,7 @@ typedef struct search_op {
     const char *phone, *field_name, *field_value;
     /* Pre-filters of contact.fields (LIKE patterns) and what every
      * candidate is checked against in C (leads_fields_match). */
-    const char *text_like, *text_lower, *field_like;
+    const char *text_like, *text_folded, *field_like, *field_folded;
     int64_t field_from; /* lead_field_index.from_id; -1: not indexed */
     int64_t offset, limit, sent, last_id, page_last;
     int64_t only_id; /* get() */
@@ -1155,10 +1169,10 @@ search_contact_row(void *arg, const plt_storage_row *row)
     o->page_last = leads_col_i64(row, 0);
     /* The SQL pre-filters are loose; the document decides. */
     const char *json = leads_col_str(row, 13);
-    if (o->text_lower && !leads_fields_match(json, NULL, NULL, o->text_lower))
+    if (o->text_folded && !leads_fields_match(json, NULL, NULL, o->text_folded))
         return 0;
-    if (o->field_name && o->field_value &&
-        !leads_fields_match(json, o->field_name, o->field_value, NULL))
+    if (o->field_name && o->field_folded &&
+        !leads_fields_match(json, o->field_name, o->field_folded, NULL))
         return 0;
     return leads_loadset_add_row(&o->set, row) != 0;
 }
@@ -1220,18 +1234,23 @@ search_page_sql(search_op *o, leads_sb *sql, leads_args *args)
             like = args->n;
         }
         if (o->field_from < 0) {
-            leads_sb_addf(sql, " AND c.fields LIKE $%zu ESCAPE '\\'", like);
+            leads_sb_addf(sql, " AND lower(c.fields) LIKE $%zu ESCAPE '\\'",
+                          like);
         } else {
+            /* Folded keys; rows stored before version 31 have none until
+             * leads_fields_backfill has run: those are read too. */
             leads_args_add(args, PLT_V_STR(o->field_name));
-            leads_args_add(args, PLT_V_STR(o->field_value));
+            leads_args_add(args, PLT_V_STR(o->field_folded));
             leads_sb_addf(sql,
                           " AND (c.id IN (SELECT contact_id FROM contact_search"
-                          " WHERE name = $%zu AND value = $%zu)",
-                          args->n - 1, args->n);
+                          " WHERE name = $%zu AND folded = $%zu)"
+                          " OR c.id IN (SELECT contact_id FROM contact_search"
+                          " WHERE name = $%zu AND folded IS NULL)",
+                          args->n - 1, args->n, args->n - 1);
             if (like) {
                 leads_args_add(args, PLT_V_I64(o->field_from));
                 leads_sb_addf(sql,
-                              " OR (c.id < $%zu AND c.fields LIKE $%zu"
+                              " OR (c.id < $%zu AND lower(c.fields) LIKE $%zu"
                               " ESCAPE '\\')",
                               args->n, like);
             }
@@ -1352,47 +1371,19 @@ leads_get(void *impl, int64_t contact_id, plt_lead_fn cb, void *arg)
     return rc;
 }
 
-/* "%needle%" for LIKE over a contact's JSON document: @p text as the
- * document spells it (JSON-escaped, in quotes when @p quoted), lowercased
- * when @p lower (ASCII, as SQLite's lower()), LIKE metacharacters
- * escaped. NULL when out of memory. */
-static const char *
-like_pattern(leads_arena *a, const char *text, bool quoted, bool lower)
+/* @p text folded (leads_fold) and its LIKE pre-filter, copied into
+ * @p a. false when out of memory. */
+static bool
+fold_query(leads_arena *a, const char *text, bool quoted, const char **folded,
+           const char **like)
 {
-    char *esc = leads_json_escape(text);
-    if (!esc)
-        return NULL;
-    size_t n = strlen(esc);
-    char *p = leads_arena_alloc(a, 2 * n + 5);
-    if (!p) {
-        free(esc);
-        return NULL;
-    }
-    size_t k = 0;
-    p[k++] = '%';
-    if (quoted)
-        p[k++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        char ch = esc[i];
-        if (ch == '%' || ch == '_' || ch == '\\')
-            p[k++] = '\\';
-        p[k++] = lower ? (char)tolower((unsigned char)ch) : ch;
-    }
-    if (quoted)
-        p[k++] = '"';
-    p[k++] = '%';
-    p[k] = 0;
-    free(esc);
-    return p;
-}
-
-static const char *
-ascii_lower(leads_arena *a, const char *text)
-{
-    char *p = (char *)leads_arena_dup(a, text);
-    for (char *q = p; q && *q; q++)
-        *q = (char)tolower((unsigned char)*q);
-    return p;
+    char *f = leads_fold(text);
+    char *l = f ? leads_fold_like(f, quoted) : NULL;
+    *folded = leads_arena_dup(a, f);
+    *like = leads_arena_dup(a, l);
+    free(f);
+    free(l);
+    return *folded && *like;
 }
 
 static void
@@ -1451,16 +1442,15 @@ leads_search(void *impl, const plt_lead_query *q, int64_t offset,
     o->created_to = q->created_to;
     bool oom = false;
     if (q->text && *q->text) {
-        o->text_like = like_pattern(&o->a, q->text, false, true);
-        o->text_lower = ascii_lower(&o->a, q->text);
-        oom |= !o->text_like || !o->text_lower;
+        oom |=
+            !fold_query(&o->a, q->text, false, &o->text_folded, &o->text_like);
     }
     o->field_name = leads_arena_dup(&o->a, q->field_name);
     o->field_value = leads_arena_dup(&o->a, q->field_value);
     o->field_from = -1;
     if (o->field_name && o->field_value) {
-        o->field_like = like_pattern(&o->a, q->field_value, true, false);
-        oom |= !o->field_like;
+        oom |= !fold_query(&o->a, o->field_value, true, &o->field_folded,
+                           &o->field_like);
         o->j.stage = 4; /* look the field up in lead_field_index first */
     }
     o->offset = offset;

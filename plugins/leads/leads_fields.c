@@ -13,9 +13,10 @@
  * which every contact has its rows (names indexed since the beginning: 0);
  * a search on any other field, or on older contacts, scans contact.fields
  * with a LIKE pre-filter. Every candidate a query returns is checked here
- * against the decoded document, so the pre-filters may be loose (SQLite's
- * LIKE folds ASCII case, a stale index row may remain after an edit) but
- * never decide a result.
+ * against the decoded document, case and accents folded (leads_fold), so
+ * the pre-filters may be loose (letters that accented letters fold to are
+ * wildcards, a stale index row may remain after an edit) but never decide
+ * a result.
  *
  * The storage contract keeps engine JSON operators out of queries (one SQL
  * text for both engines): JSON is only ever stored as text and parsed in C.
@@ -27,38 +28,6 @@
 #include <jansson.h>
 
 #include "leads_int.h"
-
-/* Length of the valid UTF-8 sequence at @p s (1..4), or 0. */
-static size_t
-utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
 
 /* A JSON string of @p s; bytes that are not UTF-8 (a caller of the API
  * may pass anything; the importer always hands out UTF-8) become U+FFFD,
@@ -76,7 +45,7 @@ json_text(const char *s)
     size_t k = 0;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        size_t l = utf8_seq(p);
+        size_t l = leads_utf8_seq(p);
         if (l == 0) {
             memcpy(fixed + k, "\xEF\xBF\xBD", 3);
             k += 3;
@@ -256,28 +225,47 @@ leads_json_escape(const char *s)
     return t;
 }
 
-/* @p hay contains @p needle_lower, ASCII letters compared case-folded (as
- * SQLite's lower() does). */
-static bool
-contains_folded(const char *hay, const char *needle_lower)
+char *
+leads_fold_like(const char *folded, bool quoted)
 {
-    size_t nl = strlen(needle_lower);
-    if (nl == 0)
-        return true;
-    for (; *hay; hay++) {
-        size_t k = 0;
-        while (k < nl && hay[k] &&
-               tolower((unsigned char)hay[k]) == (unsigned char)needle_lower[k])
-            k++;
-        if (k == nl)
-            return true;
+    char *esc = leads_json_escape(folded);
+    if (!esc)
+        return NULL;
+    size_t n = strlen(esc);
+    char *p = malloc(2 * n + 5);
+    if (!p) {
+        free(esc);
+        return NULL;
     }
-    return false;
+    size_t k = 0;
+    p[k++] = '%';
+    if (quoted)
+        p[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)esc[i];
+        /* A letter some accented letter folds to, or a character that
+         * is not ASCII (engines lowercase those differently): any run. */
+        if (ch >= 0x80 || leads_fold_target(ch)) {
+            if (p[k - 1] != '%' || (k >= 2 && p[k - 2] == '\\'))
+                p[k++] = '%';
+            continue;
+        }
+        if (ch == '%' || ch == '_' || ch == '\\')
+            p[k++] = '\\';
+        p[k++] = (char)tolower(ch); /* escapes: lower() spells 001F 001f */
+    }
+    if (quoted)
+        p[k++] = '"';
+    if (p[k - 1] != '%' || (k >= 2 && p[k - 2] == '\\'))
+        p[k++] = '%';
+    p[k] = 0;
+    free(esc);
+    return p;
 }
 
 bool
-leads_fields_match(const char *json, const char *name, const char *value,
-                   const char *needle_lower)
+leads_fields_match(const char *json, const char *name, const char *folded,
+                   const char *needle_folded)
 {
     if (!json)
         return false;
@@ -286,17 +274,20 @@ leads_fields_match(const char *json, const char *name, const char *value,
     if (json_is_object(o)) {
         if (name) {
             const char *v = json_string_value(json_object_get(o, name));
-            hit = v && value && strcmp(v, value) == 0;
+            char *fv = v && folded ? leads_fold(v) : NULL;
+            hit = fv && strcmp(fv, folded) == 0;
+            free(fv);
         } else {
             const char *k;
             json_t *v;
             json_object_foreach(o, k, v)
             {
                 const char *s = json_string_value(v);
-                if (s && contains_folded(s, needle_lower)) {
-                    hit = true;
+                char *fs = s ? leads_fold(s) : NULL;
+                hit = fs && strstr(fs, needle_folded) != NULL;
+                free(fs);
+                if (hit)
                     break;
-                }
             }
         }
     }
@@ -421,7 +412,14 @@ reconcile_finish(leads_job *j)
                 "leads: cannot record the indexed fields (%s): searches by "
                 "field scan contact.fields",
                 j->msg[0] ? j->msg : plt_strerror(j->status));
+    leads *L = j->L;
     free(j);
+    if (!L->stopping) {
+        int rc = leads_fields_backfill(L);
+        if (rc != 0)
+            plt_log(PLT_LOG_WARN, "leads: cannot fold the search keys: %s",
+                    plt_strerror(rc));
+    }
 }
 
 int
@@ -435,6 +433,99 @@ leads_fields_reconcile(leads *L)
     o->j.finish = reconcile_finish;
     /* Autocommit statements, each idempotent: a crash in between leaves
      * nothing that the next start does not repair. */
+    int rc = leads_job_start(&o->j, false, 0);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* contact_search.folded of rows written before version 31 */
+
+#define BACKFILL_BATCH 256
+
+typedef struct backfill_op {
+    leads_job j;
+    leads_arena a;
+    const char *name[BACKFILL_BATCH], *value[BACKFILL_BATCH];
+    size_t n, next;
+} backfill_op;
+
+static int
+backfill_row(void *arg, const plt_storage_row *row)
+{
+    backfill_op *o = arg;
+    const char *n = leads_col_str(row, 0), *v = leads_col_str(row, 1);
+    if (!n || !v || o->n == BACKFILL_BATCH)
+        return 0;
+    o->name[o->n] = leads_arena_dup(&o->a, n);
+    o->value[o->n] = leads_arena_dup(&o->a, v);
+    o->n++;
+    return o->a.oom ? 1 : 0;
+}
+
+static void
+backfill_step(leads_job *j)
+{
+    backfill_op *o = (backfill_op *)j;
+    if (j->stage == 0 || o->next == o->n) {
+        if (j->stage == 1 && o->n < BACKFILL_BATCH) {
+            leads_job_done(j); /* the last batch was short: none left */
+            return;
+        }
+        if (j->L->stopping) {
+            leads_job_done(j);
+            return;
+        }
+        /* A batch of keys still to fold; one UPDATE per (name, value)
+         * through the primary key, each autocommitted. */
+        leads_arena_free(&o->a);
+        o->n = o->next = 0;
+        j->stage = 1;
+        plt_value a = PLT_V_I64(BACKFILL_BATCH);
+        leads_job_query(j,
+                        "SELECT DISTINCT name, value FROM contact_search"
+                        " WHERE folded IS NULL LIMIT $1",
+                        &a, 1, 0, backfill_row);
+        return;
+    }
+    size_t i = o->next++;
+    char *f = leads_fold(o->value[i]);
+    if (!f) {
+        leads_job_fail(j, PLT_ENOMEM, "out of memory");
+        return;
+    }
+    plt_value v[] = {PLT_V_STR(o->name[i]), PLT_V_STR(o->value[i]),
+                     PLT_V_STR(f)};
+    leads_job_query(j,
+                    "UPDATE contact_search SET folded = $3 WHERE name = $1"
+                    " AND value = $2 AND folded IS NULL",
+                    v, 3, PLT_STORAGE_WRITE, NULL);
+    free(f); /* the engine copied it */
+}
+
+static void
+backfill_finish(leads_job *j)
+{
+    backfill_op *o = (backfill_op *)j;
+    if (j->status != 0)
+        plt_log(PLT_LOG_WARN,
+                "leads: cannot fold the search keys (%s): searches by field "
+                "also scan the rows not folded yet",
+                j->msg[0] ? j->msg : plt_strerror(j->status));
+    leads_arena_free(&o->a);
+    free(o);
+}
+
+int
+leads_fields_backfill(leads *L)
+{
+    backfill_op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return PLT_ENOMEM;
+    o->j.L = L;
+    o->j.step = backfill_step;
+    o->j.finish = backfill_finish;
     int rc = leads_job_start(&o->j, false, 0);
     if (rc != 0)
         free(o);

@@ -18,6 +18,7 @@
 #include <plateau/svc/leads.h>
 #include <plateau/svc/storage.h>
 
+#include "leads_fold.h"
 #include "phone.h"
 
 /* Parameters per statement: below SQLite's 32766 and PostgreSQL's 65535,
@@ -233,10 +234,17 @@ const char *leads_fields_value(leads_arena *arena, const char *json,
 /* The JSON text of @p s as a string, without its quotes ("a\"b" for
  * a"b): what a document holds for that value. malloc'd, or NULL. */
 char *leads_json_escape(const char *s);
-/* Does a field of @p json named @p name equal @p value exactly (@p name
- * NULL: any field contains @p needle_lower, ASCII case folded)? */
-bool leads_fields_match(const char *json, const char *name, const char *value,
-                        const char *needle_lower);
+/* A LIKE pattern (escape '\\') over lower(contact.fields) that every
+ * document with a value whose folding contains @p folded (equals it, in
+ * quotes, when @p quoted) matches on both engines: a superset, the letters
+ * accented letters fold to and non-ASCII bytes as '%'. malloc'd. */
+char *leads_fold_like(const char *folded, bool quoted);
+/* Does the field of @p json named @p name fold to @p folded (@p name
+ * NULL: does any field's folding contain @p needle_folded)? */
+bool leads_fields_match(const char *json, const char *name, const char *folded,
+                        const char *needle_folded);
+/* Fill contact_search.folded where it is missing (after reconcile). */
+int leads_fields_backfill(leads *L);
 /* Bring lead_field_index in line with `indexed_fields` (at start). */
 int leads_fields_reconcile(leads *L);
 

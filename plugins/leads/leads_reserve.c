@@ -770,7 +770,7 @@ disposition_step(leads_job *j)
             leads_sb_add(&sql, del ? "DELETE FROM contact_search WHERE"
                                      " contact_id = $1 AND ("
                                    : "INSERT INTO contact_search (name,"
-                                     " value, contact_id) VALUES ");
+                                     " value, contact_id, folded) VALUES ");
             size_t rows = 0;
             for (size_t i = 0; i < d->nfields; i++) {
                 bool later = false;
@@ -786,11 +786,24 @@ disposition_step(leads_job *j)
                     continue;
                 leads_args_add(&args, PLT_V_STR(d->fields[i].name));
                 leads_args_add(&args, PLT_V_STR(v));
-                leads_sb_addf(&sql,
-                              del ? "%s(name = $%zu AND value = $%zu)"
-                                  : "%s($%zu, $%zu, $1)",
-                              rows++ ? (del ? " OR " : ", ") : "",
-                              args.n - 1, args.n);
+                if (del) {
+                    leads_sb_addf(&sql, "%s(name = $%zu AND value = $%zu)",
+                                  rows++ ? " OR " : "", args.n - 1, args.n);
+                    continue;
+                }
+                char *f = leads_fold(v);
+                const char *kept = leads_arena_dup(&o->a, f);
+                free(f);
+                leads_args_add(&args, PLT_V_STR(kept));
+                leads_sb_addf(&sql, "%s($%zu, $%zu, $1, $%zu)",
+                              rows++ ? ", " : "", args.n - 2, args.n - 1,
+                              args.n);
+            }
+            if (o->a.oom) {
+                leads_sb_free(&sql);
+                leads_args_free(&args);
+                leads_job_fail(j, PLT_ENOMEM, "out of memory");
+                return;
             }
             if (rows == 0) {
                 leads_sb_free(&sql);

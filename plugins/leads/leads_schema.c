@@ -27,6 +27,8 @@
  *    parsed with jansson), and from version 30 contact_search, one B-tree
  *    on SQLite (WITHOUT ROWID), replaces contact_field and its two
  *    indexes (ADR 0010).
+ *  - contact_search_folded (name, folded): search by an indexed field,
+ *    case and accents folded (from version 31).
  *  - contact_event_contact (contact_id, at): history.
  *  - contact_event_attempt (phone, at) partial on attempts: the legal caps
  *    (attempts_since).
@@ -231,6 +233,17 @@ const plt_storage_migration leads_migrations[] = {
     {.version = 30,
      .name = "drop contact_field",
      .sql = "DROP TABLE contact_field"},
+    /* Searches fold case and accents (leads_fold): the folded value
+     * beside each key. Rows written before are folded by leads after
+     * start (leads_fields_backfill); until then a search also reads the
+     * rows whose folded value is NULL. */
+    {.version = 31,
+     .name = "add contact_search.folded",
+     .sql = "ALTER TABLE contact_search ADD COLUMN folded TEXT"},
+    {.version = 32,
+     .name = "index contact_search_folded",
+     .sql = "CREATE INDEX contact_search_folded ON contact_search"
+            " (name, folded)"},
 };
 const size_t leads_nmigrations =
     sizeof(leads_migrations) / sizeof(leads_migrations[0]);

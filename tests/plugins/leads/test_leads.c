@@ -1745,8 +1745,19 @@ fields_move_into_documents_on_upgrade(void **state)
     x = search_field(f, "name", "Anne \"A\" L\u00e9vy");
     assert_int_equal(x.n, 1);
     assert_int_equal(x.ids[0], 1);
-    x = search_field(f, "name", "anne \"a\" l\u00e9vy");
-    assert_int_equal(x.n, 0); /* exact match */
+    x = search_field(f, "name", "anne \"a\" levy");
+    assert_int_equal(x.n, 1); /* case and accents folded */
+    assert_int_equal(x.ids[0], 1);
+    x = search_field(f, "name", "anne \"a\" lev");
+    assert_int_equal(x.n, 0); /* the whole value */
+    /* The keys stored before the folded column were folded after start. */
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE folded IS NULL"),
+                     0);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE name = 'name' AND"
+                                  " folded = 'anne \"a\" levy'"),
+                     1);
     x = search_field(f, "city", "Paris");
     assert_int_equal(x.n, 1);
     assert_int_equal(x.ids[0], 2);
@@ -1820,6 +1831,119 @@ fields_move_into_documents_on_upgrade(void **state)
     assert_int_equal(o2.n, 2);
     assert_string_equal(o2.values[0], "Nantes");
     assert_string_equal(o2.values[1], "Robert");
+}
+
+/* @p x found exactly the contact @p id. */
+static void
+expect_only(found x, int64_t id)
+{
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.ids[0], id);
+}
+
+/* Names (indexed), a custom field (not indexed) and free text: case and
+ * accents folded, the same on both engines; after an edit too. */
+static void
+search_folds_case_and_accents(void **state)
+{
+    fixture *f = *state;
+    open_leads(f);
+    int64_t list = list_create(f, "accents", NULL);
+    newc s[4];
+    plt_lead_new c[4] = {
+        mk(&s[0], 1, "\u00c9lodie Martin", "06 33 00 00 01", NULL),
+        mk(&s[1], 2, "Fran\u00e7ois DUPONT", "06 33 00 00 02", NULL),
+        mk(&s[2], 3, "Marie C\u0153ur", "06 33 00 00 03", NULL),
+        mk(&s[3], 4, "Elodie Martinez", "06 33 00 00 04", NULL)};
+    s[0].fields[1].value = "Besan\u00e7on";
+    s[1].fields[1].value = "ORL\u00c9ANS";
+    s[2].fields[1].value = "\u00c6ther Stra\u00dfe";
+    added *a = add(f, list, c, 4, NULL);
+    assert_int_equal(a->status, 0);
+    int64_t elodie = a->r[0].contact_id, francois = a->r[1].contact_id,
+            marie = a->r[2].contact_id, elodie2 = a->r[3].contact_id;
+    free(a);
+
+    /* jansson keeps UTF-8 in the documents (no \\u00e7 escapes), which the
+     * LIKE pre-filters rely on. */
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact WHERE"
+                                  " fields LIKE '%\"Besan\u00e7on\"%'"),
+                     1);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact WHERE"
+                                  " fields LIKE '%\\u%' ESCAPE '!'"),
+                     0);
+
+    /* By name, through contact_search: the whole value, folded. */
+    found x;
+    const char *e_forms[] = {"\u00e9lodie martin", "ELODIE MARTIN",
+                             "\u00c9LODIE MARTIN", "elodie martin",
+                             "\u00c9lodie Martin"};
+    for (size_t i = 0; i < sizeof(e_forms) / sizeof(e_forms[0]); i++) {
+        expect_only(search_field(f, "name", e_forms[i]), elodie);
+    }
+    expect_only(search_field(f, "name", "francois dupont"), francois);
+    expect_only(search_field(f, "name", "FRAN\u00c7OIS Dupont"), francois);
+    expect_only(search_field(f, "name", "marie coeur"), marie);
+    expect_only(search_field(f, "name", "MARIE C\u0152UR"), marie);
+    x = search_field(f, "name", "elodie");
+    assert_int_equal(x.n, 0);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE name = 'name' AND"
+                                  " folded = 'francois dupont'"),
+                     1);
+
+    /* By a custom field that is not indexed: the documents, folded. */
+    expect_only(search_field(f, "city", "besancon"), elodie);
+    expect_only(search_field(f, "city", "Orl\u00e9ans"), francois);
+    expect_only(search_field(f, "city", "aether strasse"), marie);
+    x = search_field(f, "city", "besan");
+    assert_int_equal(x.n, 0);
+
+    /* Free text: any value contains it, folded. */
+    plt_lead_query q = {.size = sizeof(q), .text = "\u00e9lodie"};
+    x = search(f, &q);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.ids[0], elodie);
+    assert_int_equal(x.ids[1], elodie2);
+    q.text = "ELODIE MARTIN";
+    x = search(f, &q);
+    assert_int_equal(x.n, 2);
+    q.text = "lodie martini";
+    x = search(f, &q);
+    assert_int_equal(x.n, 0);
+    q.text = "fran\u00c7";
+    expect_only(search(f, &q), francois);
+    q.text = "COEUR";
+    expect_only(search(f, &q), marie);
+    q.text = "c\u0153u";
+    expect_only(search(f, &q), marie);
+    q.text = "orleans";
+    expect_only(search(f, &q), francois);
+    q.text = "\u00e7on";
+    expect_only(search(f, &q), elodie);
+    q.text = "conx";
+    x = search(f, &q);
+    assert_int_equal(x.n, 0);
+
+    /* An agent's edit: the new key is folded, the old one goes. */
+    plt_lead_field edits[] = {{"name", "Zo\u00e9 \u00d1u\u00f1ez"}};
+    plt_lead_disposition d = {.size = sizeof(d),
+                              .contact_id = elodie,
+                              .campaign = "c1",
+                              .code = "SALE",
+                              .fields = edits,
+                              .nfields = 1};
+    res rd = {0};
+    assert_int_equal(f->vt->disposition(f->impl, &d, on_done, &rd), 0);
+    wait_flag(f, &rd.done);
+    assert_int_equal(rd.status, 0);
+    expect_only(search_field(f, "name", "zoe nunez"), elodie);
+    expect_only(search_field(f, "name", "ZO\u00c9 \u00d1U\u00d1EZ"), elodie);
+    x = search_field(f, "name", "elodie martin");
+    assert_int_equal(x.n, 0);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_search"
+                                  " WHERE folded = 'elodie martin'"),
+                     0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1965,27 +2089,27 @@ main(int argc, char **argv)
             batch_dedups_inside_and_against_the_list, setup, teardown),
         cmocka_unit_test_setup_teardown(new_list_is_all_available, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(dnc_at_add_and_after, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(dnc_at_add_and_after, setup, teardown),
         cmocka_unit_test_setup_teardown(dnc_while_reserved_blocks_the_dial,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(reservation_is_exactly_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(weights_mix_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(eligibility, setup, teardown),
-        cmocka_unit_test_setup_teardown(release_until_is_not_an_attempt,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(release_until_is_not_an_attempt, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(attempt_done_checks_the_owner, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(search_by_phone_text_and_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(search_folds_case_and_accents, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             history_newest_first_and_attempts_across_campaigns, setup,
             teardown),
         cmocka_unit_test_setup_teardown(progress_is_stored_with_the_batch,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(add_batch_throughput, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(add_batch_throughput, setup, teardown),
         cmocka_unit_test_setup_teardown(
             attempts_dispositions_and_dnc_are_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(fields_move_into_documents_on_upgrade,
