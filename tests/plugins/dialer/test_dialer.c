@@ -11,8 +11,9 @@
  * (explained decisions, stored and readable). Callbacks for one agent
  * reach only that agent, booked by a result or through the leads API. A
  * call answered and not connected within the connect deadline is
- * abandoned: it hears the message, is hung up, and counts. The compliance
- * rules are in test_dialer_compliance.c.
+ * abandoned: it hears the message, is hung up, and counts. The trunk's
+ * calls-per-second limit holds, and no contact is lost or dialled twice
+ * for it. The compliance rules are in test_dialer_compliance.c.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -681,6 +682,69 @@ abandon_after_deadline(void **state)
     fixture_close(f);
 }
 
+/* ------------------------------------------------------------------ */
+/* trunk limits */
+
+/* The trunk's calls-per-second limit: sim's trunk takes 2 originates in
+ * any second and answers PLT_EAGAIN beyond; a power campaign wanting 12
+ * lines keeps its reservations and tries again. No one-second window
+ * holds more than 2 INVITEs, the limit was reached, and each of the 40
+ * contacts is dialled exactly once, with one attempt written. */
+static void
+trunk_cps_respected(void **state)
+{
+    (void)state;
+    enum { CPS = 2, N = 40 };
+    fixture *f = fixture_open("  - {name: c, mode: power, power_ratio: 3.0,"
+                              " queue: q, lists: [l], max_attempts: 1,"
+                              " ring_timeout: 15s}\n",
+                              "seed: 5\nanswer_rate: 0\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "trunks: [{name: sim, max_channels: 30,"
+                              " cps: 2}]\n",
+                              0);
+    make_list(f, N, NULL);
+    staff(f, 4);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 10 * MIN_MS);
+    /* What the trunk saw: outbound customer legs created. */
+    int64_t at[2 * N];
+    size_t n = 0, all = plt_fake_host_event_count(f->fh, "call.created");
+    for (size_t i = 0; i < all; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "call.created", i);
+        const char *dir = plt_fake_event_str(ev, "direction");
+        const char *role = plt_fake_event_str(ev, "role");
+        if (!dir || strcmp(dir, "outbound") || !role ||
+            strcmp(role, "customer"))
+            continue;
+        assert_true(n < 2 * N);
+        at[n++] = plt_fake_event_time(ev);
+    }
+    assert_int_equal(n, N);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     N);
+    /* Never more than CPS in any window of 1000 ms; at the limit at least
+     * once (the test would see a trunk that let more through). */
+    bool at_limit = false;
+    for (size_t i = 0; i + CPS < n; i++)
+        assert_true(at[i + CPS] - at[i] >= 1000);
+    for (size_t i = 0; i + CPS - 1 < n; i++)
+        if (at[i + CPS - 1] - at[i] < 1000)
+            at_limit = true;
+    assert_true(at_limit);
+    /* Every contact once: its number in one INVITE, one attempt. */
+    for (int i = 0; i < N; i++) {
+        char num[20];
+        snprintf(num, sizeof(num), "+336%08d", i + 1);
+        assert_int_equal(count_where(f, "call.created", "destination", num), 1);
+        assert_int_equal(
+            count_where(f, "dialer.attempt.started", "phone", num), 1);
+        assert_int_equal(lead_get(f, i + 1).attempts, 1);
+    }
+    fixture_close(f);
+}
+
 int
 main(void)
 {
@@ -699,6 +763,7 @@ main(void)
         cmocka_unit_test(retry_busy),
         cmocka_unit_test(numbers_by_order),
         cmocka_unit_test(numbers_by_schedule),
+        cmocka_unit_test(trunk_cps_respected),
     };
     /* DIALER_TEST=name runs one test (while debugging). */
     if (getenv("DIALER_TEST"))

@@ -9,9 +9,11 @@
  * dial time (added while previewed, while waiting for a trunk channel),
  * the US minimum ring and required abandon message, the UK's 72 hours
  * without a call after an abandoned one, power mode falling back to one
- * line per free agent over the pack's abandonment limit.
+ * line per free agent over the pack's abandonment limit, AMD false
+ * positives alone putting a UK day over it; the French opposition list
+ * imported in other forms than the contacts' numbers.
  * Run one test with DIALER_TEST=name (DIALER_TEST_VERBOSE=1 prints the
- * events of the cap test).
+ * events of the cap and opposition list tests).
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -490,6 +492,176 @@ power_falls_back_at_the_limit(void **state)
     fixture_close(f);
 }
 
+/* France: the opposition list (Bloctel) is imported in the forms its
+ * files and operators use; the contacts carry their numbers in other
+ * forms. Both sides are normalised alike, so every listed consumer is left
+ * alone under the France pack, while the unlisted ones are called; a
+ * campaign without the pack is not bound by it. */
+static void
+fr_opposition_list_forms(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open(
+        "  - {name: c, mode: progressive, queue: q, lists: [l],"
+        " compliance: fr, max_attempts: 1, ring_timeout: 15s}\n"
+        "  - {name: d, mode: progressive, queue: q, lists: [m],"
+        " max_attempts: 1, ring_timeout: 15s}\n",
+        sim_no_answer, 0);
+    /* As the contacts were imported. */
+    const char *num[] = {"+33612345678", "0612345679", "06 12 34 56 80",
+                         "+33 6 12 34 56 81", "+33612345690",
+                         "06 12 34 56 91"};
+    /* Their E.164 forms, as dialled. */
+    const char *e164[] = {"+33612345678", "+33612345679", "+33612345680",
+                          "+33612345681", "+33612345690", "+33612345691"};
+    make_list_in(f, "l", "c", 6, num, 0, "Europe/Paris");
+    const char *other[] = {"+33612345678"};
+    make_list_in(f, "m", "d", 1, other, 0, "Europe/Paris");
+    /* The opposition list, as imported: its numbers may have lost their
+     * trunk zero ("6.12.34.56.81"), which French rules may restore. */
+    const char *bloctel[] = {"06 12 34 56 78", "+33612345679",
+                             "0033 6 12 34 56 80", "6.12.34.56.81"};
+    plt_lead_rules fr = {.country = "FR", .restore_lost_zero = true};
+    int ok = 0;
+    assert_int_equal(f->leads.vt->dnc_add(f->leads.impl, "bloctel", bloctel, 4,
+                                          &fr, "bloctel", done_cb, &ok),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(ok, 1);
+    staff(f, 2);
+    plt_fake_host_events_clear(f->fh);
+    switch_camp(f, "c", true);
+    switch_camp(f, "d", true);
+    plt_fake_host_run_for(f->fh, 20 * MIN_MS);
+    for (size_t k = 0; getenv("DIALER_TEST_VERBOSE") &&
+                       k < plt_fake_host_event_count(f->fh, "dialer.*");
+         k++) {
+        const plt_event *e = plt_fake_host_event_at(f->fh, "dialer.*", k);
+        print_message("%s %s %s %s\n", plt_fake_event_topic(e),
+                      plt_fake_event_str(e, "campaign"),
+                      plt_fake_event_str(e, "phone"),
+                      plt_fake_event_str(e, "rule"));
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(count_where(f, "call.created", "destination", e164[i]),
+                         i == 0 ? 1 : 0);
+        size_t in_c = 0, all = plt_fake_host_event_count(
+                                f->fh, "dialer.attempt.started");
+        for (size_t k = 0; k < all; k++) {
+            const plt_event *ev =
+                plt_fake_host_event_at(f->fh, "dialer.attempt.started", k);
+            if (!strcmp(plt_fake_event_str(ev, "phone"), e164[i]) &&
+                !strcmp(plt_fake_event_str(ev, "campaign"), "c"))
+                in_c++;
+        }
+        assert_int_equal(in_c, 0);
+    }
+    assert_int_equal(count_where(f, "dialer.contact.blocked", "rule", "dnc"),
+                     4);
+    /* The unlisted ones were called, under the pack. */
+    assert_int_equal(count_where(f, "dialer.attempt.started", "phone", e164[4]),
+                     1);
+    assert_int_equal(count_where(f, "dialer.attempt.started", "phone", e164[5]),
+                     1);
+    /* The listed number, in campaign d (no pack): called there. */
+    const plt_event *ev = first_where(f, "dialer.attempt.started", "phone",
+                                      e164[0]);
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "campaign"), "d");
+    fixture_close(f);
+}
+
+/* The calls AMD classed as machines that a person answered (sim's
+ * sim_party on call.answered tells), up to @p until; *live gets the
+ * persons who answered. */
+static size_t
+amd_false_positives(fixture *f, int64_t until, size_t *live)
+{
+    size_t fp = 0, all = plt_fake_host_event_count(f->fh, "call.answered");
+    *live = 0;
+    for (size_t i = 0; i < all; i++) {
+        const plt_event *ev = plt_fake_host_event_at(f->fh, "call.answered", i);
+        const char *who = plt_fake_event_str(ev, "sim_party");
+        if (plt_fake_event_time(ev) > until || !who || strcmp(who, "human"))
+            continue;
+        (*live)++;
+        const plt_event *end = first_where(f, "dialer.attempt.ended", "leg_id",
+                                           plt_fake_event_str(ev, "leg_id"));
+        if (end && plt_fake_event_time(end) <= until &&
+            !strcmp(plt_fake_event_str(end, "outcome"), "machine"))
+            fp++;
+    }
+    return fp;
+}
+
+/* UK: AMD false positives count toward the 3 % per day. Agents are many
+ * and calls short, so no call is abandoned; most answers are machines and
+ * AMD takes 5 % of the persons for machines: the false positives alone
+ * put the day over 3 %, and power mode falls back to one line per free
+ * agent from then on. */
+static void
+uk_amd_false_positives_count(void **state)
+{
+    (void)state;
+    enum { AGENTS = 6 };
+    fixture *f = fixture_open("  - {name: c, mode: power, power_ratio: 2.0,"
+                              " queue: q, lists: [l], compliance: uk,"
+                              " amd: true, max_attempts: 1,"
+                              " connect_deadline: 2s, ring_timeout: 25s,"
+                              " abandon_message: /nonexistent/abandon.wav}\n",
+                              "seed: 11\nanswer_rate: 0.2\nmachine_rate: 0.8\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "amd_sensitivity: 1.0\namd_false_positive: 0.05\n"
+                              "ring_to_answer_mean: 5s\nring_to_answer_sd: 1s\n"
+                              "talk_mean: 10s\ntalk_sd: 2s\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n"
+                              "play_check_files: false\nplay_duration: 3s\n",
+                              0);
+    make_list(f, 2000, NULL);
+    staff(f, AGENTS);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    /* Power: twice the free agents in flight, until the rate is over. */
+    uint32_t most_before = 0;
+    int64_t over_at = 0;
+    for (int s = 0; s < 4 * 3600 && !over_at; s++) {
+        plt_fake_host_run_for(f->fh, 1000);
+        plt_dialer_stats st = stats(f, "c");
+        if (st.lines_in_flight > most_before)
+            most_before = st.lines_in_flight;
+        if (st.live_answers_window >= 20 && st.abandon_rate >= 0.03)
+            over_at = plt_fake_host_now(f->fh);
+    }
+    assert_true(over_at > 0);
+    assert_true(most_before > AGENTS);
+    /* No call was abandoned: the false positives put it over, and they
+     * truly are over 3 % of the persons who answered. */
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.call.abandoned"),
+                     0);
+    size_t live = 0, fp = amd_false_positives(f, over_at, &live);
+    assert_true(live >= 20);
+    assert_true(fp > 0);
+    assert_true((double)fp / (double)live > 0.03);
+    /* From then on, while the day stays over the limit, no new line
+     * beyond the free agents: once the lines placed before have rung out
+     * (ring_timeout), never more lines than agents. Calls go on. */
+    size_t started = plt_fake_host_event_count(f->fh, "dialer.attempt.started");
+    int over_for = 0, checked = 0;
+    for (int s = 0; s < 30 * 60; s++) {
+        plt_fake_host_run_for(f->fh, 1000);
+        plt_dialer_stats st = stats(f, "c");
+        over_for = st.abandon_rate >= 0.03 ? over_for + 1 : 0;
+        if (over_for > 30) {
+            assert_true(st.lines_in_flight <= AGENTS);
+            checked++;
+        }
+    }
+    assert_true(checked >= 10 * 60);
+    assert_true(plt_fake_host_event_count(f->fh, "dialer.attempt.started") >=
+                started + AGENTS);
+    fixture_close(f);
+}
+
 int
 main(void)
 {
@@ -506,6 +678,8 @@ main(void)
         cmocka_unit_test(us_abandon_message_required),
         cmocka_unit_test(uk_no_repeat_after_abandon),
         cmocka_unit_test(power_falls_back_at_the_limit),
+        cmocka_unit_test(fr_opposition_list_forms),
+        cmocka_unit_test(uk_amd_false_positives_count),
     };
     if (getenv("DIALER_TEST"))
         cmocka_set_test_filter(getenv("DIALER_TEST"));
