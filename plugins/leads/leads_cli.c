@@ -423,7 +423,11 @@ import_next(cli *c)
         n = IMPORT_CHUNK;
     const char *const *nums = (const char *const *)(c->nums + c->next);
     c->next += n;
-    int rc = leads_dnc_add(c->L, c->scope, nums, n, NULL, "cli:import",
+    /* Opposition lists (Bloctel exports, a client's own list) come out of
+     * spreadsheets too: numbers that lost their leading 0 must still block
+     * the contact, so restore it where the national plan makes it safe. */
+    static const plt_lead_rules rules = {.restore_lost_zero = true};
+    int rc = leads_dnc_add(c->L, c->scope, nums, n, &rules, "cli:import",
                            import_chunk_done, c);
     if (rc == PLT_EINVAL) {
         printf("%zu line(s) without a valid number skipped\n", n);

@@ -54,11 +54,12 @@ run 0 "scoped to a campaign" dnc add 0612345680 --scope c12
 run 1 "blocked for that campaign" dnc check 0612345680 --scope c12
 run 0 "callable for another" dnc check 0612345680 --scope c13
 
-printf '# opposition list\n0611111111\n\n+33 6 22 22 22 22\nnot-a-number\n0611111111\n' \
+printf '# opposition list\n0611111111\n\n+33 6 22 22 22 22\nnot-a-number\n0611111111\n6.33.33.33.33\n' \
     > "$tmp/dnc.txt"
 run 0 "import a file" dnc import "$tmp/dnc.txt"
-expect "import counts" "$tmp/out" "2 number\(s\) added"
+expect "import counts" "$tmp/out" "3 number\(s\) added"
 expect "import reports the invalid line" "$tmp/out" "1 invalid skipped"
+run 1 "a number that lost its 0 in a spreadsheet still blocks" dnc check 0633333333
 run 1 "imported number blocked" dnc check 0622222222
 run 0 "remove" dnc remove 0622222222
 run 0 "removed number callable" dnc check 0622222222
