@@ -54,6 +54,9 @@ static const plt_cfg_key agents_keys[] = {
      .help = "delay before each reconnection attempt",
      .min = 1,
      .max = 3600000},
+    {.name = "hold_music",
+     .type = PLT_CFG_PATH,
+     .help = "WAV a held customer hears when the campaign names none"},
     PLT_CFG_END};
 
 static const plt_dep agents_needs[] = {
@@ -78,6 +81,7 @@ const plt_agents_vt agents_vtable = {
     .outbound_started = agents_outbound_started,
     .phone_leg = agents_phone_leg,
     .available = agents_available,
+    .set_hold_music = agents_set_hold_music,
 };
 
 /* The plugin's state, from init() to fini(). */
@@ -89,6 +93,8 @@ cfg_free(agents_cfg *c)
     for (size_t i = 0; i < c->npause_reasons; i++)
         free(c->pause_reasons[i]);
     free(c->pause_reasons);
+    free(c->hold_music);
+    c->hold_music = NULL;
     c->pause_reasons = NULL;
     c->npause_reasons = 0;
 }
@@ -107,11 +113,16 @@ read_cfg(const plt_cfg *cfg, agents_cfg *out)
     rc |= plt_cfg_duration_ms(cfg, "reconnect_delay", &out->reconnect_delay_ms);
     size_t n = 0;
     rc |= plt_cfg_count(cfg, "pause_reasons", &n);
+    const char *moh = NULL;
+    if (plt_cfg_path(cfg, "hold_music", &moh) != 0)
+        moh = NULL; /* not set: silence */
     if (rc != 0) {
         plt_set_error("cannot read the configuration");
         return PLT_ECONFIG;
     }
     /* Strings are copied: the core's plt_cfg goes away on reconfigure. */
+    if (moh && *moh && !(out->hold_music = strdup(moh)))
+        return PLT_ENOMEM;
     if (n > 0) {
         out->pause_reasons = calloc(n, sizeof(char *));
         if (!out->pause_reasons)

@@ -13,6 +13,10 @@
  * call pushes `agent.call` (the screen pop: the customer's number and the
  * leg's var_* variables, e.g. var_contact_id, var_campaign_id). The last
  * ten calls of each agent are kept in memory (since start).
+ *
+ * Hold from the desk plays the music of the call's campaign: the leg's
+ * var_campaign_id is asked of whoever registered set_hold_music (agents
+ * 1.1; the dialer, for its desk profiles), else the configured hold_music.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +222,30 @@ my_customer_leg(const char *login)
     return leg;
 }
 
+int
+agents_set_hold_music(void *impl, plt_hold_music_fn fn, void *arg)
+{
+    agents *s = impl;
+    s->hold_fn = fn;
+    s->hold_arg = fn ? arg : NULL;
+    return 0;
+}
+
+/* What a held customer leg hears: its campaign's music (asked of whoever
+ * named it, the dialer, by the leg's var_campaign_id), else the site's
+ * hold_music, else silence (NULL). */
+static const char *
+hold_music_of(agents *s, const char *leg_id)
+{
+    json_t *vars = json_object_get(json_object_get(ah->legs, leg_id), "vars");
+    const char *campaign =
+        json_string_value(json_object_get(vars, "campaign_id"));
+    const char *music = campaign && s->hold_fn
+                            ? s->hold_fn(s->hold_arg, campaign)
+                            : NULL;
+    return music && *music ? music : s->cfg.hold_music;
+}
+
 static void
 h_call(void *arg, plt_http_req *req)
 {
@@ -234,7 +262,9 @@ h_call(void *arg, plt_http_req *req)
     if (!strcmp(what, "hangup")) {
         rc = t->hangup(ti, leg, 0, PLT_BY_AGENT);
     } else if (!strcmp(what, "hold")) {
-        rc = t->hold(ti, leg, NULL);
+        rc = t->hold(ti, leg,
+                     hold_music_of(ah->s, agents_find(ah->s, me(req))
+                                              ->call_leg_id));
     } else if (!strcmp(what, "resume")) {
         rc = t->resume(ti, leg);
     } else {

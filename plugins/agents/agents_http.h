@@ -17,6 +17,8 @@ extern const size_t agents_http_nmigrations;
 /* From start(): register everything if the http service exists (0 when it
  * does not). */
 int agents_http_start(agents *s);
+/* agents 1.1 set_hold_music: the campaign hold music lookup (the dialer). */
+int agents_set_hold_music(void *impl, plt_hold_music_fn fn, void *arg);
 /* From stop() and fini(): unsubscribe and free (idempotent). */
 void agents_http_stop(void);
 

@@ -52,6 +52,7 @@ typedef struct agents_cfg {
     int64_t missed_before_pause;
     int64_t reconnect_attempts;
     int64_t reconnect_delay_ms;
+    char *hold_music; /* site default on hold, NULL = silence */
 } agents_cfg;
 
 typedef struct agents agents;
@@ -116,6 +117,8 @@ struct agents {
     plt_timer *check_timer;
     agents_log log;
     bool started;
+    plt_hold_music_fn hold_fn; /* a campaign's hold music (the dialer) */
+    void *hold_arg;
 };
 
 /* ---- agents.c ---- */

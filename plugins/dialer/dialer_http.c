@@ -11,14 +11,17 @@
  *
  * What an agent's desk shows and the dialer never uses - the script text
  * with {{variables}}, the contact fields shown, the products of a sales
- * campaign, hold music and messages, the wrap-up and offer timers - is the
+ * campaign, hold music, the wrap-up and offer timers - is the
  * campaign's desk profile. It is kept here, in this file's own table
  * `campaign_ui` (migrations "dialer_ui"), one JSON document per campaign,
  * so the dialer contract stays what the dialer needs; the products an
  * agent sold are rows of `campaign_sale`, one per product, so they can be
- * counted and exported. See docs/adr (campaign desk profile).
+ * counted and exported. See docs/adr (campaign desk profile). The hold
+ * music is also kept in memory, by campaign, and named to the agents
+ * plugin (agents 1.1 set_hold_music) for the holds of its calls.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,8 @@ typedef struct dialer_http {
     json_t *previews;       /* agent -> the preview offered to it, until used */
     json_t *dirty;          /* campaigns whose figures changed since the push */
     plt_timer *stats_timer; /* armed while some are dirty */
+    json_t *moh;            /* campaign -> its hold music or null */
+    bool moh_set;           /* the agents plugin asks moh_of() */
 } dialer_http;
 
 /* Live figures go to staff at most this often per campaign, and only
@@ -58,10 +63,13 @@ const plt_storage_migration dialer_http_migrations[] = {
 const size_t dialer_http_nmigrations =
     sizeof(dialer_http_migrations) / sizeof(dialer_http_migrations[0]);
 
-/* The desk profile's keys, as the wizard sends them. */
-static const char *const ui_keys[] = {
-    "script",  "fields_shown", "products",        "hold_music",
-    "message", "wrap_up_ms",   "offer_timeout_ms"};
+/* The desk profile's keys, as the wizard sends them. The hold music is
+ * what an agent's hold plays to the customer (moh_of(), through the agents
+ * service); the message to abandoned calls is the dialer's own
+ * abandon_message, part of the definition, not of this profile. */
+static const char *const ui_keys[] = {"script",     "fields_shown",
+                                      "products",   "hold_music",
+                                      "wrap_up_ms", "offer_timeout_ms"};
 #define NUI (sizeof(ui_keys) / sizeof(ui_keys[0]))
 
 static const char *const kind_names[] = {
@@ -388,6 +396,59 @@ stored(void *arg, int status, const plt_storage_result *res)
     op_answer(arg, status, status && res ? res->error : NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* hold music: what the agents plugin plays when a campaign's call is held */
+
+static const char *
+moh_of(void *arg, const char *name)
+{
+    (void)arg;
+    return dh && name ? json_string_value(json_object_get(dh->moh, name))
+                      : NULL;
+}
+
+/* Keep @p name's hold music as its profile @p ui now says (null: none,
+ * which the load at start must not override either). */
+static void
+moh_note(const char *name, json_t *ui)
+{
+    const char *f = json_string_value(json_object_get(ui, "hold_music"));
+    json_object_set_new(dh->moh, name, f && *f ? json_string(f) : json_null());
+}
+
+static int
+moh_row(void *arg, const plt_storage_row *row)
+{
+    (void)arg;
+    if (!dh || row->ncols < 2 || row->vals[0].type != PLT_T_STR ||
+        row->vals[1].type != PLT_T_STR)
+        return 0;
+    json_t *ui = json_loads(row->vals[1].v.s, 0, NULL);
+    /* A profile written since start is newer than this row. */
+    if (!json_object_get(dh->moh, row->vals[0].v.s))
+        moh_note(row->vals[0].v.s, ui);
+    json_decref(ui);
+    return 0;
+}
+
+static void
+moh_loaded(void *arg, int status, const plt_storage_result *res)
+{
+    (void)arg;
+    if (status != 0)
+        plt_log(PLT_LOG_WARN, "campaign hold music not loaded: %s",
+                res && res->error ? res->error : "storage error");
+}
+
+static void
+ui_stored(void *arg, int status, const plt_storage_result *res)
+{
+    op *o = arg;
+    if (status == 0)
+        moh_note(o->name, o->ui);
+    stored(arg, status, res);
+}
+
 static int
 ui_store(op *o)
 {
@@ -400,7 +461,7 @@ ui_store(op *o)
         "INSERT INTO campaign_ui (name, settings, updated_at) VALUES ($1, $2,"
         " $3) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings,"
         " updated_at = excluded.updated_at",
-        v, 3, PLT_STORAGE_WRITE, NULL, stored, o);
+        v, 3, PLT_STORAGE_WRITE, NULL, ui_stored, o);
     free(text); /* arguments are copied */
     return rc;
 }
@@ -530,6 +591,7 @@ ui_row(void *arg, const plt_storage_row *row)
     json_t *ui = row->ncols > 0 && row->vals[0].type == PLT_T_STR
                      ? json_loads(row->vals[0].v.s, 0, NULL)
                      : NULL;
+    json_object_del(ui, "message"); /* kept by older versions, never used */
     if (json_is_object(ui))
         json_object_update(o->reply, ui);
     json_decref(ui);
@@ -575,9 +637,22 @@ h_desk(void *arg, plt_http_req *req)
     int rc = dialer_svc_get(dh->D, o->name, got_def, o);
     probe = o->reply; /* set when the campaign exists */
     o->reply = NULL;
-    json_decref(probe);
     if (rc == 0 && !probe)
         rc = PLT_ENOENT;
+    /* The abandon message belongs to the definition, which this route does
+     * not change: a different one is refused, never dropped. */
+    json_t *b = dh->vt->body_json(dh->impl, req);
+    const char *want = json_string_value(json_object_get(b, "abandon_message"));
+    const char *has =
+        json_string_value(json_object_get(probe, "abandon_message"));
+    bool changes = want && strcmp(want, has ? has : "") != 0;
+    json_decref(probe);
+    if (rc == 0 && changes) {
+        op_answer(o, PLT_EINVAL,
+                  "abandon_message is part of the campaign's definition:"
+                  " change it where the campaign is defined");
+        return;
+    }
     if (rc == 0) {
         o->ui = ui_from_body(dh->vt->body_json(dh->impl, req));
         o->audit = "campaign.desk_updated";
@@ -913,6 +988,17 @@ dialer_http_start(dialer *D)
     dh->D = D;
     dh->vt = ref.vtable;
     dh->impl = ref.impl;
+    if (!(dh->moh = json_object()))
+        return PLT_ENOMEM;
+    /* Campaigns' hold music, for the agents' hold (agents 1.1). */
+    if (D->ag.vt->size > offsetof(plt_agents_vt, set_hold_music) &&
+        D->ag.vt->set_hold_music &&
+        D->ag.vt->set_hold_music(D->ag.impl, moh_of, NULL) == 0)
+        dh->moh_set = true;
+    if ((rc = plt_storage_exec(&D->st,
+                               "SELECT name, settings FROM campaign_ui", NULL,
+                               0, 0, moh_row, moh_loaded, NULL)) != 0)
+        return rc;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = dh->vt->route(dh->impl, &routes[i])) != 0)
             return rc;
@@ -939,6 +1025,10 @@ dialer_http_stop(void)
         plt_unsubscribe(dh->sub3);
     if (dh && dh->stats_timer)
         plt_timer_stop(dh->stats_timer);
+    if (dh && dh->moh_set)
+        dh->D->ag.vt->set_hold_music(dh->D->ag.impl, NULL, NULL);
+    if (dh)
+        dh->moh_set = false;
     if (dh)
         dh->sub = dh->sub2 = dh->sub3 = NULL, dh->stats_timer = NULL;
 }
@@ -950,6 +1040,7 @@ dialer_http_fini(void)
         return;
     json_decref(dh->previews);
     json_decref(dh->dirty);
+    json_decref(dh->moh);
     free(dh);
     dh = NULL;
 }

@@ -1,7 +1,7 @@
 // Admin: campaigns ("opérations"), and the wizard that creates one in the
 // order the manuals teach: type, dial mode and its settings, results with
 // their meaning, products, agents, opening days and hours, fields shown
-// and the script, hold music and messages, timers — then a summary.
+// and the script, hold music and abandon message, timers — then a summary.
 
 import { get, post, put } from './api.js';
 import { h, clear, field, toast } from './dom.js';
@@ -129,7 +129,8 @@ function wizard(el, done, old) {
   }
   function stepMedia() {
     return [field(t('camp.hold_music'), input('hold_music', { placeholder: 'moh.wav' })),
-      field(t('camp.message'), input('message', { placeholder: 'attente.wav' })),
+      // The dialer's abandon_message: part of the definition, read-only for a campaign of the configuration file.
+      field(t('camp.message'), input('message', { placeholder: 'abandon.wav', disabled: old?.source === 'config' })),
       h('h3', t('camp.timers')),
       h('div.row', field(t('camp.wrap_up'), input('wrap_up_s', { type: 'number', min: '0' })),
         field(t('camp.offer_timeout'), input('offer_timeout_s', { type: 'number', min: '5' })))];

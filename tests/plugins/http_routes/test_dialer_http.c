@@ -9,7 +9,10 @@
  * by a supervisor, updated; a result with products sold is recorded, one
  * row per product; the pacing log is for staff only; preview actions
  * without a preview are refused; pacing goes to staff and preview offers
- * to their agent.
+ * to their agent. The campaign's hold music is what its customer hears when
+ * the agent holds a call of the campaign (the call carries var_campaign_id);
+ * another call falls back to the site's hold music; an abandon message sent
+ * with the desk profile alone is refused, not dropped.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -24,8 +27,10 @@
 #include <uv.h>
 
 #include <plateau/plateau.h>
+#include <plateau/svc/agents.h>
 #include <plateau/svc/leads.h>
 #include <plateau/svc/storage.h>
+#include <plateau/svc/telephony.h>
 #include <plateau/svc/users.h>
 
 #include "fake_http.h"
@@ -34,6 +39,7 @@ typedef struct fx {
     plt_fake_host *fh;
     fake_http *h;
     fake_http_reply r;
+    char dir[64]; /* data directory, kept across a restart */
 } fx;
 
 static fx *cur;
@@ -59,16 +65,24 @@ req(fx *f, const char *method, const char *path, const char *login,
     return f->r.body;
 }
 
-static int
-setup(void **state)
+static void
+open_host(fx *f)
 {
-    fx *f = calloc(1, sizeof(*f));
-    assert_int_equal(plt_fake_host_new(&f->fh, NULL), 0);
+    plt_fake_options opt = {.data_dir = f->dir};
+    assert_int_equal(plt_fake_host_new(&f->fh, &opt), 0);
     assert_int_equal(fake_http_new(f->fh, &f->h), 0);
     assert_int_equal(fake_http_add_so(f->fh, "storage_sqlite", NULL), 0);
     assert_int_equal(fake_http_add_so(f->fh, "leads", NULL), 0);
-    assert_int_equal(fake_http_add_so(f->fh, "sim", NULL), 0);
-    assert_int_equal(fake_http_add_so(f->fh, "agents", NULL), 0);
+    assert_int_equal(
+        fake_http_add_so(f->fh, "sim",
+                         "seed: 3\nanswer_rate: 1.0\nmachine_rate: 0\n"
+                         "busy_rate: 0\ninvalid_rate: 0\n"
+                         "ring_to_answer_mean: 2s\nring_to_answer_sd: 1s\n"
+                         "talk_mean: 60s\ntalk_sd: 2s\n"
+                         "patience_mean: 120s\n"),
+        0);
+    assert_int_equal(
+        fake_http_add_so(f->fh, "agents", "hold_music: site_moh.wav\n"), 0);
     assert_int_equal(
         fake_http_add_so(f->fh, "acd", "queues:\n  - {name: ventes}\n"), 0);
     assert_int_equal(fake_http_add_so(f->fh, "dialer", NULL), 0);
@@ -79,6 +93,25 @@ setup(void **state)
         print_error("%s\n", plt_fake_host_last_error(f->fh));
     assert_int_equal(rc, 0);
     cur = f;
+}
+
+static void
+close_host(fx *f)
+{
+    fake_http_reply_clear(&f->r);
+    assert_int_equal(plt_fake_host_stop(f->fh), 0);
+    int rc = plt_fake_host_free(f->fh);
+    fake_http_free(f->h);
+    assert_int_equal(rc, 0);
+}
+
+static int
+setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_dialer_http_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    open_host(f);
     *state = f;
     return 0;
 }
@@ -87,12 +120,11 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
-    fake_http_reply_clear(&f->r);
-    assert_int_equal(plt_fake_host_stop(f->fh), 0);
-    int rc = plt_fake_host_free(f->fh);
-    fake_http_free(f->h);
+    close_host(f);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
     free(f);
-    assert_int_equal(rc, 0);
     return 0;
 }
 
@@ -289,11 +321,108 @@ campaigns(void **state)
     req(f, "GET", "/dialer/preview", "alice", AG, NULL, 404);
 }
 
+/* A customer call for @p login as the dialer places it (preview or
+ * callback): variables at originate, then the agent is OUTBOUND on it. */
+static void
+call_for(fx *f, const char *login, const char *campaign)
+{
+    plt_service_ref ref;
+    assert_int_equal(
+        plt_fake_host_acquire(f->fh, PLT_TELEPHONY_NAME, 1, 0, &ref), 0);
+    const plt_telephony_vt *t = ref.vtable;
+    void *ti = ref.impl;
+    plt_kv vars[] = {{"agent", login}, {"campaign_id", campaign}};
+    plt_originate o = {.size = sizeof(o), .destination = "+33612345678",
+                       .role = PLT_LEG_CUSTOMER, .vars = vars,
+                       .nvars = campaign ? 2 : 1};
+    plt_leg *leg = NULL;
+    assert_int_equal(t->originate(ti, &o, &leg), 0);
+    plt_leg_info li = {.size = sizeof(li)};
+    assert_int_equal(t->leg_info(ti, leg, &li), 0);
+    assert_int_equal(
+        plt_fake_host_acquire(f->fh, PLT_AGENTS_NAME, 1, 1, &ref), 0);
+    const plt_agents_vt *av = ref.vtable;
+    assert_int_equal(av->outbound_started(ref.impl, login, li.id), 0);
+    t->leg_unref(ti, leg);
+}
+
+static void
+hold_music(void **state)
+{
+    fx *f = *state;
+    char body[sizeof(wizard) + 64];
+    snprintf(body, sizeof(body), "%.*s,\"hold_music\":\"ventes_moh.wav\"}",
+             (int)strlen(wizard) - 1, wizard);
+    req(f, "POST", "/campaigns", "ann", ADM, body, 201);
+    json_t *b = req(f, "GET", "/campaigns/ventes", "alice", AG, NULL, 200);
+    assert_string_equal(str(b, "hold_music"), "ventes_moh.wav");
+
+    req(f, "POST", "/agents/me/login", "alice", AG, "{\"phone\":\"200\"}",
+        202);
+    plt_fake_host_run_for(f->fh, 5000);
+    call_for(f, "alice", "ventes");
+    plt_fake_host_run_for(f->fh, 15000); /* answered, bridged */
+    assert_true(fake_http_push_count(f->h, "alice", "call.bridged") >= 1);
+    req(f, "POST", "/agents/me/call/hold", "alice", AG, NULL, 200);
+    plt_fake_host_run_until_idle(f->fh);
+    json_t *held = fake_http_push_last(f->h, "alice", "call.held");
+    assert_non_null(held);
+    assert_string_equal(str(held, "var_campaign_id"), "ventes");
+    assert_string_equal(str(held, "music"), "ventes_moh.wav");
+    req(f, "POST", "/agents/me/call/resume", "alice", AG, NULL, 200);
+    req(f, "POST", "/agents/me/call/hangup", "alice", AG, NULL, 200);
+    plt_fake_host_run_for(f->fh, 35000); /* wrap-up over */
+
+    /* After a restart, the stored profile still names the music. */
+    close_host(f);
+    open_host(f);
+    req(f, "POST", "/agents/me/login", "alice", AG, "{\"phone\":\"200\"}",
+        202);
+    plt_fake_host_run_for(f->fh, 5000);
+    call_for(f, "alice", "ventes");
+    plt_fake_host_run_for(f->fh, 15000);
+    req(f, "POST", "/agents/me/call/hold", "alice", AG, NULL, 200);
+    plt_fake_host_run_until_idle(f->fh);
+    held = fake_http_push_last(f->h, "alice", "call.held");
+    assert_non_null(held);
+    assert_string_equal(str(held, "music"), "ventes_moh.wav");
+    req(f, "POST", "/agents/me/call/hangup", "alice", AG, NULL, 200);
+    plt_fake_host_run_for(f->fh, 35000);
+
+    /* The profile without music: the site's. */
+    req(f, "PUT", "/campaigns/ventes/desk", "ann", ADM,
+        "{\"script\":\"Salut\"}", 200);
+    req(f, "POST", "/agents/me/state", "alice", AG,
+        "{\"state\":\"pause\",\"reason\":\"meal\"}", 200);
+    call_for(f, "alice", "ventes");
+    plt_fake_host_run_for(f->fh, 15000);
+    req(f, "POST", "/agents/me/call/hold", "alice", AG, NULL, 200);
+    plt_fake_host_run_until_idle(f->fh);
+    held = fake_http_push_last(f->h, "alice", "call.held");
+    /* The configured path, resolved as the configuration's paths are. */
+    const char *m = str(held, "music");
+    assert_true(strlen(m) >= 13);
+    assert_string_equal(m + strlen(m) - 13, "/site_moh.wav");
+
+    /* The abandon message is the definition's: refused here, not dropped. */
+    b = req(f, "PUT", "/campaigns/ventes/desk", "ann", ADM,
+            "{\"abandon_message\":\"sorry.wav\"}", 400);
+    assert_non_null(strstr(str(json_object_get(b, "error"), "message"),
+                           "abandon_message"));
+    /* Through the wizard's update, it reaches the dialer. */
+    snprintf(body, sizeof(body), "%.*s,\"abandon_message\":\"sorry.wav\"}",
+             (int)strlen(wizard) - 1, wizard);
+    req(f, "PUT", "/campaigns/ventes", "ann", ADM, body, 200);
+    b = req(f, "GET", "/campaigns/ventes", "alice", AG, NULL, 200);
+    assert_non_null(strstr(str(b, "abandon_message"), "sorry.wav"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(campaigns, setup, teardown),
+        cmocka_unit_test_setup_teardown(hold_music, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,7 @@ extern "C" {
 
 #define PLT_AGENTS_NAME "agents"
 #define PLT_AGENTS_MAJOR 1
-#define PLT_AGENTS_MINOR 0
+#define PLT_AGENTS_MINOR 1
 
 struct plt_leg;
 
@@ -124,6 +124,10 @@ typedef void (*plt_agents_done_fn)(void *arg, int status, const char *msg);
 typedef void (*plt_agent_info_fn)(void *arg, int status,
                                   const plt_agent_info *a);
 typedef int (*plt_agent_row_fn)(void *arg, const plt_agent_info *a);
+/** The hold music of a campaign's calls (1.1): the WAV file, or NULL for
+ *  the site default. The string need only last until the next call into
+ *  whoever answers. */
+typedef const char *(*plt_hold_music_fn)(void *arg, const char *campaign_id);
 
 typedef struct plt_agents_vt {
     uint32_t size;
@@ -185,6 +189,13 @@ typedef struct plt_agents_vt {
     /** Agents available now, longest idle first: for strategies that need
      *  it. @p row gets each; stop with non-zero. */
     int (*available)(void *impl, plt_agent_row_fn row, void *arg);
+
+    /* ---- 1.1 (check size before use) ---- */
+    /** Who names a campaign's hold music: when an agent puts a customer
+     *  leg on hold and the leg carries var_campaign_id, @p fn is asked
+     *  first, then the configured `hold_music`. One owner (the dialer);
+     *  @p fn NULL withdraws it. */
+    int (*set_hold_music)(void *impl, plt_hold_music_fn fn, void *arg);
 } plt_agents_vt;
 
 /** An agents handle as consumers keep it. */
