@@ -21,6 +21,8 @@
 #include <plateau/plateau.h>
 #include <plateau/svc/telephony.h>
 
+/* Leg bookkeeping shared with sip: legs.h (library plateau_legs). */
+#include "legs.h"
 /* Random streams: sim_rng.h (library plateau_sim_rng). */
 #include "sim_rng.h"
 
@@ -28,7 +30,7 @@
 /* Configuration (sim_config.c) */
 
 typedef struct sim_trunk {
-    char *name;
+    char *name; /* first (legs.h) */
     uint32_t max_channels;
     uint32_t cps; /* 0 = unlimited */
     uint32_t in_use;
@@ -84,6 +86,7 @@ typedef enum sim_kind {
     SIM_K_AGENT = 2,  /* "agent:<ext>": a simulated agent phone */
     SIM_K_INBOUND = 3 /* a generated inbound caller */
 } sim_kind;
+_Static_assert(sizeof(sim_kind) == sizeof(int), "legs.h reads kind as int");
 
 /** The called party's fate, decided at originate. */
 typedef enum sim_fate {
@@ -121,43 +124,10 @@ typedef struct sim_rec {
     bool paused;
 } sim_rec;
 
-struct plt_call {
-    sim *s;
-    uint64_t seq;
-    char id[24];
-    size_t nlegs;  /* leg structs pointing here (the call lives as long) */
-    size_t nlive;  /* of them, not ended */
-    plt_leg *legs; /* in creation order, through call_next */
-};
-
+/* struct plt_call is the shared one (legs.h). */
 struct plt_leg {
-    uint32_t magic;
-    sim *s;
-    uint64_t seq;
-    char id[24];
-    plt_call *call;
-    plt_leg *hnext;     /* registry bucket */
-    plt_leg *call_next; /* call's legs */
-    plt_leg *live_prev, *live_next;
-
-    int32_t role;
-    sim_kind kind;
-    bool inbound;
-    int32_t state; /* plt_leg_state */
-    int refs;      /* consumers' references */
-    bool live;     /* the registry's own reference, dropped at the end */
-
-    char *remote;     /* destination (outbound) or caller number (inbound) */
-    char *from;       /* caller id presented */
-    char *did;        /* inbound only */
-    sim_trunk *trunk; /* holds a channel of it while not ended */
-    char **var_keys;  /* "var_<key>" */
-    char **var_vals;
-    size_t nvars;
-    uint32_t flags;
-    uint32_t ring_timeout_ms;
-
-    int64_t created_at, answered_at, ended_at; /* UTC ms */
+    /* First: id, call, state, bridge, hold, kind, trunk (legs.h). */
+    LEGS_LEG_HEAD(sim, sim_kind, sim_trunk);
 
     /* The party, drawn at creation from the leg's own stream. */
     sim_rng rng;
@@ -170,11 +140,7 @@ struct plt_leg {
     bool talk_started;
 
     /* Media. */
-    plt_leg *bridged;   /* partner, or NULL (no reference: cleared at end) */
-    plt_leg *held_with; /* partner at hold time (a reference) */
-    bool held;
     sim_play *plays;
-    plt_leg *xfer_from; /* blind transfer: the transferor (a reference) */
 
     sim_tslot t_progress, t_fate, t_ring_timeout, t_hangup, t_claim, t_amd;
 };
@@ -186,10 +152,7 @@ struct sim {
     sim_did *dids;
     size_t ndids;
 
-    plt_leg **buckets; /* leg registry, by sequence number */
-    size_t nbuckets, nlegs;
-    plt_leg *live_head;
-    size_t nlive;
+    LEGS_REG_HEAD; /* the leg registry (legs.h) */
 
     /* Attempts per destination hash (open addressing): names the stream
      * of each outbound leg. */
@@ -198,7 +161,7 @@ struct sim {
     size_t att_cap, att_len;
 
     sim_rec *recs;
-    uint64_t next_leg, next_call, next_play, next_rec;
+    uint64_t next_play, next_rec;
     int64_t start_ms; /* when the day began (answer_rate_end) */
     bool started, stopping;
     /* originate_log (tests): what the trunks saw, one line per call. */
@@ -208,45 +171,29 @@ struct sim {
 
 /* Registry and lifecycle of legs. */
 int sim_leg_new(sim *s, sim_kind kind, plt_call *join, plt_leg **out);
-plt_leg *sim_leg_ref(plt_leg *l);
-void sim_leg_unref(plt_leg *l);
-plt_leg *sim_leg_lookup(sim *s, const char *id);
-int sim_leg_set_vars(plt_leg *l, const plt_kv *vars, size_t n);
-/** End a leg (no-op if ended): timers, prompts and bridge go, call.ended
- *  is published, the channel and the registry reference are released.
- *  The caller must hold a reference or not touch @p l afterwards. */
-void sim_leg_end(plt_leg *l, int32_t outcome, int sip_code, const char *reason,
-                 int32_t by);
+/* sim_leg_ref, sim_leg_end, sim_cmd_bridge, ...: the shared calls.
+ * sim_leg_end() ends a leg (no-op if ended): timers, prompts and bridge
+ * go, call.ended is published, the channel and the registry reference are
+ * released. The caller must hold a reference or not touch @p l after. */
+LEGS_PROVIDER_NAMES(sim)
 /** The party answered (outbound) or we answered (inbound). */
 void sim_leg_answered(plt_leg *l);
 /** A customer starts waiting to be bridged, or starts talking. */
 void sim_leg_customer_wait(plt_leg *l, int64_t patience_ms);
-void sim_leg_end_all(sim *s, const char *reason);
-void sim_legs_free_all(sim *s);
+LEGS_PROVIDER_REG_NAMES(sim, sim) /* sim_leg_lookup, ...: legs.h */
 uint64_t sim_attempt_index(sim *s, uint64_t key);
 
 int sim_tslot_arm(sim_tslot *t, plt_leg *l, int64_t delay_ms,
                   void (*fn)(plt_leg *));
 void sim_tslot_cancel(sim_tslot *t);
 
-/** New event with the fields every call.* event has. NULL on failure
- *  (logged). */
-plt_event *sim_ev_new(plt_leg *l, const char *topic);
-void sim_ev_publish(plt_event *ev);
-void sim_publish_simple(plt_leg *l, const char *topic);
+/* sim_ev_new() (legs.h): a new event with the fields every call.* event
+ * has; NULL on failure (logged). */
 
 /* Commands on legs (sim_legs.c). */
-int sim_cmd_hangup(plt_leg *l, int sip_code, int32_t by);
 int sim_cmd_answer(plt_leg *l);
-int sim_cmd_bridge(plt_leg *a, plt_leg *b);
-int sim_cmd_unbridge(plt_leg *l);
-int sim_cmd_hold(plt_leg *l, const char *music);
-int sim_cmd_resume(plt_leg *l);
-int sim_cmd_transfer_blind(plt_leg *l, const char *destination);
-int sim_cmd_transfer_attended(plt_leg *a, plt_leg *c);
 /** originate() with all checks (sim_legs.c), dispatching on the kind. */
 int sim_originate(sim *s, const plt_originate *o, plt_leg **out);
-void sim_transfer_answered(plt_leg *n);
 
 /* Media (sim_media.c). */
 int sim_play_start(plt_leg *l, const char *file, uint32_t flags,

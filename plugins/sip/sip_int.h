@@ -30,6 +30,7 @@
 #include <plateau/plateau.h>
 #include <plateau/svc/telephony.h>
 
+#include "legs.h"
 #include "sip_sdp.h"
 
 /* ------------------------------------------------------------------ */
@@ -43,7 +44,7 @@ typedef enum sip_cid_mode {
 
 typedef struct sip_trunk {
     /* Configuration: immutable while the SIP thread runs. */
-    char *name;
+    char *name; /* first (legs.h) */
     char *host; /* name or IP literal */
     int port;
     bool tcp;
@@ -184,6 +185,7 @@ typedef enum sip_kind {
     SIP_K_AGENT = 2,  /* "agent:<ext>": a registered phone */
     SIP_K_INBOUND = 3 /* an inbound call from a trunk */
 } sip_kind;
+_Static_assert(sizeof(sip_kind) == sizeof(int), "legs.h reads kind as int");
 
 struct sip_mleg; /* media side of a leg (sip_media.c) */
 
@@ -196,49 +198,13 @@ typedef struct sip_play {
 
 typedef struct sip_rec sip_rec;
 
-struct plt_call {
-    struct sip *s;
-    uint64_t seq;
-    char id[24];
-    size_t nlegs;
-    size_t nlive;
-    plt_leg *legs;
-};
-
+/* struct plt_call is the shared one (legs.h). */
 struct plt_leg {
-    uint32_t magic;
-    struct sip *s;
-    uint64_t seq;
-    char id[24];
-    plt_call *call;
-    plt_leg *hnext;
-    plt_leg *call_next;
-    plt_leg *live_prev, *live_next;
-
-    int32_t role;
-    sip_kind kind;
-    bool inbound;
-    int32_t state;
-    int refs;
-    bool live;
+    /* First: id, call, state, bridge, hold, kind, trunk (legs.h). */
+    LEGS_LEG_HEAD(struct sip, sip_kind, sip_trunk);
     uint64_t sid; /* the dialog's id on the SIP thread */
 
-    char *remote; /* destination (outbound) or caller (inbound) */
-    char *from;
-    char *did;
-    sip_trunk *trunk; /* holds a channel while not ended */
-    char **var_keys;
-    char **var_vals;
-    size_t nvars;
-    uint32_t flags;
-    uint32_t ring_timeout_ms;
-    int64_t created_at, answered_at, ended_at;
-
-    plt_leg *bridged;
-    plt_leg *held_with;
-    bool held;
     bool remote_held; /* the party put us on hold (sendonly/inactive) */
-    plt_leg *xfer_from;
     bool progress_sent;
     bool early_sent;
     bool sip_gone; /* the dialog is over on the SIP side: send nothing */
@@ -266,11 +232,8 @@ typedef struct sip {
     size_t nexts;
 
     sip_stack *stack;
-    plt_leg **buckets;
-    size_t nbuckets, nlegs;
-    plt_leg *live_head;
-    size_t nlive;
-    uint64_t next_leg, next_call, next_play, next_rec;
+    LEGS_REG_HEAD; /* the leg registry (legs.h) */
+    uint64_t next_play, next_rec;
     sip_rec *recs;
     bool started, stopping, stopped_pending;
     struct sip_media *media; /* the engine (sip_media.c) */
@@ -280,29 +243,14 @@ int sip_create(const plt_cfg *cfg, sip **out);
 void sip_destroy(sip *s);
 
 /* Legs (sip_legs.c). */
-int sip_leg_new(sip *s, sip_kind kind, plt_call *join, plt_leg **out);
-plt_leg *sip_leg_ref(plt_leg *l);
-void sip_leg_unref(plt_leg *l);
-plt_leg *sip_leg_lookup(sip *s, const char *id);
-void sip_leg_end(plt_leg *l, int32_t outcome, int sip_code, const char *reason,
-                 int32_t by);
-void sip_leg_end_all(sip *s, const char *reason);
-void sip_legs_free_all(sip *s);
-plt_event *sip_ev_new(plt_leg *l, const char *topic);
-void sip_ev_publish(plt_event *ev);
-int32_t sip_outcome_of_code(int code);
+/* sip_leg_ref, sip_leg_end, sip_cmd_bridge, ...: the shared calls. */
+LEGS_PROVIDER_NAMES(sip)
+LEGS_PROVIDER_REG_NAMES(sip, sip) /* sip_leg_lookup, ...: legs.h */
 /** The loop's handler for every message from the SIP thread. */
 void sip_on_stack_msg(void *arg);
 
 int sip_originate(sip *s, const plt_originate *o, plt_leg **out);
 int sip_cmd_answer(plt_leg *l);
-int sip_cmd_hangup(plt_leg *l, int sip_code, int32_t by);
-int sip_cmd_bridge(plt_leg *a, plt_leg *b);
-int sip_cmd_unbridge(plt_leg *l);
-int sip_cmd_hold(plt_leg *l, const char *music);
-int sip_cmd_resume(plt_leg *l);
-int sip_cmd_transfer_blind(plt_leg *l, const char *destination);
-int sip_cmd_transfer_attended(plt_leg *a, plt_leg *c);
 
 /* Trunks (sip_trunk.c). */
 sip_trunk *sip_trunk_find(sip *s, const char *name);

@@ -25,98 +25,10 @@
 #include "sip_int.h"
 
 /* ------------------------------------------------------------------ */
-/* Events */
-
-plt_event *
-sip_ev_new(plt_leg *l, const char *topic)
-{
-    plt_event *ev;
-    int rc = plt_event_new(&ev, topic, 1);
-    if (rc != 0) {
-        plt_log_err(PLT_LOG_ERROR, rc, "leg %s: cannot create %s", l->id,
-                    topic);
-        return NULL;
-    }
-    plt_event_set_str(ev, "leg_id", l->id);
-    plt_event_set_str(ev, "call_id", l->call->id);
-    plt_event_set_str(ev, "role",
-                      l->role == PLT_LEG_AGENT ? "agent" : "customer");
-    plt_event_set_str(ev, "direction", l->inbound ? "inbound" : "outbound");
-    for (size_t i = 0; i < l->nvars; i++)
-        plt_event_set_str(ev, l->var_keys[i], l->var_vals[i]);
-    return ev;
-}
-
-void
-sip_ev_publish(plt_event *ev)
-{
-    if (!ev)
-        return;
-    int rc = plt_event_publish(ev);
-    if (rc != 0 && rc != PLT_ESHUTDOWN)
-        plt_log_err(PLT_LOG_WARN, rc, "cannot publish an event");
-}
-
-static void
-publish_simple(plt_leg *l, const char *topic)
-{
-    sip_ev_publish(sip_ev_new(l, topic));
-}
-
-static void
-publish_pair(plt_leg *l, plt_leg *other, const char *topic)
-{
-    plt_event *ev = sip_ev_new(l, topic);
-    if (ev) {
-        plt_event_set_str(ev, "other_leg_id", other->id);
-        sip_ev_publish(ev);
-    }
-}
-
-/* ------------------------------------------------------------------ */
 /* Registry */
 
-static size_t
-bucket_of(const sip *s, uint64_t seq)
-{
-    return (size_t)(seq & (s->nbuckets - 1));
-}
-
-static void
-registry_grow(sip *s)
-{
-    if (s->nlegs < 2 * s->nbuckets)
-        return;
-    size_t n = s->nbuckets * 2;
-    plt_leg **nb = calloc(n, sizeof(*nb));
-    if (!nb)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < s->nbuckets; i++)
-        for (plt_leg *l = s->buckets[i], *next; l; l = next) {
-            next = l->hnext;
-            size_t b = (size_t)(l->seq & (n - 1));
-            l->hnext = nb[b];
-            nb[b] = l;
-        }
-    free(s->buckets);
-    s->buckets = nb;
-    s->nbuckets = n;
-}
-
-plt_leg *
-sip_leg_lookup(sip *s, const char *id)
-{
-    if (!id || id[0] != 'L' || id[1] < '1' || id[1] > '9')
-        return NULL;
-    char *end;
-    unsigned long long seq = strtoull(id + 1, &end, 10);
-    if (*end != '\0')
-        return NULL;
-    for (plt_leg *l = s->buckets[bucket_of(s, seq)]; l; l = l->hnext)
-        if (l->seq == seq)
-            return l;
-    return NULL;
-}
+static const legs_ops sip_legs_ops;
+static void release_trunk(plt_leg *l);
 
 static plt_leg *
 leg_by_sid(sip *s, uint64_t sid)
@@ -125,136 +37,6 @@ leg_by_sid(sip *s, uint64_t sid)
         if (l->sid == sid)
             return l;
     return NULL;
-}
-
-static void
-live_remove(sip *s, plt_leg *l)
-{
-    if (l->live_prev)
-        l->live_prev->live_next = l->live_next;
-    else
-        s->live_head = l->live_next;
-    if (l->live_next)
-        l->live_next->live_prev = l->live_prev;
-    l->live_prev = l->live_next = NULL;
-    s->nlive--;
-}
-
-static void
-leg_free(plt_leg *l)
-{
-    sip *s = l->s;
-    for (plt_leg **pp = &s->buckets[bucket_of(s, l->seq)]; *pp;
-         pp = &(*pp)->hnext)
-        if (*pp == l) {
-            *pp = l->hnext;
-            break;
-        }
-    s->nlegs--;
-    plt_call *c = l->call;
-    for (plt_leg **pp = &c->legs; *pp; pp = &(*pp)->call_next)
-        if (*pp == l) {
-            *pp = l->call_next;
-            break;
-        }
-    if (--c->nlegs == 0)
-        free(c);
-    for (size_t i = 0; i < l->nvars; i++) {
-        free(l->var_keys[i]);
-        free(l->var_vals[i]);
-    }
-    free(l->var_keys);
-    free(l->var_vals);
-    free(l->remote);
-    free(l->from);
-    free(l->did);
-    free(l->offer);
-    l->magic = 0;
-    free(l);
-}
-
-int
-sip_leg_new(sip *s, sip_kind kind, plt_call *join, plt_leg **out)
-{
-    plt_leg *l = calloc(1, sizeof(*l));
-    if (!l)
-        return PLT_ENOMEM;
-    plt_call *c = join;
-    if (!c) {
-        c = calloc(1, sizeof(*c));
-        if (!c) {
-            free(l);
-            return PLT_ENOMEM;
-        }
-        c->s = s;
-        c->seq = ++s->next_call;
-        snprintf(c->id, sizeof(c->id), "C%llu", (unsigned long long)c->seq);
-    }
-    l->magic = SIP_LEG_MAGIC;
-    l->s = s;
-    l->seq = ++s->next_leg;
-    l->sid = l->seq;
-    snprintf(l->id, sizeof(l->id), "L%llu", (unsigned long long)l->seq);
-    l->kind = kind;
-    l->inbound = kind == SIP_K_INBOUND;
-    l->state = l->inbound ? PLT_LEG_RINGING : PLT_LEG_DIALING;
-    l->live = true;
-    l->created_at = plt_now();
-    l->call = c;
-    plt_leg **pp = &c->legs;
-    while (*pp)
-        pp = &(*pp)->call_next;
-    *pp = l;
-    c->nlegs++;
-    c->nlive++;
-    size_t b = bucket_of(s, l->seq);
-    l->hnext = s->buckets[b];
-    s->buckets[b] = l;
-    s->nlegs++;
-    registry_grow(s);
-    l->live_next = s->live_head;
-    if (s->live_head)
-        s->live_head->live_prev = l;
-    s->live_head = l;
-    s->nlive++;
-    *out = l;
-    return 0;
-}
-
-static int
-set_vars(plt_leg *l, const plt_kv *vars, size_t n)
-{
-    if (n == 0)
-        return 0;
-    l->var_keys = calloc(n, sizeof(char *));
-    l->var_vals = calloc(n, sizeof(char *));
-    if (!l->var_keys || !l->var_vals)
-        return PLT_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strlen(vars[i].key);
-        l->var_keys[i] = malloc(kl + 5);
-        l->var_vals[i] = strdup(vars[i].value ? vars[i].value : "");
-        l->nvars = i + 1;
-        if (!l->var_keys[i] || !l->var_vals[i])
-            return PLT_ENOMEM;
-        memcpy(l->var_keys[i], "var_", 4);
-        memcpy(l->var_keys[i] + 4, vars[i].key, kl + 1);
-    }
-    return 0;
-}
-
-plt_leg *
-sip_leg_ref(plt_leg *l)
-{
-    l->refs++;
-    return l;
-}
-
-void
-sip_leg_unref(plt_leg *l)
-{
-    if (--l->refs == 0 && !l->live)
-        leg_free(l);
 }
 
 /* ------------------------------------------------------------------ */
@@ -305,130 +87,18 @@ on_claim_timeout(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Bridges */
-
-static void
-break_bridge(plt_leg *l)
-{
-    plt_leg *p = l->bridged;
-    if (!p)
-        return;
-    sip_mleg_unbridge(l);
-    l->bridged = p->bridged = NULL;
-    publish_pair(l, p, "call.unbridged");
-    publish_pair(p, l, "call.unbridged");
-}
-
-static void
-unhold_quiet(plt_leg *l)
-{
-    if (!l->held)
-        return;
-    l->held = false;
-    sip_play_stop_all(l);
-    if (l->held_with) {
-        sip_leg_unref(l->held_with);
-        l->held_with = NULL;
-    }
-    publish_simple(l, "call.resumed");
-}
-
-static int
-link_bridge(plt_leg *a, plt_leg *b)
-{
-    int rc = sip_mleg_bridge(a, b);
-    if (rc != 0)
-        return rc;
-    a->bridged = b;
-    b->bridged = a;
-    stop_timer(&a->t_claim);
-    stop_timer(&b->t_claim);
-    publish_pair(a, b, "call.bridged");
-    publish_pair(b, a, "call.bridged");
-    return 0;
-}
-
-int
-sip_cmd_bridge(plt_leg *a, plt_leg *b)
-{
-    if (a == b)
-        return PLT_EINVAL;
-    if (a->state != PLT_LEG_UP || b->state != PLT_LEG_UP)
-        return PLT_ESTATE;
-    if (a->bridged == b)
-        return 0;
-    unhold_quiet(a);
-    unhold_quiet(b);
-    break_bridge(a);
-    break_bridge(b);
-    return link_bridge(a, b);
-}
-
-int
-sip_cmd_unbridge(plt_leg *l)
-{
-    if (l->state == PLT_LEG_ENDED || !l->bridged)
-        return PLT_ESTATE;
-    break_bridge(l);
-    return 0;
-}
-
-int
-sip_cmd_hold(plt_leg *l, const char *music)
-{
-    if (l->state != PLT_LEG_UP || l->held)
-        return PLT_ESTATE;
-    plt_leg *p = l->bridged;
-    l->held_with = p ? sip_leg_ref(p) : NULL;
-    break_bridge(l);
-    l->held = true;
-    plt_event *ev = sip_ev_new(l, "call.held");
-    if (ev && music)
-        plt_event_set_str(ev, "music", music);
-    sip_ev_publish(ev);
-    if (music)
-        (void)sip_play_start(l, music, PLT_PLAY_LOOP, NULL);
-    return 0;
-}
-
-int
-sip_cmd_resume(plt_leg *l)
-{
-    if (l->state != PLT_LEG_UP || !l->held)
-        return PLT_ESTATE;
-    plt_leg *p = l->held_with;
-    l->held_with = NULL;
-    l->held = false;
-    sip_play_stop_all(l);
-    publish_simple(l, "call.resumed");
-    if (p && p->state == PLT_LEG_UP && !p->bridged && !p->held)
-        (void)link_bridge(l, p);
-    if (p)
-        sip_leg_unref(p);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Answer and end */
-
-static void transfer_answered(plt_leg *n);
 
 static void
 leg_answered(plt_leg *l)
 {
     stop_timer(&l->t_ring);
     stop_timer(&l->t_claim);
-    l->state = PLT_LEG_UP;
-    l->answered_at = plt_now();
-    plt_event *ev = sip_ev_new(l, "call.answered");
-    if (ev) {
-        plt_event_set_i64(ev, "ring_ms", l->answered_at - l->created_at);
-        sip_ev_publish(ev);
-    }
+    sip_ev_publish(legs_answered_event(l));
     if (l->flags & PLT_ORIG_AMD)
         (void)sip_amd_start(l, NULL);
     if (l->xfer_from)
-        transfer_answered(l);
+        legs_transfer_answered(l);
 }
 
 static bool take_sdp(plt_leg *l, const char *sdp);
@@ -468,7 +138,7 @@ on_reinvite(plt_leg *l, sip_msg *m)
             l->remote_held = held;
             plt_log(PLT_LOG_INFO, "leg %s: the party %s", l->id,
                     held ? "put the call on hold" : "resumed the call");
-            publish_simple(l, held ? "call.party_held" : "call.party_resumed");
+            legs_publish(l, held ? "call.party_held" : "call.party_resumed");
         }
     }
     (void)sip_stack_send(l->s->stack, r);
@@ -496,171 +166,8 @@ sip_cmd_answer(plt_leg *l)
     return 0;
 }
 
-int32_t
-sip_outcome_of_code(int code)
-{
-    switch (code) {
-    case 486:
-    case 600:
-        return PLT_OUTCOME_BUSY;
-    case 408:
-    case 480:
-        return PLT_OUTCOME_NO_ANSWER;
-    case 603:
-    case 403:
-        return PLT_OUTCOME_REJECTED;
-    case 404:
-    case 484:
-    case 410:
-    case 604:
-        return PLT_OUTCOME_INVALID_NUMBER;
-    case 500:
-    case 502:
-    case 503:
-        return PLT_OUTCOME_CONGESTION;
-    case 487:
-        return PLT_OUTCOME_CANCELLED;
-    default:
-        return PLT_OUTCOME_FAILED;
-    }
-}
-
-int
-sip_cmd_hangup(plt_leg *l, int sip_code, int32_t by)
-{
-    if (by < PLT_BY_CUSTOMER || by > PLT_BY_SYSTEM)
-        return PLT_EINVAL;
-    if (l->state == PLT_LEG_ENDED)
-        return PLT_ESTATE;
-    if (l->state == PLT_LEG_UP) {
-        send_sid(l, SIP_CMD_HANGUP, 0);
-        sip_leg_end(l, PLT_OUTCOME_ANSWERED, 200, "hangup", by);
-    } else if (l->inbound) {
-        if (sip_code == 0)
-            sip_code = 603;
-        if (sip_code < 300 || sip_code > 699)
-            return PLT_EINVAL;
-        send_sid(l, SIP_CMD_RESPOND, sip_code);
-        sip_leg_end(l, sip_outcome_of_code(sip_code), sip_code, "rejected", by);
-    } else {
-        send_sid(l, SIP_CMD_HANGUP, 0);
-        sip_leg_end(l, PLT_OUTCOME_CANCELLED, 487, "cancelled", by);
-    }
-    return 0;
-}
-
-static const char *
-by_name(int32_t by)
-{
-    return by == PLT_BY_CUSTOMER ? "customer"
-           : by == PLT_BY_AGENT  ? "agent"
-                                 : "system";
-}
-
-void
-sip_leg_end(plt_leg *l, int32_t outcome, int sip_code, const char *reason,
-            int32_t by)
-{
-    if (l->state == PLT_LEG_ENDED)
-        return;
-    sip *s = l->s;
-    sip_leg_ref(l);
-    stop_timer(&l->t_ring);
-    stop_timer(&l->t_claim);
-    sip_play_stop_all(l);
-    break_bridge(l);
-    if (l->held_with) {
-        sip_leg_unref(l->held_with);
-        l->held_with = NULL;
-    }
-    l->held = false;
-    if (l->xfer_from) {
-        sip_leg_unref(l->xfer_from);
-        l->xfer_from = NULL;
-    }
-    if (l->trunk) {
-        sip_trunk_release(l->trunk);
-        l->trunk = NULL;
-    }
-    l->state = PLT_LEG_ENDED;
-    l->ended_at = plt_now();
-    plt_event *ev = sip_ev_new(l, "call.ended");
-    sip_mleg_counters(l, ev);
-    sip_mleg_free(l);
-    if (ev) {
-        int64_t ring_end = l->answered_at ? l->answered_at : l->ended_at;
-        plt_event_set_str(ev, "outcome", plt_outcome_name(outcome));
-        plt_event_set_i64(ev, "sip_code", sip_code);
-        plt_event_set_str(ev, "reason", reason);
-        plt_event_set_str(ev, "hangup_by", by_name(by));
-        plt_event_set_i64(ev, "ring_ms", ring_end - l->created_at);
-        plt_event_set_i64(ev, "talk_ms",
-                          l->answered_at ? l->ended_at - l->answered_at : 0);
-        plt_event_set_i64(ev, "duration_ms", l->ended_at - l->created_at);
-        sip_ev_publish(ev);
-    }
-    live_remove(s, l);
-    if (--l->call->nlive == 0)
-        sip_rec_call_ended(s, l->call, l);
-    l->live = false;
-    sip_leg_unref(l);
-}
-
-void
-sip_leg_end_all(sip *s, const char *reason)
-{
-    while (s->live_head) {
-        plt_leg *l = s->live_head;
-        int32_t outcome = l->state == PLT_LEG_UP ? PLT_OUTCOME_ANSWERED
-                          : l->inbound           ? PLT_OUTCOME_NO_ANSWER
-                                                 : PLT_OUTCOME_CANCELLED;
-        int code = l->state == PLT_LEG_UP ? 200 : l->inbound ? 480 : 487;
-        if (l->state != PLT_LEG_UP && l->inbound)
-            send_sid(l, SIP_CMD_RESPOND, 480);
-        else
-            send_sid(l, SIP_CMD_HANGUP, 0);
-        sip_leg_end(l, outcome, code, reason, PLT_BY_SYSTEM);
-    }
-}
-
-void
-sip_legs_free_all(sip *s)
-{
-    if (!s->buckets)
-        return;
-    for (size_t i = 0; i < s->nbuckets; i++)
-        while (s->buckets[i]) {
-            plt_leg *l = s->buckets[i];
-            stop_timer(&l->t_ring);
-            stop_timer(&l->t_claim);
-            for (sip_play *p = l->plays, *n; p; p = n) {
-                n = p->next;
-                free(p->file);
-                free(p);
-            }
-            l->plays = NULL;
-            l->held_with = NULL;
-            l->xfer_from = NULL;
-            leg_free(l);
-        }
-    s->live_head = NULL;
-    s->nlive = 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Originate */
-
-static bool
-valid_var_key(const char *k)
-{
-    if (!k || !(*k >= 'a' && *k <= 'z'))
-        return false;
-    for (k++; *k; k++)
-        if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') ||
-              *k == '_'))
-            return false;
-    return true;
-}
 
 /* A number ("+33612345678", "0612345678") or a SIP URI without characters
  * that would let it escape its header. */
@@ -676,12 +183,7 @@ valid_destination(const char *d)
                 return false;
         return strlen(d) < 256;
     }
-    const char *p = d + (*d == '+');
-    size_t n = 0;
-    for (; *p; p++, n++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return n >= 2 && n <= 20;
+    return legs_valid_digits(d);
 }
 
 static bool
@@ -695,6 +197,12 @@ valid_ext(const char *e)
               *e == '.'))
             return false;
     return true;
+}
+
+static bool
+valid_dest(const char *d, bool agent)
+{
+    return agent ? valid_ext(d + 6) : valid_destination(d);
 }
 
 static bool
@@ -780,75 +288,44 @@ fill_invite(sip *s, plt_leg *l, const plt_originate *o, sip_trunk *t,
     return 0;
 }
 
-static void
-abandon_new_leg(plt_leg *l)
+static int
+pick_trunk(void *owner, const plt_originate *o, void **trunk)
 {
-    sip *s = l->s;
-    sip_mleg_free(l);
-    if (l->trunk) {
-        sip_trunk_release(l->trunk);
-        l->trunk = NULL;
-    }
-    l->state = PLT_LEG_ENDED;
-    live_remove(s, l);
-    l->call->nlive--;
-    l->live = false;
-    leg_free(l);
+    sip *s = owner;
+    sip_trunk *t = o->trunk     ? sip_trunk_find(s, o->trunk)
+                   : s->ntrunks ? &s->trunks[0]
+                                : NULL;
+    if (!t)
+        return PLT_ENOENT;
+    *trunk = t;
+    return sip_trunk_admit(t);
 }
 
-int
-sip_originate(sip *s, const plt_originate *o, plt_leg **out)
+static const char *
+caller_id(const plt_originate *o)
 {
-    if (!o || !out || o->size < sizeof(plt_originate))
-        return PLT_EINVAL;
-    if (s->stopping || !s->started)
-        return PLT_ESHUTDOWN;
-    if (!o->destination || !*o->destination)
-        return PLT_EINVAL;
-    bool agent = strncmp(o->destination, "agent:", 6) == 0;
-    if (agent ? !valid_ext(o->destination + 6)
-              : !valid_destination(o->destination))
-        return PLT_EINVAL;
-    int32_t role = o->role ? o->role : agent ? PLT_LEG_AGENT : PLT_LEG_CUSTOMER;
-    if (role != PLT_LEG_CUSTOMER && role != PLT_LEG_AGENT)
-        return PLT_EINVAL;
-    if (o->nvars && !o->vars)
-        return PLT_EINVAL;
-    for (size_t i = 0; i < o->nvars; i++)
-        if (!valid_var_key(o->vars[i].key))
-            return PLT_EINVAL;
-    if (o->call && (o->call->s != s || o->call->nlive == 0))
-        return PLT_ESTATE;
-    sip_trunk *t = NULL;
-    if (!agent) {
-        if (s->ntrunks == 0)
-            return PLT_ENOENT;
-        t = o->trunk ? sip_trunk_find(s, o->trunk) : &s->trunks[0];
-        if (!t)
-            return PLT_ENOENT;
-        int rc = sip_trunk_admit(t);
-        if (rc != 0)
-            return rc;
-    }
-    plt_leg *l;
-    int rc = sip_leg_new(s, agent ? SIP_K_AGENT : SIP_K_TRUNK, o->call, &l);
-    if (rc != 0)
-        return rc;
-    l->role = role;
-    l->flags = o->flags;
-    l->ring_timeout_ms = o->ring_timeout_ms
-                             ? o->ring_timeout_ms
-                             : (uint32_t)s->conf.ring_timeout_ms;
-    l->remote = strdup(o->destination);
-    l->from = strdup("");
-    if (!l->remote || !l->from)
-        rc = PLT_ENOMEM;
-    if (rc == 0)
-        rc = set_vars(l, o->vars, o->nvars);
-    bool trunk_down = t && (!t->up || !t->addr[0]);
+    return ""; /* fill_invite() sets it by the trunk's caller-ID rules */
+}
+
+static bool
+trunk_is_down(const sip_trunk *t)
+{
+    return t && (!t->up || !t->addr[0]);
+}
+
+/* The INVITE with our SDP, and the ring timeout; nothing goes to a trunk
+ * that is down (dialled() ends the leg). */
+static int
+dial(plt_leg *l, const plt_originate *o, void *trunk)
+{
+    sip *s = l->s;
+    sip_trunk *t = trunk;
+    bool trunk_down = trunk_is_down(t);
+    l->sid = l->seq; /* the dialog this leg starts */
     sip_msg *m = NULL;
     char sdp[1024];
-    if (rc == 0 && !trunk_down) {
+    int rc = 0;
+    if (!trunk_down) {
         m = sip_msg_new(SIP_CMD_INVITE, l->sid);
         rc = m ? fill_invite(s, l, o, t, m) : PLT_ENOMEM;
         if (rc == 0)
@@ -875,119 +352,32 @@ sip_originate(sip *s, const plt_originate *o, plt_leg **out)
     if (rc != 0) {
         sip_msg_free(m);
         stop_timer(&l->t_ring);
-        abandon_new_leg(l);
-        return rc;
+        sip_mleg_free(l);
+        release_trunk(l);
     }
-    plt_event *ev = sip_ev_new(l, "call.created");
-    if (ev) {
-        plt_event_set_str(ev, "destination", l->remote);
-        plt_event_set_str(ev, "from", l->from);
-        if (t)
-            plt_event_set_str(ev, "trunk", t->name);
-        sip_ev_publish(ev);
-    }
-    *out = sip_leg_ref(l);
-    if (trunk_down) {
-        /* Nothing is sent to a trunk that is down: the attempt ends as
-         * congestion, as a carrier's 503 would. */
-        plt_log(PLT_LOG_WARN, "leg %s: trunk %s is down (%s), not dialling %s",
-                l->id, t->name, t->down_reason ? t->down_reason : "unknown",
-                l->remote);
-        l->sip_gone = true;
-        sip_leg_end(l, PLT_OUTCOME_CONGESTION, 503, "trunk down",
-                    PLT_BY_SYSTEM);
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Transfers */
-
-static plt_leg *
-partner_of(plt_leg *l)
-{
-    return l->bridged ? l->bridged : l->held ? l->held_with : NULL;
-}
-
-int
-sip_cmd_transfer_blind(plt_leg *l, const char *destination)
-{
-    if (!destination)
-        return PLT_EINVAL;
-    if (l->state != PLT_LEG_UP || !partner_of(l))
-        return PLT_ESTATE;
-    plt_kv *kv = NULL;
-    if (l->nvars) {
-        kv = calloc(l->nvars, sizeof(*kv));
-        if (!kv)
-            return PLT_ENOMEM;
-        for (size_t i = 0; i < l->nvars; i++) {
-            kv[i].key = l->var_keys[i] + 4;
-            kv[i].value = l->var_vals[i];
-        }
-    }
-    plt_originate o = {.size = sizeof(o),
-                       .destination = destination,
-                       .trunk = l->trunk ? l->trunk->name : NULL,
-                       .call = l->call,
-                       .vars = kv,
-                       .nvars = l->nvars};
-    plt_leg *n;
-    int rc = sip_originate(l->s, &o, &n);
-    free(kv);
-    if (rc != 0)
-        return rc;
-    if (n->state != PLT_LEG_ENDED)
-        n->xfer_from = sip_leg_ref(l);
-    sip_leg_unref(n);
-    return 0;
+    return rc;
 }
 
 static void
-transfer_answered(plt_leg *n)
+dialled(plt_leg *l, const plt_originate *o)
 {
-    plt_leg *l = n->xfer_from;
-    n->xfer_from = NULL;
-    if (l->state == PLT_LEG_UP) {
-        plt_leg *p = partner_of(l);
-        if (p && p->state == PLT_LEG_UP)
-            (void)sip_cmd_bridge(p, n);
-        else
-            (void)sip_cmd_unbridge(l);
-    }
-    sip_leg_unref(l);
+    sip_trunk *t = l->trunk;
+    if (!trunk_is_down(t))
+        return;
+    /* Nothing is sent to a trunk that is down: the attempt ends as
+     * congestion, as a carrier's 503 would. */
+    plt_log(PLT_LOG_WARN, "leg %s: trunk %s is down (%s), not dialling %s",
+            l->id, t->name, t->down_reason ? t->down_reason : "unknown",
+            l->remote);
+    l->sip_gone = true;
+    sip_leg_end(l, PLT_OUTCOME_CONGESTION, 503, "trunk down", PLT_BY_SYSTEM);
 }
 
 int
-sip_cmd_transfer_attended(plt_leg *a, plt_leg *c)
+sip_originate(sip *s, const plt_originate *o, plt_leg **out)
 {
-    if (a == c)
-        return PLT_EINVAL;
-    if (a->state != PLT_LEG_UP || c->state != PLT_LEG_UP)
-        return PLT_ESTATE;
-    plt_leg *pa = partner_of(a), *pc = partner_of(c);
-    if (pa)
-        sip_leg_ref(pa);
-    if (pc)
-        sip_leg_ref(pc);
-    int rc = sip_cmd_bridge(a, c);
-    if (rc == 0) {
-        if (pa && pa != c && pa->state != PLT_LEG_ENDED) {
-            send_sid(pa, SIP_CMD_HANGUP, 0);
-            sip_leg_end(pa, PLT_OUTCOME_ANSWERED, 200, "transferred",
-                        PLT_BY_SYSTEM);
-        }
-        if (pc && pc != a && pc->state != PLT_LEG_ENDED) {
-            send_sid(pc, SIP_CMD_HANGUP, 0);
-            sip_leg_end(pc, PLT_OUTCOME_ANSWERED, 200, "transferred",
-                        PLT_BY_SYSTEM);
-        }
-    }
-    if (pa)
-        sip_leg_unref(pa);
-    if (pc)
-        sip_leg_unref(pc);
-    return rc;
+    return legs_originate(&s->reg, &sip_legs_ops, s, !s->stopping && s->started,
+                          (uint32_t)s->conf.ring_timeout_ms, o, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1058,7 +448,7 @@ static void
 on_failed(plt_leg *l, sip_msg *m)
 {
     l->sip_gone = true;
-    int32_t outcome = sip_outcome_of_code(m->code);
+    int32_t outcome = legs_outcome_of_code(m->code);
     int32_t by = (outcome == PLT_OUTCOME_BUSY ||
                   outcome == PLT_OUTCOME_REJECTED)
                      ? by_party(l)
@@ -1088,7 +478,8 @@ on_incoming(sip *s, sip_msg *m)
         return;
     }
     plt_leg *l;
-    if (sip_leg_new(s, SIP_K_INBOUND, NULL, &l) != 0) {
+    if (legs_new(&s->reg, &sip_legs_ops, s, SIP_K_INBOUND, true, NULL, &l) !=
+        0) {
         sip_msg *r = sip_msg_new(SIP_CMD_RESPOND, m->sid);
         if (r) {
             r->code = 500;
@@ -1224,3 +615,109 @@ sip_on_stack_msg(void *arg)
     }
     sip_msg_free(m);
 }
+
+/* ------------------------------------------------------------------ */
+/* Hooks of the shared bookkeeping */
+
+static void
+release_trunk(plt_leg *l)
+{
+    if (l->trunk) {
+        sip_trunk_release(l->trunk);
+        l->trunk = NULL;
+    }
+}
+
+/* A leg Plateau ends: CANCEL or BYE it, or reject the offer with code. */
+static void
+hook_signal_end(plt_leg *l, int code)
+{
+    if (l->state != PLT_LEG_UP && l->inbound)
+        send_sid(l, SIP_CMD_RESPOND, code);
+    else
+        send_sid(l, SIP_CMD_HANGUP, 0);
+}
+
+static void
+hook_claimed(plt_leg *l)
+{
+    stop_timer(&l->t_claim);
+}
+
+static void
+hook_held(plt_leg *l, const char *music)
+{
+    if (music)
+        (void)sip_play_start(l, music, PLT_PLAY_LOOP, NULL);
+}
+
+static void
+hook_end_stop(plt_leg *l)
+{
+    stop_timer(&l->t_ring);
+    stop_timer(&l->t_claim);
+    sip_play_stop_all(l);
+}
+
+static void
+hook_end_event(plt_leg *l, plt_event *ev)
+{
+    release_trunk(l);
+    sip_mleg_counters(l, ev);
+    sip_mleg_free(l);
+}
+
+static void
+hook_call_ended(plt_leg *l)
+{
+    sip_rec_call_ended(l->s, l->call, l);
+}
+
+static void
+hook_discard(plt_leg *l)
+{
+    stop_timer(&l->t_ring);
+    stop_timer(&l->t_claim);
+    for (sip_play *p = l->plays, *n; p; p = n) {
+        n = p->next;
+        free(p->file);
+        free(p);
+    }
+    l->plays = NULL;
+}
+
+static void
+hook_free_extra(plt_leg *l)
+{
+    free(l->offer);
+}
+
+static int
+hook_originate(plt_leg *l, const plt_originate *o, plt_leg **out)
+{
+    return sip_originate(l->s, o, out);
+}
+
+static const legs_ops sip_legs_ops = {
+    .leg_size = sizeof(plt_leg),
+    .magic = SIP_LEG_MAGIC,
+    .kind_agent = SIP_K_AGENT,
+    .kind_trunk = SIP_K_TRUNK,
+    .valid_dest = valid_dest,
+    .pick_trunk = pick_trunk,
+    .caller_id = caller_id,
+    .dial = dial,
+    .dialled = dialled,
+    .media_bridge = sip_mleg_bridge,
+    .media_unbridge = sip_mleg_unbridge,
+    .claimed = hook_claimed,
+    .held = hook_held,
+    .unheld = sip_play_stop_all,
+    .signal_end = hook_signal_end,
+    .end_stop = hook_end_stop,
+    .end_event = hook_end_event,
+    .call_ended = hook_call_ended,
+    .discard = hook_discard,
+    .free_extra = hook_free_extra,
+    .originate = hook_originate,
+};
