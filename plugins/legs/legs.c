@@ -737,10 +737,12 @@ legs_transfer_blind(plt_leg *l, const char *destination)
             kv[i].value = h->var_vals[i];
         }
     }
+    /* The new leg joins the partner's call (the customer's interaction),
+     * not the transferor's: an agent's kept-up leg has a call of its own. */
     plt_originate o = {.size = sizeof(o),
                        .destination = destination,
                        .trunk = trunk_name(l),
-                       .call = h->call,
+                       .call = H(partner_of(l))->call,
                        .vars = kv,
                        .nvars = h->nvars};
     plt_leg *n;
