@@ -67,9 +67,8 @@ const size_t dialer_http_nmigrations =
  * what an agent's hold plays to the customer (moh_of(), through the agents
  * service); the message to abandoned calls is the dialer's own
  * abandon_message, part of the definition, not of this profile. */
-static const char *const ui_keys[] = {"script",     "fields_shown",
-                                      "products",   "hold_music",
-                                      "wrap_up_ms", "offer_timeout_ms"};
+static const char *const ui_keys[] = {"script", "fields_shown", "products",
+                                      "hold_music"};
 #define NUI (sizeof(ui_keys) / sizeof(ui_keys[0]))
 
 static const char *const kind_names[] = {

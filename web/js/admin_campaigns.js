@@ -55,7 +55,7 @@ function wizard(el, done, old) {
     retry_delay_min: 60, amd: false, caller_id: '', queue: '', dispositions: DEFAULT_DISPOSITIONS.map((d) => ({ ...d })),
     products: [], agents: [], days: [1, 2, 3, 4, 5], from: '09:00', to: '20:00', fields_shown: 'first_name, last_name, city',
     script: 'Bonjour {{first_name}} {{last_name}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
-    wrap_up_s: 60, offer_timeout_s: 20, lists: '',
+    lists: '',
   };
   if (old) Object.assign(c, fromCampaign(old));
   const steps = [stepType, stepMode, stepResults, stepProducts, stepAgents, stepHours, stepScript, stepMedia, stepSummary];
@@ -130,10 +130,9 @@ function wizard(el, done, old) {
   function stepMedia() {
     return [field(t('camp.hold_music'), input('hold_music', { placeholder: 'moh.wav' })),
       // The dialer's abandon_message: part of the definition, read-only for a campaign of the configuration file.
-      field(t('camp.message'), input('message', { placeholder: 'abandon.wav', disabled: old?.source === 'config' })),
-      h('h3', t('camp.timers')),
-      h('div.row', field(t('camp.wrap_up'), input('wrap_up_s', { type: 'number', min: '0' })),
-        field(t('camp.offer_timeout'), input('offer_timeout_s', { type: 'number', min: '5' })))];
+      field(t('camp.message'), input('message', { placeholder: 'abandon.wav', disabled: old?.source === 'config' }))];
+    // Wrap-up and offer timeouts belong to the campaign's ACD queue (its
+    // wrap_up and offer_timeout settings), not to the desk profile.
   }
   const payload = () => ({
     name: c.name.trim(), label: c.label || c.name, type: c.type, mode: c.mode, power_ratio: c.power_ratio,
@@ -146,13 +145,12 @@ function wizard(el, done, old) {
     agents: c.agents, hours: [{ days: c.days, from: c.from, to: c.to }],
     fields_shown: c.fields_shown.split(',').map((s) => s.trim()).filter(Boolean), script: c.script,
     hold_music: c.hold_music || undefined, abandon_message: c.message || undefined,
-    wrap_up_ms: c.wrap_up_s * 1000, offer_timeout_ms: c.offer_timeout_s * 1000,
   });
   function stepSummary() {
     return [h('pre.preview#camp-summary', JSON.stringify(payload(), null, 2))];
   }
   const titles = ['camp.type', 'camp.mode', 'camp.dispositions', 'camp.products', 'camp.agents', 'camp.hours', 'camp.script',
-    'camp.timers', 'camp.summary'];
+    'camp.media', 'camp.summary'];
 
   function draw() {
     const last = i === steps.length - 1;
@@ -195,7 +193,6 @@ function fromCampaign(o) {
     ...(h0 ? { days: h0.days, from: h0.from, to: h0.to } : {}),
     fields_shown: (o.fields_shown || []).join(', '), script: o.script || '',
     hold_music: o.hold_music || '', message: o.message || o.abandon_message || '',
-    wrap_up_s: Math.round((o.wrap_up_ms ?? 60000) / 1000), offer_timeout_s: Math.round((o.offer_timeout_ms ?? 20000) / 1000),
     lists: (o.lists || []).map((l) => l.list || l).join(', '),
   };
 }

@@ -29,23 +29,32 @@ function emit(type, data) {
 
 export function connected() { return sock && sock.readyState === WebSocket.OPEN; }
 
+function dispatch(msg) {
+  if (!msg || typeof msg.type !== 'string') return;
+  if (msg.type === 'reply' && pending.has(msg.id)) {
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) p.reject(msg.error); else p.resolve(msg.data);
+    return;
+  }
+  if (msg.type === 'bye') { if (sock) sock.close(); return; }
+  emit(msg.type, msg.data || {});
+}
+
 export function connect() {
   wanted = true;
   if (sock && sock.readyState <= WebSocket.OPEN) return;
-  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/ws';
+  // batch=1: messages waiting for this browser arrive as one frame
+  // {type: 'batch', data: [...]}, which keeps a supervisor's view smooth
+  // when a large site sends hundreds of events a second.
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/ws?batch=1';
   sock = new WebSocket(url, 'plateau');
   sock.onopen = () => { backoff = 500; emit('open', {}); };
   sock.onmessage = (m) => {
     let msg;
     try { msg = JSON.parse(m.data); } catch { return; }
-    if (msg.type === 'reply' && pending.has(msg.id)) {
-      const p = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.error) p.reject(msg.error); else p.resolve(msg.data);
-      return;
-    }
-    if (msg.type === 'bye') { sock.close(); return; }
-    emit(msg.type, msg.data || {});
+    if (msg.type === 'batch' && Array.isArray(msg.data)) msg.data.forEach(dispatch);
+    else dispatch(msg);
   };
   sock.onclose = () => {
     for (const p of pending.values()) p.reject({ code: 'network', message: 'closed' });

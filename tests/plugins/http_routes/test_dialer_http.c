@@ -196,7 +196,7 @@ static const char wizard[] =
     "\"products\":[{\"code\":\"box\",\"label\":\"Box\"},{\"code\":\"tv\"}],"
     "\"hours\":[{\"days\":[1,2,3,4,5,6],\"from\":\"09:00\",\"to\":\"20:00\"}],"
     "\"fields_shown\":[\"nom\",\"ville\"],"
-    "\"script\":\"Bonjour {{nom}}\",\"wrap_up_ms\":30000}";
+    "\"script\":\"Bonjour {{nom}}\"}";
 
 static void
 campaigns(void **state)
