@@ -821,6 +821,7 @@ connect_call(attempt *a)
         return;
     }
     a->state = AT_ANSWERED;
+    dialer_pacing_answered(D, c, a);
     plt_kv vars[] = {{"campaign_id", c->def.c.name}, {"attempt_id", a->ref}};
     plt_acd_request r = {.size = sizeof(r),
                          .queue = c->def.c.queue,
@@ -856,6 +857,7 @@ dialer_on_call(const plt_event *ev, void *arg)
         snprintf(a->amd, sizeof(a->amd), "%s", r ? r : "");
         if (r && !strcmp(r, "machine")) {
             a->machine = true;
+            dialer_pacing_answered(D, a->camp, a);
             D->tel.vt->hangup(D->tel.impl, a->leg, 0, PLT_BY_SYSTEM);
         } else {
             connect_call(a);

@@ -167,6 +167,7 @@ typedef struct attempt {
     int32_t sip_code;
     bool abandoned, machine, connected, amd_pending;
     bool left_pool; /* connected or abandoned: out of camp->in_flight */
+    bool paced;     /* its outcome was given to the pacing already */
     bool written;  /* the 'pending' row exists: no longer "reserving" */
     bool deferred; /* trunk full: READY, to originate on a later tick */
     bool redial_blocked, redial_failed; /* checks before a deferred call */
@@ -312,7 +313,8 @@ void dialer_metrics_stop(void);
 /* dialer_pacing_glue.c: lines to dial now for one campaign */
 int32_t dialer_pace(dialer *D, campaign *c, uint32_t avail,
                     uint32_t *logged_in);
-void dialer_pacing_observe(dialer *D, campaign *c, const attempt *a);
+void dialer_pacing_observe(dialer *D, campaign *c, attempt *a);
+void dialer_pacing_answered(dialer *D, campaign *c, attempt *a);
 void dialer_pacing_agent_event(dialer *D, const plt_event *ev);
 void dialer_pacing_free(dialer *D);
 

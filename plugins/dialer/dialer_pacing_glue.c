@@ -107,13 +107,9 @@ dialer_pacing_free(dialer *D)
     nseen = capseen = 0;
 }
 
-void
-dialer_pacing_observe(dialer *D, campaign *c, const attempt *a)
+static void
+observe_outcome(campaign *c, attempt *a, int64_t now)
 {
-    (void)D;
-    if (!c->pacing || a->agent_bound || a->state < AT_ENDING)
-        return;
-    int64_t now = plt_now();
     pacing_outcome o;
     if (a->machine)
         o = PACING_MACHINE;
@@ -127,11 +123,36 @@ dialer_pacing_observe(dialer *D, campaign *c, const attempt *a)
         o = PACING_INVALID;
     else
         o = PACING_CONGESTION;
-    if (!a->started_at)
-        return;
-    int64_t ring_end = a->answered_at ? a->answered_at : a->ended_at;
+    int64_t ring_end = a->answered_at ? a->answered_at : now;
     double ring = (double)(ring_end - a->started_at) / 1000.0;
     pacing_observe_attempt(c->pacing, o, ring < 0 ? 0 : ring, now);
+    a->paced = true;
+}
+
+/* An answered call is known live or machine as soon as AMD (or the
+ * answer, without AMD) says so, minutes before it ends: the hit rate and
+ * the window's live answers must not wait for the end of the talk, or
+ * every early decision sees only the calls that failed fast and
+ * over-dials. */
+void
+dialer_pacing_answered(dialer *D, campaign *c, attempt *a)
+{
+    (void)D;
+    if (!c->pacing || a->agent_bound || a->paced || !a->started_at ||
+        !a->answered_at)
+        return;
+    observe_outcome(c, a, plt_now());
+}
+
+void
+dialer_pacing_observe(dialer *D, campaign *c, attempt *a)
+{
+    (void)D;
+    if (!c->pacing || a->agent_bound || a->state < AT_ENDING)
+        return;
+    int64_t now = plt_now();
+    if (!a->paced && a->started_at)
+        observe_outcome(c, a, now);
     if (a->abandoned)
         pacing_observe_abandon(c->pacing, PACING_ABANDON_NO_AGENT, now);
 }

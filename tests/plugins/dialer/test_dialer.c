@@ -353,6 +353,41 @@ predictive_mode(void **state)
     fixture_close(f);
 }
 
+/* A live answer reaches the pacing when it is answered, not when its
+ * call ends: with every call still in talk after ten minutes, the
+ * decisions already count those answers in the hit rate and the window.
+ * (Counted at the end of the talk, the early hit rate saw only the calls
+ * that failed fast, and the dialer over-dialled its first hour.) */
+static void
+predictive_counts_answers_at_answer(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: predictive, queue: q,"
+                              " lists: [l], max_attempts: 1}\n",
+                              "seed: 8\nanswer_rate: 0.3\nmachine_rate: 0\n"
+                              "busy_rate: 0.3\ninvalid_rate: 0.2\n"
+                              "talk_mean: 3h\ntalk_sd: 1m\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n",
+                              0);
+    make_list(f, 600, NULL);
+    staff(f, 12);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 10 * MIN_MS);
+    assert_true(plt_fake_host_event_count(f->fh, "queue.answered") >= 5);
+    size_t n = plt_fake_host_event_count(f->fh, "dialer.pacing");
+    assert_true(n > 0);
+    const plt_event *last = plt_fake_host_event_at(f->fh, "dialer.pacing", n - 1);
+    const char *live = plt_fake_event_str(last, "window_live");
+    const char *hit = plt_fake_event_str(last, "hit_rate");
+    assert_non_null(live);
+    assert_non_null(hit);
+    /* Nobody has hung up yet, and yet the answers are counted. */
+    assert_true(atof(live) >= 5);
+    assert_true(atof(hit) > 0.15);
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* callbacks */
 
@@ -755,6 +790,7 @@ main(void)
         cmocka_unit_test(preview_mode),
         cmocka_unit_test(power_mode),
         cmocka_unit_test(predictive_mode),
+        cmocka_unit_test(predictive_counts_answers_at_answer),
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
         cmocka_unit_test(callback_for_anyone),
