@@ -28,8 +28,8 @@
  * up in a list), which made preparing a fresh text for the last, odd-sized
  * chunk of every batch the largest cost of an import. INSERTs hold
  * insert_rows rows, or, for what is left, a power of 4 (1, 4, 16, 64,
- * 256...); IN lists of probes are padded to a power of 4 (16 to LEADS_IN_CHUNK) by
- * repeating their last key, which changes no result.
+ * 256...); the key lists of probes are padded to a power of 4 (16 to
+ * LEADS_IN_CHUNK) by repeating their last key, which changes no result.
  * Ids from RETURNING are matched to rows by order of value: both engines
  * hand out increasing ids to the rows of one INSERT in VALUES order
  * (SQLite AUTOINCREMENT, a PostgreSQL identity's nextval per row), while
@@ -488,78 +488,79 @@ chunk_rows(size_t left, size_t full)
     return r;
 }
 
-/* Pad an IN list of @p k keys (the last is args->v[args->n - 1]) to its
- * width, then close it. */
+/* Append the keys[from..to) as "(VALUES ($a), ($b), ...) k", padded to
+ * probe_width() rows by repeating the last key (which changes no result:
+ * the row callbacks take every answer for a key as often as it comes). */
 static void
-probe_pad(leads_sb *sql, leads_args *args, size_t k)
+probe_values(leads_sb *sql, leads_args *args, const char *const *keys,
+             size_t from, size_t to)
 {
-    size_t w = probe_width(k);
-    plt_value last = args->v ? args->v[args->n - 1] : PLT_V_NULL();
-    for (; !args->oom && k < w; k++) {
-        leads_args_add(args, last);
-        leads_sb_add(sql, ", ");
+    size_t w = probe_width(to - from);
+    leads_sb_add(sql, "(VALUES ");
+    for (size_t i = 0; i < w && !args->oom; i++) {
+        const char *k = keys[from + i < to ? from + i : to - 1];
+        leads_args_add(args, PLT_V_STR(k));
+        leads_sb_add(sql, i ? ", (" : "(");
         leads_sb_param(sql, args->n);
+        leads_sb_add(sql, ")");
     }
-    leads_sb_add(sql, ")");
+    leads_sb_add(sql, ") k");
 }
 
-/* Issue the next probe chunk of @p keys: 1 queued, 0 none is left, < 0
- * the job failed. */
+/* Issue the next probe chunk: 1 queued, 0 none is left, < 0 the job
+ * failed.
+ *
+ * Each key is looked up on its own, as a scalar subquery per row of a
+ * VALUES list: one index probe per key on both engines, whatever the
+ * planner knows. Written as "key IN (...)" (or as a join), PostgreSQL
+ * costs the probe from statistics that a table being filled does not
+ * have yet (autovacuum analyses it a minute later at best), estimates
+ * that 1,024 keys match most of the table, and scans contact_phone and
+ * contact in full for every probe: half of the server's time on a
+ * 100,000-row import. A scalar subquery is never turned into a join by
+ * either engine, and min() names the oldest contact of a number. */
 static int
 add_probe(add_op *o, bool dnc_probe)
 {
-    size_t total = dnc_probe ? o->dnc.cap : o->nkeys;
-    if (o->cursor >= total)
-        return 0;
     leads_sb sql = {0};
     leads_args args = {0};
     if (dnc_probe) {
-        leads_sb_add(&sql, "SELECT e164 FROM dnc WHERE scope = '*' AND e164"
-                           " IN (");
-        size_t k = 0;
+        size_t total = o->dnc.cap;
         /* Walk the map's slots: every key of it is a number to probe. */
+        const char *chunk[LEADS_IN_CHUNK];
+        size_t k = 0;
         while (o->cursor < total && k < LEADS_IN_CHUNK) {
             const char *e = o->dnc.k[o->cursor++];
-            if (!e)
-                continue;
-            leads_args_add(&args, PLT_V_STR(e));
-            if (k++)
-                leads_sb_add(&sql, ", ");
-            leads_sb_param(&sql, args.n);
+            if (e)
+                chunk[k++] = e;
         }
-        if (k == 0) {
-            leads_sb_free(&sql);
-            leads_args_free(&args);
+        if (k == 0)
             return 0;
-        }
-        probe_pad(&sql, &args, k);
+        leads_sb_add(&sql, "SELECT s.e FROM (SELECT k.column1 AS e,"
+                           " (SELECT 1 FROM dnc d WHERE d.scope = '*'"
+                           " AND d.e164 = k.column1) AS hit FROM ");
+        probe_values(&sql, &args, chunk, 0, k);
+        leads_sb_add(&sql, ") s WHERE s.hit IS NOT NULL");
         return leads_job_query_built(&o->j, &sql, &args, 0, dnc_row) ? -1 : 1;
     }
-    /* The probe must walk the key index (a few thousand lookups), never
-     * the scope's contacts: without statistics SQLite prefers the
-     * list_id prefix of contact_due, which reads the whole list on every
-     * batch and makes an import quadratic. CROSS JOIN fixes the join
-     * order on SQLite (PostgreSQL plans it as the inner join it is), and
-     * the unary + keeps list_id out of index selection on both. */
+    size_t total = o->nkeys;
+    if (o->cursor >= total)
+        return 0;
+    /* The lookup walks the key index (contact_phone_e164 / contact_dedup),
+     * never the scope's contacts: without statistics SQLite would drive
+     * it from the list_id prefix of contact_due. CROSS JOIN fixes the
+     * join order on SQLite (PostgreSQL plans it as the inner join it
+     * is), and the unary + keeps list_id out of index selection. */
     leads_args_add(&args, PLT_V_I64(o->list_id));
     if (o->dedup_field)
-        leads_sb_add(&sql, "SELECT c.dedup_key, c.id FROM contact c"
-                           " WHERE c.dedup_key IN (");
+        leads_sb_add(&sql, "SELECT s.e, s.id FROM (SELECT k.column1 AS e,"
+                           " (SELECT min(c.id) FROM contact c"
+                           " WHERE c.dedup_key = k.column1");
     else
-        leads_sb_add(&sql, "SELECT p.e164, p.contact_id FROM contact_phone p"
-                           " CROSS JOIN contact c"
-                           " WHERE c.id = p.contact_id AND p.e164 IN (");
-    size_t end = o->cursor + LEADS_IN_CHUNK;
-    if (end > total)
-        end = total;
-    for (size_t i = o->cursor; i < end; i++) {
-        leads_args_add(&args, PLT_V_STR(o->keys[i]));
-        if (i > o->cursor)
-            leads_sb_add(&sql, ", ");
-        leads_sb_param(&sql, args.n);
-    }
-    probe_pad(&sql, &args, end - o->cursor);
-    o->cursor = end;
+        leads_sb_add(&sql, "SELECT s.e, s.id FROM (SELECT k.column1 AS e,"
+                           " (SELECT min(p.contact_id) FROM contact_phone p"
+                           " CROSS JOIN contact c WHERE p.e164 = k.column1"
+                           " AND c.id = p.contact_id");
     if (o->scope == PLT_DEDUP_LIST)
         leads_sb_add(&sql, " AND +c.list_id = $1");
     else if (o->scope == PLT_DEDUP_CAMPAIGN)
@@ -570,6 +571,13 @@ add_probe(add_op *o, bool dnc_probe)
                      " WHERE a.list_id = $1))");
     else /* ALL: $1 must still be used by the statement */
         leads_sb_add(&sql, " AND $1 > 0");
+    leads_sb_add(&sql, ") AS id FROM ");
+    size_t end = o->cursor + LEADS_IN_CHUNK;
+    if (end > total)
+        end = total;
+    probe_values(&sql, &args, o->keys, o->cursor, end);
+    o->cursor = end;
+    leads_sb_add(&sql, ") s WHERE s.id IS NOT NULL");
     return leads_job_query_built(&o->j, &sql, &args, 0, dup_row) ? -1 : 1;
 }
 

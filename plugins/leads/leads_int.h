@@ -24,11 +24,11 @@
 /* Parameters per statement: below SQLite's 32766 and PostgreSQL's 65535,
  * with room for the shared parameters of a statement. */
 #define LEADS_MAX_PARAMS 30000
-/* Identifiers per "IN (...)" probe (DNC and duplicate checks, loads); a
- * power of 4, see leads_contacts.c on statement shapes. Not more: with
- * 4,096 values PostgreSQL 15 plans the duplicate probe as a (parallel)
- * sequential scan of contact_phone, ~0.6 s per batch at 1M numbers and
- * growing, where 1,024 values keep it on the e164 index. */
+/* Identifiers per probe (DNC and duplicate checks: one VALUES row per
+ * key; loads: "IN (...)"); a power of 4, see leads_contacts.c on
+ * statement shapes. Not more for IN lists: with 4,096 values PostgreSQL
+ * 15 plans them as a (parallel) sequential scan, where 1,024 values keep
+ * an indexed table on its index once it has statistics. */
 #define LEADS_IN_CHUNK 1024
 /* Statements of one add_batch in flight at once: the next one is built
  * while the engine runs the previous one. */

@@ -80,6 +80,11 @@ static const plt_cfg_key spg_keys[] = {
      .type = PLT_CFG_STR,
      .def = "plateau",
      .help = "shown in pg_stat_activity"},
+    {.name = "jit",
+     .type = PLT_CFG_BOOL,
+     .def = "false",
+     .help = "let the server JIT-compile our statements (off: every session "
+             "starts with SET jit = off)"},
     PLT_CFG_END};
 
 static const char *const spg_provides[] = {PLT_STORAGE_NAME, NULL};
@@ -99,6 +104,7 @@ read_config(spg *pg, const plt_cfg *cfg)
     rc |= plt_cfg_duration_ms(cfg, "reconnect_max", &rm);
     rc |= plt_cfg_str(cfg, "sslmode", &pg->sslmode);
     rc |= plt_cfg_str(cfg, "application_name", &pg->appname);
+    rc |= plt_cfg_bool(cfg, "jit", &pg->jit);
     if (rc != 0)
         return PLT_ECONFIG;
     if (plt_cfg_str(cfg, "password", &pg->password) != 0)

@@ -274,6 +274,7 @@ prepared_forget(spg_conn *c)
     }
     c->prep_slot = NULL;
     c->phase = SPG_P_EXEC;
+    c->session_set = false;
 }
 
 /* The request on the wire is over (or never left): a statement whose
@@ -831,12 +832,16 @@ prepared_match(const spg_prepared *p, const char *sql, uint64_t h,
     return true;
 }
 
-/* Send what comes after a finished CLOSE (the PREPARE) or PREPARE (the
- * execution). Same returns as send_exec(). */
+static int send_start(spg_conn *c, spg_req *r);
+
+/* Send what comes after a finished SETUP (the request), CLOSE (the
+ * PREPARE) or PREPARE (the execution). Same returns as send_exec(). */
 static int
 send_step(spg_conn *c, spg_req *r)
 {
     spg_prepared *p = c->prep_slot;
+    if (c->phase == SPG_P_SETUP)
+        return send_start(c, r);
     if (c->phase == SPG_P_CLOSE) {
         char name[24];
         snprintf(name, sizeof(name), "plt_%u", p->id);
@@ -911,6 +916,44 @@ send_named(spg_conn *c, spg_req *r)
     return send_step(c, r);
 }
 
+/* Send r itself. Same returns as send_exec(). */
+static int
+send_start(spg_conn *c, spg_req *r)
+{
+    c->phase = SPG_P_EXEC;
+    /* Consumer INSERTs run as named prepared statements: parsed and
+     * planned once per session, then only bound and executed. Not in a
+     * failed transaction (the server would refuse the PREPARE as it
+     * refuses the statement: send it as it is and get that error). */
+    if (r->kind == SPG_R_QUERY && r->named &&
+        PQtransactionStatus(c->pq) != PQTRANS_INERROR)
+        return send_named(c, r);
+    return send_exec(c, r);
+}
+
+/* Before the first statement of a session, its settings: `SET jit = off`
+ * unless `jit` is configured. Plateau's statements are short, and
+ * PostgreSQL decides JIT compilation on the planner's estimate, which on
+ * a table filled since its last ANALYZE (a lead import into a new list)
+ * can be a thousand times the real cost: compiling then took ~140 ms of a
+ * 7 ms duplicate probe. A server without the setting (before 11) answers
+ * with an error, which is ignored like the answer. Same returns as
+ * send_exec(). */
+static int
+send_setup(spg_conn *c, spg_req *r)
+{
+    if (c->session_set || c->pg->jit)
+        return send_start(c, r);
+    c->session_set = true;
+    c->phase = SPG_P_SETUP;
+    if (PQsendQuery(c->pq, "SET jit = off"))
+        return 0;
+    if (PQstatus(c->pq) == CONNECTION_BAD)
+        return PLT_EAGAIN;
+    spg_req_set_error(r, PLT_EDB, NULL, PQerrorMessage(c->pq));
+    return PLT_EDB;
+}
+
 int
 spg_conn_send(spg_conn *c, spg_req *r)
 {
@@ -940,16 +983,7 @@ spg_conn_send(spg_conn *c, spg_req *r)
     c->req = r;
     c->phase = SPG_P_EXEC;
     c->prep_slot = NULL;
-    /* Consumer INSERTs run as named prepared statements: parsed and
-     * planned once per session, then only bound and executed. Not in a
-     * failed transaction (the server would refuse the PREPARE as it
-     * refuses the statement: send it as it is and get that error). */
-    int rc;
-    if (r->kind == SPG_R_QUERY && r->named &&
-        PQtransactionStatus(c->pq) != PQTRANS_INERROR)
-        rc = send_named(c, r);
-    else
-        rc = send_exec(c, r);
+    int rc = send_setup(c, r);
     if (rc != 0) {
         c->req = NULL;
         prepared_settle(c);
@@ -1248,7 +1282,7 @@ conn_io(spg_conn *c, int events)
                 return;
             continue;
         }
-        if (c->phase == SPG_P_CLOSE ||
+        if (c->phase == SPG_P_CLOSE || c->phase == SPG_P_SETUP ||
             (c->phase == SPG_P_PREPARE &&
              PQresultStatus(res) == PGRES_COMMAND_OK)) {
             /* The DEALLOCATE of an evicted statement (its outcome is not

@@ -159,7 +159,8 @@ typedef struct spg_prepared {
 typedef enum spg_phase {
     SPG_P_EXEC = 0,
     SPG_P_CLOSE,
-    SPG_P_PREPARE
+    SPG_P_PREPARE,
+    SPG_P_SETUP /* the session's settings, before its first statement */
 } spg_phase;
 
 struct spg_conn {
@@ -193,6 +194,7 @@ struct spg_conn {
     uint64_t prep_tick;
     uint32_t prep_next_id;
     spg_phase phase;
+    bool session_set; /* the session's settings were sent (SPG_P_SETUP) */
     spg_prepared *prep_slot; /* the statement c->req uses, or NULL */
     uint64_t prepares;       /* PREPAREs sent (diagnostics and tests) */
 };
@@ -290,6 +292,7 @@ struct spg {
     const char *password; /* NULL: none */
     const char *sslmode;
     const char *appname;
+    bool jit; /* leave the server's JIT on for our sessions */
     int pool_size;
     uint64_t connect_timeout_ms;
     uint64_t txn_timeout_ms;

@@ -511,6 +511,53 @@ test_prepared_statements(void **state)
     finish(fh);
 }
 
+/* The text of `SHOW jit` in the session of a one-connection pool. */
+static void
+show_jit(plt_fake_host *fh, plt_storage *st, char *out, size_t len)
+{
+    row_capture cap;
+    pgt_res r = {0};
+    assert_int_equal(run_capture(fh, st, "SHOW jit", NULL, 0, &cap, &r), 0);
+    assert_int_equal(cap.nrows, 1);
+    snprintf(out, len, "%s", cap.str[0]);
+    pgt_res_free(&r);
+}
+
+/* Every session starts with SET jit = off (storage_pg.c, `jit`), again
+ * after a reconnection; `jit: true` leaves the server's setting. */
+static void
+test_session_jit(void **state)
+{
+    (void)state;
+    plt_storage st;
+    char v[32];
+    plt_fake_host *fh = started("pool: 1\n", &st);
+    show_jit(fh, &st, v, sizeof(v));
+    assert_string_equal(v, "off");
+    /* A new session (the server ends this one) is set up again. */
+    row_capture gone;
+    pgt_res gr = {0};
+    run_capture(fh, &st, "SELECT pg_terminate_backend(pg_backend_pid())",
+                NULL, 0, &gone, &gr); /* fails: the session ended */
+    pgt_res_free(&gr);
+    for (int i = 0; i < 50; i++) {
+        row_capture cap;
+        pgt_res r = {0};
+        int rc = run_capture(fh, &st, "SHOW jit", NULL, 0, &cap, &r);
+        pgt_res_free(&r);
+        if (rc == 0) {
+            assert_string_equal(cap.str[0], "off");
+            break;
+        }
+        assert_true(i < 49);
+    }
+    finish(fh);
+    fh = started("pool: 1\njit: true\n", &st);
+    show_jit(fh, &st, v, sizeof(v));
+    assert_string_equal(v, "on");
+    finish(fh);
+}
+
 static void
 test_transactions(void **state)
 {
@@ -1183,6 +1230,7 @@ main(void)
         cmocka_unit_test(test_durability_warning),
         cmocka_unit_test(test_stop_drains),
         cmocka_unit_test(test_prepared_statements),
+        cmocka_unit_test(test_session_jit),
         cmocka_unit_test(test_stream_million),
     };
     return cmocka_run_group_tests(tests, setup_env, NULL);
