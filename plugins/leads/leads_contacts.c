@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "leads_int.h"
+#include "leads_json.h"
 
 /* ------------------------------------------------------------------ */
 /* A string -> int64 hash map over arena strings (open addressing). */
@@ -307,11 +308,23 @@ add_normalise(add_op *o)
             o->fl[q].value = inf->value;
         }
         c->nfields = (uint32_t)(o->nfl - c->field0);
-        char *json = NULL;
-        if (leads_fields_to_json(&o->fl[c->field0], c->nfields, &json) != 0)
-            return PLT_ENOMEM;
-        c->json = leads_arena_dup(&o->a, json);
-        free(json);
+        /* The names are distinct (above): the document is written
+         * straight into the arena, unless a name needs jansson. */
+        size_t jl = leads_json_fields_len(&o->fl[c->field0], c->nfields);
+        if (jl == SIZE_MAX) {
+            char *json = NULL;
+            if (leads_fields_to_json(&o->fl[c->field0], c->nfields, &json) !=
+                0)
+                return PLT_ENOMEM;
+            c->json = leads_arena_dup(&o->a, json);
+            free(json);
+        } else if (jl) {
+            char *json = leads_arena_alloc(&o->a, jl);
+            if (!json)
+                return PLT_ENOMEM;
+            leads_json_fields_write(&o->fl[c->field0], c->nfields, json);
+            c->json = json;
+        }
         /* Phone de-duplication probes contact_phone: only a custom field
          * needs a key of its own (contact.dedup_key). */
         if (o->dedup_field)
