@@ -40,6 +40,30 @@ leads_utf8_seq(const unsigned char *s)
     return n;
 }
 
+char *
+leads_utf8_repair(const char *s)
+{
+    size_t n = strlen(s), k = 0;
+    char *fixed = malloc(3 * n + 1);
+    if (!fixed)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t l = leads_utf8_seq(p);
+        if (l == 0) {
+            memcpy(fixed + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            p++;
+            continue;
+        }
+        memcpy(fixed + k, p, l);
+        k += l;
+        p += l;
+    }
+    fixed[k] = 0;
+    return fixed;
+}
+
 /* ------------------------------------------------------------------ */
 /* Folding: lowercase, diacritics of Latin letters stripped */
 

@@ -13,6 +13,9 @@
 
 /* Length of the valid UTF-8 sequence at @p s (1..4), or 0. */
 size_t leads_utf8_seq(const unsigned char *s);
+/* @p s with each byte that starts no valid UTF-8 sequence replaced by
+ * U+FFFD. malloc'd, or NULL. */
+char *leads_utf8_repair(const char *s);
 /* @p s folded for search: ASCII lowercased, the accented Latin letters
  * of U+00C0..U+017F as their base letters (oe, ae, ss, ij for the
  * ligatures and sharp s); everything else kept. malloc'd, or NULL. */

@@ -25,23 +25,8 @@ jstr(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    size_t n = strlen(s), k = 0;
-    char *fixed = malloc(3 * n + 1);
+    char *fixed = leads_utf8_repair(s);
     assert_non_null(fixed);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t l = leads_utf8_seq(p);
-        if (l == 0) {
-            memcpy(fixed + k, "\xEF\xBF\xBD", 3);
-            k += 3;
-            p++;
-            continue;
-        }
-        memcpy(fixed + k, p, l);
-        k += l;
-        p += l;
-    }
-    fixed[k] = 0;
     j = json_string(fixed);
     free(fixed);
     assert_non_null(j);
