@@ -16,8 +16,9 @@
  *   3. multi-row INSERTs (insert_rows rows each; identical texts for full
  *      chunks so the engines reuse prepared statements) for contacts with
  *      RETURNING id (custom fields ride along as one JSON document per
- *      contact), then phones, the search-index rows of the indexed fields
- *      only, and "imported" history;
+ *      contact, and the "imported" history entry is the row itself:
+ *      created_at and source), then phones and the search-index rows of
+ *      the indexed fields only;
  *   4. the progress value of a resumable import, in the same transaction.
  * Statements are pipelined (LEADS_PIPELINE in flight): the next one is
  * built while the engine runs the previous one.
@@ -135,8 +136,8 @@ typedef struct ncontact {
     int64_t dup_of; /* index of an earlier contact of the batch, or -1 */
 } ncontact;
 
-enum { ST_DNC, ST_DUP, ST_CONTACTS, ST_PHONES, ST_FIELDS, ST_EVENTS,
-       ST_PROGRESS, ST_COMMIT };
+enum { ST_DNC, ST_DUP, ST_CONTACTS, ST_PHONES, ST_FIELDS, ST_PROGRESS,
+       ST_COMMIT };
 
 typedef struct add_op {
     leads_job j;
@@ -624,16 +625,17 @@ add_insert(add_op *o)
             return 0;
         leads_sb_add(&sql, "INSERT INTO contact (list_id, status, time_zone,"
                            " priority, dedup_key, fields, created_at,"
-                           " updated_at) VALUES ");
+                           " updated_at, source) VALUES ");
         leads_args_add(&args, PLT_V_I64(o->list_id));
         leads_args_add(&args, PLT_V_I64(o->now));
+        leads_args_add(&args, PLT_V_STR(o->source ? o->source : "add"));
         size_t from = o->cursor;
         while (o->cursor < o->nadd && rows < target) {
             ncontact *c = &o->c[o->add_idx[o->cursor++]];
             size_t b = args.n;
             leads_sb_add(&sql, rows++ ? ", ($1, " : "($1, ");
             leads_sb_params(&sql, b + 1, 5);
-            leads_sb_add(&sql, ", $2, $2)");
+            leads_sb_add(&sql, ", $2, $2, $3)");
             leads_args_add(&args, PLT_V_I64(c->status));
             leads_args_add(&args, PLT_V_STR(c->tz));
             leads_args_add(&args, PLT_V_I64(c->priority));
@@ -706,20 +708,6 @@ add_insert(add_op *o)
         }
         break;
     }
-    case ST_EVENTS: {
-        leads_sb_add(&sql, "INSERT INTO contact_event (contact_id, at, kind,"
-                           " note) VALUES ");
-        leads_args_add(&args, PLT_V_I64(o->now));
-        leads_args_add(&args, PLT_V_STR(o->source ? o->source : "add"));
-        while (o->cursor < o->nadd && rows < target) {
-            ncontact *c = &o->c[o->add_idx[o->cursor++]];
-            leads_args_add(&args, PLT_V_I64(c->contact_id));
-            leads_sb_add(&sql, rows++ ? ", (" : "(");
-            leads_sb_param(&sql, args.n);
-            leads_sb_add(&sql, ", $1, 'imported', $2)");
-        }
-        break;
-    }
     default:
         break;
     }
@@ -745,7 +733,6 @@ stage_rows(const add_op *o, int stage)
         const ncontact *c = &o->c[o->add_idx[i]];
         switch (stage) {
         case ST_CONTACTS:
-        case ST_EVENTS:
             n++;
             break;
         case ST_PHONES:
@@ -874,7 +861,6 @@ add_step(leads_job *j)
             continue;
         case ST_PHONES:
         case ST_FIELDS:
-        case ST_EVENTS:
             if ((r = add_fill(o, add_insert)) < 0 || !o->stage_issued)
                 return;
             add_next_stage(o);
@@ -1544,10 +1530,16 @@ hist_step(leads_job *j)
     hist_op *o = (hist_op *)j;
     if (j->stage++ == 0) {
         plt_value a = PLT_V_I64(o->contact_id);
+        /* A contact added from schema version 33 on has no "imported"
+         * row: its own row is that entry (id 0, the oldest). */
         leads_job_query(j,
                         "SELECT id, at, kind, campaign, phone, outcome,"
                         " disposition, agent, note FROM contact_event"
-                        " WHERE contact_id = $1 ORDER BY at DESC, id DESC",
+                        " WHERE contact_id = $1"
+                        " UNION ALL SELECT 0, created_at, 'imported', NULL,"
+                        " NULL, NULL, NULL, NULL, source FROM contact"
+                        " WHERE id = $1 AND source IS NOT NULL"
+                        " ORDER BY 2 DESC, 1 DESC",
                         &a, 1, 0, hist_row);
         return;
     }

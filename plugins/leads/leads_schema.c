@@ -29,7 +29,9 @@
  *    indexes (ADR 0010).
  *  - contact_search_folded (name, folded): search by an indexed field,
  *    case and accents folded (from version 31).
- *  - contact_event_contact (contact_id, at): history.
+ *  - contact_event_contact (contact_id, at): history (attempts,
+ *    dispositions, callbacks, DNC changes; from version 33 a contact's
+ *    "imported" entry is its own row: created_at, source).
  *  - contact_event_attempt (phone, at) partial on attempts: the legal caps
  *    (attempts_since).
  *  - dnc primary key (scope, e164): dnc_check and every DNC probe.
@@ -244,6 +246,13 @@ const plt_storage_migration leads_migrations[] = {
      .name = "index contact_search_folded",
      .sql = "CREATE INDEX contact_search_folded ON contact_search"
             " (name, folded)"},
+    /* A contact's "imported" history entry is its row: created_at and
+     * source (the add's `source` note, "add" without one). Contacts added
+     * before version 33 keep their contact_event row and a NULL source;
+     * history() reads both. */
+    {.version = 33,
+     .name = "add contact.source",
+     .sql = "ALTER TABLE contact ADD COLUMN source TEXT"},
 };
 const size_t leads_nmigrations =
     sizeof(leads_migrations) / sizeof(leads_migrations[0]);

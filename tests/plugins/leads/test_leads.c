@@ -1150,19 +1150,26 @@ search_by_phone_text_and_field(void **state)
     assert_int_equal(y.ids[0], id1);
 }
 
+static int64_t sql_count(fixture *f, const char *text);
+
 typedef struct hist {
     bool done;
     int status;
     size_t n;
     char kinds[16][16];
+    char notes[16][32];
+    int64_t at[16];
 } hist;
 
 static int
 on_event(void *arg, const plt_lead_event *ev)
 {
     hist *h = arg;
-    if (h->n < 16)
+    if (h->n < 16) {
+        snprintf(h->notes[h->n], 32, "%s", ev->note ? ev->note : "");
+        h->at[h->n] = ev->at;
         snprintf(h->kinds[h->n++], 16, "%s", ev->kind);
+    }
     return 0;
 }
 
@@ -1173,6 +1180,18 @@ on_hist_done(void *arg, int status, const char *msg)
     (void)msg;
     h->done = true;
     h->status = status;
+}
+
+/* The history of @p id, read whole. */
+static hist
+history_of(fixture *f, int64_t id)
+{
+    hist h = {0};
+    assert_int_equal(
+        f->vt->history(f->impl, id, on_event, on_hist_done, &h), 0);
+    wait_flag(f, &h.done);
+    assert_int_equal(h.status, 0);
+    return h;
 }
 
 static void
@@ -1207,15 +1226,17 @@ history_newest_first_and_attempts_across_campaigns(void **state)
     assert_int_equal(f->vt->disposition(f->impl, &d, on_done, &r), 0);
     wait_flag(f, &r.done);
     assert_int_equal(r.status, 0);
-    hist h = {0};
-    assert_int_equal(
-        f->vt->history(f->impl, id, on_event, on_hist_done, &h), 0);
-    wait_flag(f, &h.done);
-    assert_int_equal(h.status, 0);
+    hist h = history_of(f, id);
     assert_int_equal(h.n, 3);
     assert_string_equal(h.kinds[0], "disposition");
     assert_string_equal(h.kinds[1], "attempt");
     assert_string_equal(h.kinds[2], "imported");
+    assert_string_equal(h.notes[2], "add"); /* no source given */
+    assert_true(h.at[2] <= t0);
+    /* The imported entry is the contact's row, not a contact_event row. */
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact_event"
+                                  " WHERE kind = 'imported'"),
+                     0);
 
     /* The same number in campaign c2, through the other list. */
     g = reserve(f, "c2", "d2", 1);
@@ -1715,6 +1736,9 @@ fields_move_into_documents_on_upgrade(void **state)
     sql_ok(f, "INSERT INTO contact_field (contact_id, name, value) VALUES"
               " (1, 'name', 'Anne \"A\" L\u00e9vy'), (1, 'city', 'Lyon'),"
               " (1, 'note', NULL), (2, 'name', 'Bob'), (2, 'city', 'Paris')");
+    sql_ok(f, "INSERT INTO contact_event (contact_id, at, kind, note) VALUES"
+              " (1, 5, 'imported', 'import:7'), (2, 5, 'imported', 'add'),"
+              " (3, 5, 'imported', 'add'), (1, 9, 'attempt', NULL)");
 
     /* 2. The same database under this leads. */
     new_host(f, f->own_dir);
@@ -1782,6 +1806,17 @@ fields_move_into_documents_on_upgrade(void **state)
     assert_int_equal(a->r[1].result, PLT_LEAD_ADDED);
     int64_t zoe = a->r[1].contact_id;
     free(a);
+    /* History: a contact of the old schema keeps its own "imported" row,
+     * once; one added now has its entry from its row. */
+    hist h1 = history_of(f, 1), hz = history_of(f, zoe);
+    assert_int_equal(h1.n, 2);
+    assert_string_equal(h1.kinds[0], "attempt");
+    assert_string_equal(h1.kinds[1], "imported");
+    assert_string_equal(h1.notes[1], "import:7");
+    assert_int_equal(h1.at[1], 5);
+    assert_int_equal(hz.n, 1);
+    assert_string_equal(hz.kinds[0], "imported");
+    assert_string_equal(hz.notes[0], "add");
     plt_lead_add_opts opts = {.size = sizeof(opts),
                               .dedup_scope = PLT_DEDUP_LIST,
                               .dedup_field = "name"};

@@ -174,7 +174,9 @@ typedef struct plt_lead {
 
 /** One history entry. */
 typedef struct plt_lead_event {
-    int64_t id;
+    int64_t id;            /**< 0 for the "imported" entry of a contact
+                                added by leads from schema version 33 on
+                                (kept in the contact's row) */
     int64_t at;            /**< UTC ms */
     const char *kind;      /**< "imported", "attempt", "disposition", "note",
                                 "dnc", "callback" */
