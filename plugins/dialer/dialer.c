@@ -93,6 +93,9 @@ static const plt_cfg_key campaign_keys[] = {
      .help = "WAV played to abandoned calls"},
     {.name = "amd", .type = PLT_CFG_BOOL, .def = "false",
      .help = "answering-machine detection"},
+    {.name = "amd_false_positive_rate", .type = PLT_CFG_DOUBLE, .def = "0",
+     .help = "share of live answers AMD hangs up as machines (0..0.5), "
+             "charged up front by predictive pacing; 0 = the pack's"},
     {.name = "hours", .type = PLT_CFG_LIST,
      .help = "opening windows \"mon-fri 09:00-12:30\" in the contact's zone"},
     {.name = "holidays", .type = PLT_CFG_LIST,
@@ -351,7 +354,7 @@ static const plt_dep needs[] = {
     {0}};
 static const char *const provides[] = {PLT_DIALER_NAME, NULL};
 
-PLT_PLUGIN_DEFINE(.name = "dialer", .version = "1.0.0",
+PLT_PLUGIN_DEFINE(.name = "dialer", .version = "1.1.0",
                   .summary = "Outbound campaigns: preview, progressive, power,"
                              " predictive, with compliance packs",
                   .needs = needs, .provides = provides, .config_keys = keys,

@@ -175,6 +175,9 @@ camp_def_validate(const plt_dialer_campaign *c, char *why, size_t len)
     if (c->mode == PLT_DIAL_POWER && (c->power_ratio <= 0 ||
                                       c->power_ratio > 20))
         BAD("%s: power ratio must be in (0, 20]", c->name);
+    if (!(c->amd_false_positive_rate >= 0 &&
+          c->amd_false_positive_rate <= 0.5))
+        BAD("%s: amd_false_positive_rate must be in [0, 0.5]", c->name);
     if (c->mode != PLT_DIAL_PREVIEW && (!c->queue || !*c->queue))
         BAD("%s: %s mode needs an ACD queue for answered calls", c->name,
             plt_dial_mode_name(c->mode));
@@ -308,6 +311,8 @@ camp_def_to_json(const plt_dialer_campaign *c)
     json_object_set_new(o, "connect_deadline_ms",
                         json_integer(c->connect_deadline_ms));
     json_object_set_new(o, "amd", json_boolean(c->amd));
+    json_object_set_new(o, "amd_false_positive_rate",
+                        json_real(c->amd_false_positive_rate));
     json_object_set_new(o, "max_lines", json_integer(c->max_lines));
     json_object_set_new(o, "preview_timeout_ms",
                         json_integer(c->preview_timeout_ms));
@@ -424,6 +429,8 @@ camp_def_from_json(camp_def *d, const char *text, char *why, size_t len)
     c->ring_timeout_ms = (uint32_t)I("ring_timeout_ms");
     c->connect_deadline_ms = (uint32_t)I("connect_deadline_ms");
     c->amd = json_is_true(json_object_get(o, "amd"));
+    c->amd_false_positive_rate =
+        json_number_value(json_object_get(o, "amd_false_positive_rate"));
     c->max_lines = (uint32_t)I("max_lines");
     c->preview_timeout_ms = (uint32_t)I("preview_timeout_ms");
     c->source = d_str(d, "storage");
@@ -518,6 +525,9 @@ one_from_cfg(dialer *D, const plt_cfg *t, char *why, size_t len)
     c->preview_timeout_ms = (uint32_t)i64;
     plt_cfg_bool(t, "amd", &b);
     c->amd = b;
+    dbl = 0;
+    plt_cfg_double(t, "amd_false_positive_rate", &dbl);
+    c->amd_false_positive_rate = dbl;
     plt_cfg_int(t, "max_lines", &i64);
     c->max_lines = (uint32_t)i64;
     size_t n = 0;

@@ -187,6 +187,8 @@ def_from_json(json_t *b, const char *name, def_buf *d, char *why, size_t len)
         (uint32_t)json_integer_value(json_object_get(b, "connect_deadline_ms"));
     c->abandon_message = jstr(b, "abandon_message");
     c->amd = json_is_true(json_object_get(b, "amd"));
+    c->amd_false_positive_rate =
+        json_number_value(json_object_get(b, "amd_false_positive_rate"));
     c->compliance = jstr(b, "compliance");
     c->max_lines =
         (uint32_t)json_integer_value(json_object_get(b, "max_lines"));
@@ -309,7 +311,7 @@ def_to_json(const plt_dialer_campaign *c)
         json_array_append_new(agents, json_string(c->agents[i]));
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:b, s:f, s:s?, s:s?, s:o, s:o, s:o, s:o, s:o, "
-        "s:i, s:i, s:i, s:s?, s:b, s:s?, s:i, s:i, s:s?}",
+        "s:i, s:i, s:i, s:s?, s:b, s:f, s:s?, s:i, s:i, s:s?}",
         "name", c->name, "label", c->label ? c->label : c->name, "type",
         plt_campaign_type_name(c->type), "mode", plt_dial_mode_name(c->mode),
         "enabled", c->enabled, "power_ratio", c->power_ratio, "caller_id",
@@ -317,7 +319,8 @@ def_to_json(const plt_dialer_campaign *c)
         "retries", retries, "hours", hours, "agents", agents, "max_attempts",
         c->max_attempts, "ring_timeout_ms", (int)c->ring_timeout_ms,
         "connect_deadline_ms", (int)c->connect_deadline_ms, "abandon_message",
-        c->abandon_message, "amd", c->amd, "compliance", c->compliance,
+        c->abandon_message, "amd", c->amd, "amd_false_positive_rate",
+        c->amd_false_positive_rate, "compliance", c->compliance,
         "max_lines", (int)c->max_lines, "preview_timeout_ms",
         (int)c->preview_timeout_ms, "source", c->source);
 }

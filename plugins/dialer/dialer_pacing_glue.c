@@ -224,6 +224,8 @@ dialer_pace(dialer *D, campaign *c, uint32_t avail, uint32_t *logged_in)
         pacing_priors pr = {0};
         if (c->pack && c->pack->count_amd_false_positives)
             pr.amd_fp_rate = c->pack->amd_false_positive_rate;
+        if (c->def.c.amd && c->def.c.amd_false_positive_rate > 0)
+            pr.amd_fp_rate = c->def.c.amd_false_positive_rate;
         c->pacing = pacing_new(&pr);
         if (!c->pacing)
             return (int32_t)avail - (int32_t)c->in_flight;

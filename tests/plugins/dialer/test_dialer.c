@@ -16,6 +16,7 @@
  * for it. The compliance rules are in test_dialer_compliance.c.
  */
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -363,7 +364,8 @@ predictive_counts_answers_at_answer(void **state)
 {
     (void)state;
     fixture *f = fixture_open("  - {name: c, mode: predictive, queue: q,"
-                              " lists: [l], max_attempts: 1}\n",
+                              " lists: [l], max_attempts: 1, amd: true,"
+                              " amd_false_positive_rate: 0.02}\n",
                               "seed: 8\nanswer_rate: 0.3\nmachine_rate: 0\n"
                               "busy_rate: 0.3\ninvalid_rate: 0.2\n"
                               "talk_mean: 3h\ntalk_sd: 1m\n"
@@ -385,6 +387,52 @@ predictive_counts_answers_at_answer(void **state)
     /* Nobody has hung up yet, and yet the answers are counted. */
     assert_true(atof(live) >= 5);
     assert_true(atof(hit) > 0.15);
+    /* The campaign's AMD false-positive estimate is charged up front. */
+    const char *fp = plt_fake_event_str(last, "amd_fp_rate");
+    assert_non_null(fp);
+    assert_true(fabs(atof(fp) - 0.02) < 0.005);
+    fixture_close(f);
+}
+
+static void
+got_campaign(void *arg, int status, const plt_dialer_campaign *c)
+{
+    double *rate = arg;
+    *rate = status == 0 && c->size >= sizeof(*c) ? c->amd_false_positive_rate
+                                                 : -1;
+}
+
+/* The AMD false-positive estimate of a campaign: checked (0..0.5),
+ * stored and read back. */
+static void
+campaign_amd_false_positive_rate(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
+                              " lists: [l]}\n",
+                              sim_answer, 0);
+    plt_dialer_list lists[] = {{.list = "l", .weight = 1}};
+    plt_dialer_campaign c = {.size = sizeof(c), .name = "fp",
+                             .type = PLT_CAMPAIGN_SALE,
+                             .mode = PLT_DIAL_PREDICTIVE, .queue = "q",
+                             .lists = lists, .nlists = 1, .amd = true,
+                             .amd_false_positive_rate = 0.7};
+    int ok = 0;
+    int rc = f->dialer.vt->campaign_create(f->dialer.impl, &c, done_cb, &ok);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_true(rc != 0 || ok == -1);
+    c.amd_false_positive_rate = 0.012;
+    ok = 0;
+    assert_int_equal(f->dialer.vt->campaign_create(f->dialer.impl, &c,
+                                                   done_cb, &ok),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(ok, 1);
+    double rate = 0;
+    assert_int_equal(f->dialer.vt->campaign_get(f->dialer.impl, "fp",
+                                                got_campaign, &rate),
+                     0);
+    assert_true(fabs(rate - 0.012) < 1e-9);
     fixture_close(f);
 }
 
@@ -791,6 +839,7 @@ main(void)
         cmocka_unit_test(power_mode),
         cmocka_unit_test(predictive_mode),
         cmocka_unit_test(predictive_counts_answers_at_answer),
+        cmocka_unit_test(campaign_amd_false_positive_rate),
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
         cmocka_unit_test(callback_for_anyone),

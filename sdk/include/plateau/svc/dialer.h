@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file plateau/svc/dialer.h
- * The `dialer` service 1.0: outbound campaigns ("opérations") and the
+ * The `dialer` service 1.1: outbound campaigns ("opérations") and the
  * calls they place, implemented by the `dialer` plugin on top of `leads`,
  * `telephony`, `agents`, `acd` and `storage`.
  *
@@ -72,7 +72,7 @@ extern "C" {
 
 #define PLT_DIALER_NAME "dialer"
 #define PLT_DIALER_MAJOR 1
-#define PLT_DIALER_MINOR 0
+#define PLT_DIALER_MINOR 1
 
 /** Campaign types. Values frozen for dialer 1.x. */
 typedef enum plt_campaign_type {
@@ -212,6 +212,13 @@ typedef struct plt_dialer_campaign {
     uint32_t preview_timeout_ms; /**< PREVIEW: an agent's decision time;
                                       0 = 120 s, then skipped */
     const char *source;      /**< read only: "config" or "storage" */
+    /* ---- 1.1 (check size before use) ---- */
+    double amd_false_positive_rate; /**< share of live answers the AMD
+                                         detector hangs up as machines, as
+                                         known from its audits (0..0.5);
+                                         charged to the abandonment budget
+                                         up front by predictive pacing.
+                                         0 = the pack's estimate, if any */
 } plt_dialer_campaign;
 
 /** Live figures of a campaign. */
