@@ -101,7 +101,9 @@ prepare(void *arg)
     run *r = arg;
     r->prepare_rc = 0;
     FILE *in = NULL, *out = NULL;
-    snprintf(r->dir, sizeof r->dir, "/tmp/plateau-simulate-XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(r->dir, sizeof r->dir, "%s/plateau-simulate-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(r->dir)) {
         r->dir[0] = '\0';
         snprintf(r->err, sizeof r->err, "cannot create a temporary directory");
