@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `plateau simulate SCENARIO [--seed N] [--days D] [--mode M]`: run the
- * real dialer, acd and agents plugins against sim on the simulated clock,
- * one day per child process, and print the figures per day and pooled.
+ * `plateau simulate SCENARIO [--seed N] [--days D] [--mode M] [--jobs J]`:
+ * run the real dialer, acd and agents plugins against sim on the simulated
+ * clock, one day per child process (J of them at a time), and print the
+ * figures per day and pooled.
  *
  * SCENARIO is a file, or a name looked up as NAME.yaml in
  * $PLATEAU_SCENARIO_DIR, ./conf/scenarios and $PLATEAU_SOURCE_DIR/
@@ -17,6 +18,8 @@
  * day gives every day the same start (agents logged in, empty database)
  * and keeps a day's state from leaking into the next; the pacing model
  * therefore starts each day cold, as a per-day regulatory window would.
+ * Days are independent, so --jobs runs several at once; a day's seeds
+ * depend only on N and d, so the figures do not depend on J.
  *
  * The parent does no disk work on the loop: files are prepared and removed
  * with plt_queue_work(); the child is a libuv process with a pipe, and the
@@ -38,30 +41,43 @@
 #include "simulate_int.h"
 
 #define MAX_DAYS 366
+#define MAX_JOBS 64
 
-typedef struct run {
-    char scenario[4096];
+typedef struct run run;
+
+/* One child process at a time: a day being prepared, run or cleaned. */
+typedef struct slot {
+    run *r;
+    int day;
     char dir[256], conf[300];
-    char exe[4096];
-    const char *mode;
-    long long seed;
-    int days, day;
-    simulate_day *results;
     int prepare_rc;
     char err[4400];
     uv_process_t proc;
     uv_pipe_t out;
     int proc_open, out_open;
-    int working; /* the simulated clock is held while a child runs */
+    int working; /* the simulated clock is held while the child runs */
     char buf[8192];
     size_t len;
     int got_line;
     int64_t exit_status;
-} run;
+} slot;
+
+struct run {
+    char scenario[4096];
+    char exe[4096];
+    const char *mode;
+    long long seed;
+    int days, jobs;
+    int next_day; /* the next day to hand to a slot */
+    int active;   /* slots with a day in progress */
+    int failed;
+    simulate_day *results;
+    slot *slots;
+};
 
 static run *the_run;
 
-static void start_day(run *r);
+static void slot_next(slot *s);
 
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
@@ -73,11 +89,11 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 }
 
 static void
-remove_dir(run *r)
+remove_dir(slot *s)
 {
-    if (r->dir[0])
-        nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    r->dir[0] = '\0';
+    if (s->dir[0])
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->dir[0] = '\0';
 }
 
 /* Is @p line a "key: <number>" line for @p key? Returns the indentation
@@ -98,26 +114,27 @@ key_line(const char *line, const char *key)
 static void
 prepare(void *arg)
 {
-    run *r = arg;
-    r->prepare_rc = 0;
+    slot *s = arg;
+    const run *r = s->r;
+    s->prepare_rc = 0;
     FILE *in = NULL, *out = NULL;
     const char *tmp = getenv("TMPDIR");
-    snprintf(r->dir, sizeof r->dir, "%s/plateau-simulate-XXXXXX",
+    snprintf(s->dir, sizeof s->dir, "%s/plateau-simulate-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(r->dir)) {
-        r->dir[0] = '\0';
-        snprintf(r->err, sizeof r->err, "cannot create a temporary directory");
+    if (!mkdtemp(s->dir)) {
+        s->dir[0] = '\0';
+        snprintf(s->err, sizeof s->err, "cannot create a temporary directory");
         goto bad;
     }
-    snprintf(r->conf, sizeof r->conf, "%s/scenario.yaml", r->dir);
+    snprintf(s->conf, sizeof s->conf, "%s/scenario.yaml", s->dir);
     in = fopen(r->scenario, "r");
     if (!in) {
-        snprintf(r->err, sizeof r->err, "cannot read %s", r->scenario);
+        snprintf(s->err, sizeof s->err, "cannot read %s", r->scenario);
         goto bad;
     }
-    out = fopen(r->conf, "w");
+    out = fopen(s->conf, "w");
     if (!out) {
-        snprintf(r->err, sizeof r->err, "cannot write %s", r->conf);
+        snprintf(s->err, sizeof s->err, "cannot write %s", s->conf);
         goto bad;
     }
     char line[4096];
@@ -126,9 +143,9 @@ prepare(void *arg)
         int ind;
         if ((ind = key_line(line, "seed")) >= 0) {
             fprintf(out, "%*sseed: %lld\n", ind, "",
-                    r->seed * 1000 + 10LL * r->day + k++);
+                    r->seed * 1000 + 10LL * s->day + k++);
         } else if ((ind = key_line(line, "data_dir")) >= 0) {
-            fprintf(out, "%*sdata_dir: %s\n", ind, "", r->dir);
+            fprintf(out, "%*sdata_dir: %s\n", ind, "", s->dir);
             seen_data_dir = 1;
         } else if (r->mode && strstr(line, "mode: predictive")) {
             char *m = strstr(line, "mode: predictive");
@@ -139,7 +156,7 @@ prepare(void *arg)
         }
     }
     if (!seen_data_dir) {
-        snprintf(r->err, sizeof r->err,
+        snprintf(s->err, sizeof s->err,
                  "%s has no core.data_dir line to point at the day's "
                  "directory",
                  r->scenario);
@@ -147,7 +164,7 @@ prepare(void *arg)
     }
     if (fclose(out) != 0) {
         out = NULL;
-        snprintf(r->err, sizeof r->err, "cannot write %s", r->conf);
+        snprintf(s->err, sizeof s->err, "cannot write %s", s->conf);
         goto bad;
     }
     fclose(in);
@@ -157,97 +174,156 @@ bad:
         fclose(in);
     if (out)
         fclose(out);
-    r->prepare_rc = PLT_EIO;
+    s->prepare_rc = PLT_EIO;
 }
 
 static void
-finish(run *r, int status)
+finish(run *r)
 {
-    if (status == 0 && r->day > 0) {
-        printf("%s, seed %lld, %d day%s%s%s\n", r->scenario, r->seed, r->day,
-               r->day == 1 ? "" : "s", r->mode ? ", mode " : "",
+    int status = r->failed ? 1 : 0;
+    if (status == 0) {
+        printf("%s, seed %lld, %d day%s%s%s\n", r->scenario, r->seed, r->days,
+               r->days == 1 ? "" : "s", r->mode ? ", mode " : "",
                r->mode ? r->mode : "");
-        simulate_metrics_print(stdout, r->results, r->day, 0.03);
+        simulate_metrics_print(stdout, r->results, r->days, 0.03);
         fflush(stdout);
     }
     plt_command_done(status);
 }
 
+/* The slot's day is over (or could not start): take the next one. */
+static void
+slot_failed(slot *s, const char *what)
+{
+    fprintf(stderr, "plateau simulate: day %d: %s\n", s->day + 1, what);
+    s->r->failed = 1;
+    slot_next(s);
+}
+
 static void
 on_closed(uv_handle_t *h)
 {
-    run *r = h->data;
-    if (h == (uv_handle_t *)&r->proc)
-        r->proc_open = 0;
+    slot *s = h->data;
+    if (h == (uv_handle_t *)&s->proc)
+        s->proc_open = 0;
     else
-        r->out_open = 0;
-    if (r->proc_open || r->out_open)
+        s->out_open = 0;
+    if (s->proc_open || s->out_open)
         return;
-    if (!r->got_line || r->exit_status != 0) {
-        fprintf(stderr,
-                "plateau simulate: day %d failed (exit %lld); its "
-                "configuration is kept in %s\n",
-                r->day + 1, (long long)r->exit_status, r->dir);
-        r->dir[0] = '\0'; /* kept for a look */
-        finish(r, 1);
+    if (!s->got_line || s->exit_status != 0) {
+        char why[512];
+        snprintf(why, sizeof why,
+                 "failed (exit %lld); its configuration is kept in %s",
+                 (long long)s->exit_status, s->dir);
+        s->dir[0] = '\0'; /* kept for a look */
+        slot_failed(s, why);
         return;
     }
     simulate_figures f;
-    simulate_figures_of(&r->results[r->day], &f);
-    fprintf(stderr, "day %d: U %.1f %%, abandon %.2f %%\n", r->day + 1,
+    simulate_figures_of(&s->r->results[s->day], &f);
+    fprintf(stderr, "day %d: U %.1f %%, abandon %.2f %%\n", s->day + 1,
             100 * f.busy_occupancy, 100 * f.abandon_rate);
-    r->day++;
-    start_day(r);
+    slot_next(s);
 }
 
 static void
 on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
     (void)hint;
-    run *r = h->data;
-    b->base = r->buf + r->len;
-    b->len = sizeof r->buf - r->len - 1;
+    slot *s = h->data;
+    b->base = s->buf + s->len;
+    b->len = sizeof s->buf - s->len - 1;
 }
 
 /* Keep complete lines; take the day's one, pass the others through. */
 static void
-on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     (void)b;
-    run *r = s->data;
+    slot *s = st->data;
     if (n < 0) {
-        uv_close((uv_handle_t *)&r->out, on_closed);
+        uv_close((uv_handle_t *)&s->out, on_closed);
         return;
     }
-    r->len += (size_t)n;
-    r->buf[r->len] = '\0';
+    s->len += (size_t)n;
+    s->buf[s->len] = '\0';
     char *nl;
-    while ((nl = strchr(r->buf, '\n'))) {
+    while ((nl = strchr(s->buf, '\n'))) {
         *nl = '\0';
-        if (!strncmp(r->buf, "simulate-day ", 13)) {
-            if (simulate_day_parse(r->buf, &r->results[r->day]) == 0)
-                r->got_line = 1;
+        if (!strncmp(s->buf, "simulate-day ", 13)) {
+            if (simulate_day_parse(s->buf, &s->r->results[s->day]) == 0)
+                s->got_line = 1;
         } else {
-            puts(r->buf);
+            puts(s->buf);
         }
-        size_t used = (size_t)(nl - r->buf) + 1;
-        memmove(r->buf, nl + 1, r->len - used + 1);
-        r->len -= used;
+        size_t used = (size_t)(nl - s->buf) + 1;
+        memmove(s->buf, nl + 1, s->len - used + 1);
+        s->len -= used;
     }
-    if (r->len == sizeof r->buf - 1)
-        r->len = 0; /* a line longer than the buffer: drop it */
+    if (s->len == sizeof s->buf - 1)
+        s->len = 0; /* a line longer than the buffer: drop it */
 }
 
 static void
 on_exit_cb(uv_process_t *p, int64_t status, int sig)
 {
-    run *r = p->data;
-    r->exit_status = sig ? 128 + sig : status;
-    if (r->working) {
+    slot *s = p->data;
+    s->exit_status = sig ? 128 + sig : status;
+    if (s->working) {
         plt_work_end();
-        r->working = 0;
+        s->working = 0;
     }
     uv_close((uv_handle_t *)p, on_closed);
+}
+
+static void
+prepared(void *arg, int status)
+{
+    slot *s = arg;
+    if (status != 0 || s->prepare_rc != 0) {
+        slot_failed(s, s->prepare_rc ? s->err : plt_strerror(status));
+        return;
+    }
+    s->got_line = 0;
+    s->len = 0;
+    s->exit_status = 0;
+    uv_loop_t *loop = plt_loop();
+    int rc = uv_pipe_init(loop, &s->out, 0);
+    if (rc != 0) {
+        slot_failed(s, uv_strerror(rc));
+        return;
+    }
+    s->out.data = s;
+    s->out_open = 1;
+    char *args[] = {s->r->exe, "-c", s->conf, "simulate-day", NULL};
+    uv_stdio_container_t io[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+         .data.stream = (uv_stream_t *)&s->out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    uv_process_options_t o = {.exit_cb = on_exit_cb,
+                              .file = s->r->exe,
+                              .args = args,
+                              .stdio = io,
+                              .stdio_count = 3};
+    s->proc.data = s;
+    rc = uv_spawn(loop, &s->proc, &o);
+    if (rc != 0) {
+        fprintf(stderr, "plateau simulate: cannot run %s: %s\n", s->r->exe,
+                uv_strerror(rc));
+        s->exit_status = 127;
+        s->proc_open = 0;
+        uv_close((uv_handle_t *)&s->out, on_closed);
+        return;
+    }
+    s->proc_open = 1;
+    /* Hold this process's simulated clock while the child runs: waiting
+     * on its pipe is not work the clock knows of, and the plugins started
+     * here (the scenario's dialer, for one) would otherwise race through
+     * their timers for nothing. */
+    plt_work_begin();
+    s->working = 1;
+    uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
 }
 
 static void
@@ -257,81 +333,32 @@ cleanup_work(void *arg)
 }
 
 static void
-prepared(void *arg, int status)
-{
-    run *r = arg;
-    if (status != 0 || r->prepare_rc != 0) {
-        fprintf(stderr, "plateau simulate: %s\n",
-                r->prepare_rc ? r->err : plt_strerror(status));
-        finish(r, 1);
-        return;
-    }
-    r->got_line = 0;
-    r->len = 0;
-    uv_loop_t *loop = plt_loop();
-    int rc = uv_pipe_init(loop, &r->out, 0);
-    if (rc != 0) {
-        fprintf(stderr, "plateau simulate: %s\n", uv_strerror(rc));
-        finish(r, 1);
-        return;
-    }
-    r->out.data = r;
-    r->out_open = 1;
-    char *args[] = {r->exe, "-c", r->conf, "simulate-day", NULL};
-    uv_stdio_container_t io[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-         .data.stream = (uv_stream_t *)&r->out},
-        {.flags = UV_INHERIT_FD, .data.fd = 2}};
-    uv_process_options_t o = {.exit_cb = on_exit_cb,
-                              .file = r->exe,
-                              .args = args,
-                              .stdio = io,
-                              .stdio_count = 3};
-    r->proc.data = r;
-    rc = uv_spawn(loop, &r->proc, &o);
-    if (rc != 0) {
-        fprintf(stderr, "plateau simulate: cannot run %s: %s\n", r->exe,
-                uv_strerror(rc));
-        uv_close((uv_handle_t *)&r->out, on_closed);
-        r->exit_status = 127;
-        r->proc_open = 0;
-        return;
-    }
-    r->proc_open = 1;
-    /* Hold this process's simulated clock while the child runs: waiting
-     * on its pipe is not work the clock knows of, and the plugins started
-     * here (the scenario's dialer, for one) would otherwise race through
-     * their timers for nothing. */
-    plt_work_begin();
-    r->working = 1;
-    uv_read_start((uv_stream_t *)&r->out, on_alloc, on_read);
-}
-
-static void
 after_cleanup(void *arg, int status)
 {
     (void)status;
-    run *r = arg;
-    if (r->day >= r->days) {
-        finish(r, 0);
+    slot *s = arg;
+    run *r = s->r;
+    if (r->failed || r->next_day >= r->days) {
+        if (--r->active == 0)
+            finish(r);
         return;
     }
-    int rc = plt_queue_work(prepare, prepared, r);
-    if (rc != 0) {
-        fprintf(stderr, "plateau simulate: %s\n", plt_strerror(rc));
-        finish(r, 1);
-    }
+    s->day = r->next_day++;
+    int rc = plt_queue_work(prepare, prepared, s);
+    if (rc != 0)
+        slot_failed(s, plt_strerror(rc));
 }
 
-/* Remove the previous day's directory, then prepare the next one. */
+/* Remove the slot's previous directory, then prepare its next day. */
 static void
-start_day(run *r)
+slot_next(slot *s)
 {
-    int rc = plt_queue_work(cleanup_work, after_cleanup, r);
+    int rc = plt_queue_work(cleanup_work, after_cleanup, s);
     if (rc != 0) {
         fprintf(stderr, "plateau simulate: %s\n", plt_strerror(rc));
-        finish(r, 1);
+        s->r->failed = 1;
+        if (--s->r->active == 0)
+            finish(s->r);
     }
 }
 
@@ -366,8 +393,18 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: plateau simulate SCENARIO [--seed N] [--days D] "
-                    "[--mode progressive|power|predictive]\n");
+                    "[--mode progressive|power|predictive] [--jobs J]\n");
     return 2;
+}
+
+static void
+run_free(run *r)
+{
+    if (!r)
+        return;
+    free(r->results);
+    free(r->slots);
+    free(r);
 }
 
 static int
@@ -381,12 +418,15 @@ simulate_cmd(plt_plugin *self, int argc, char **argv)
         return 1;
     r->seed = 1;
     r->days = 1;
+    r->jobs = 1;
     const char *name = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             r->seed = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--days") && i + 1 < argc)
             r->days = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+            r->jobs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
             r->mode = argv[++i];
         else if (argv[i][0] != '-' && !name)
@@ -397,6 +437,7 @@ simulate_cmd(plt_plugin *self, int argc, char **argv)
         }
     }
     if (!name || r->days < 1 || r->days > MAX_DAYS || r->seed < 0 ||
+        r->jobs < 1 || r->jobs > MAX_JOBS ||
         (r->mode && strcmp(r->mode, "progressive") &&
          strcmp(r->mode, "power") && strcmp(r->mode, "predictive"))) {
         free(r);
@@ -414,13 +455,22 @@ simulate_cmd(plt_plugin *self, int argc, char **argv)
         free(r);
         return 1;
     }
+    if (r->jobs > r->days)
+        r->jobs = r->days;
     r->results = calloc((size_t)r->days, sizeof *r->results);
-    if (!r->results) {
-        free(r);
+    r->slots = calloc((size_t)r->jobs, sizeof *r->slots);
+    if (!r->results || !r->slots) {
+        run_free(r);
         return 1;
     }
     the_run = r;
-    start_day(r);
+    for (int j = 0; j < r->jobs; j++) {
+        slot *s = &r->slots[j];
+        s->r = r;
+        s->day = -1;
+        r->active++;
+        slot_next(s);
+    }
     return PLT_EINPROGRESS;
 }
 
@@ -430,16 +480,19 @@ simulate_run_stop(void)
     run *r = the_run;
     if (!r)
         return;
-    if (r->working) {
-        plt_work_end();
-        r->working = 0;
+    for (int j = 0; j < r->jobs; j++) {
+        slot *s = &r->slots[j];
+        if (s->working) {
+            plt_work_end();
+            s->working = 0;
+        }
+        if (s->proc_open) {
+            uv_process_kill(&s->proc, SIGTERM);
+            uv_close((uv_handle_t *)&s->proc, NULL);
+        }
+        if (s->out_open)
+            uv_close((uv_handle_t *)&s->out, NULL);
     }
-    if (r->proc_open) {
-        uv_process_kill(&r->proc, SIGTERM);
-        uv_close((uv_handle_t *)&r->proc, NULL);
-    }
-    if (r->out_open)
-        uv_close((uv_handle_t *)&r->out, NULL);
 }
 
 void
@@ -448,9 +501,9 @@ simulate_run_free(void)
     run *r = the_run;
     if (!r)
         return;
-    remove_dir(r);
-    free(r->results);
-    free(r);
+    for (int j = 0; j < r->jobs; j++)
+        remove_dir(&r->slots[j]);
+    run_free(r);
     the_run = NULL;
 }
 
@@ -458,7 +511,7 @@ const plt_command simulate_commands[] = {
     {.name = "simulate",
      .summary = "run a dialer scenario on the real plugins and the "
                 "simulated clock; print the figures per day and pooled",
-     .usage = "simulate SCENARIO [--seed N] [--days D] [--mode M]",
+     .usage = "simulate SCENARIO [--seed N] [--days D] [--mode M] [--jobs J]",
      .run = simulate_cmd},
     {.name = "simulate-day",
      .summary = "one simulated day of a scenario (run by plateau simulate)",
