@@ -388,7 +388,17 @@ attempt_block(attempt *a)
     if (plt_event_new(&ev, "dialer.contact.blocked", 1) == 0) {
         plt_event_set_str(ev, "campaign", a->camp->def.c.name);
         plt_event_set_i64(ev, "contact_id", a->contact_id);
-        plt_event_set_str(ev, "phone", a->phone);
+        /* No number chosen (all on do-not-call, or none open now): the
+         * contact's numbers say which were held back. */
+        char all[PLT_LEADS_MAX_PHONES * 25] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < a->nphones && n < sizeof(all); i++)
+            n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s",
+                                  i ? "," : "", a->phones[i]);
+        plt_event_set_str(ev, "phone",
+                          a->phone[0] || !a->nphones ? a->phone
+                                                     : a->phones[0]);
+        plt_event_set_str(ev, "phones", all);
         plt_event_set_str(ev, "rule", a->blocked_rule);
         plt_event_set_time(ev, "until", a->blocked_until);
         plt_event_publish(ev);

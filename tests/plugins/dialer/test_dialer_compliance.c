@@ -278,7 +278,11 @@ dnc_while_previewed(void **state)
     plt_fake_host_run_for(f->fh, 10 * MIN_MS);
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
                      0);
-    assert_non_null(first_where(f, "dialer.contact.blocked", "rule", "dnc"));
+    const plt_event *ev = first_where(f, "dialer.contact.blocked", "rule",
+                                      "dnc");
+    assert_non_null(ev);
+    assert_string_equal(plt_fake_event_str(ev, "phone"), "+33600000011");
+    assert_string_equal(plt_fake_event_str(ev, "phones"), "+33600000011");
     fixture_close(f);
 }
 

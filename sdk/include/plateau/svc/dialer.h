@@ -51,8 +51,10 @@
  *                             in_flight, abandon_rate, budget, mode,
  *                             reason: one line of text, and the pacing
  *                             model's inputs; also stored, see pacing_log)
- *   dialer.contact.blocked   (contact_id, phone, rule: dnc|hours|cap|
- *                             refusal|abandon_repeat)
+ *   dialer.contact.blocked   (contact_id, phone, phones, rule: dnc|hours|
+ *                             cap|refusal|abandon_repeat; phone = the
+ *                             number chosen, or the first when none could
+ *                             be; phones = all of them, comma-separated)
  *
  * Thread: loop thread only; callbacks on the loop. Ownership: inputs are
  * copied before a function returns; pointers given to callbacks are valid
