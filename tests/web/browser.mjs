@@ -100,8 +100,13 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   await page.fill('#camp-name', 'essai');
   await page.fill('#camp-label', 'Essai navigateur');
   for (let i = 0; i < 8; i++) {
-    // Step 2: answered calls go to the queue; the list is the campaign's own.
-    if (i === 1) await page.fill('#camp-queue', 'sortant');
+    // Step 2: answered calls go to the queue; the list is the campaign's own;
+    // AMD with the detector's false-positive share (1.5 %).
+    if (i === 1) {
+      await page.fill('#camp-queue', 'sortant');
+      await page.check('#camp-amd');
+      await page.fill('#camp-amd-fp', '1.5');
+    }
     // Step 4: one product; step 5: agent2 works the campaign.
     if (i === 3) {
       await page.click('#wizard-form button:has-text("Ajouter")');
@@ -134,6 +139,8 @@ await test('admin creates a campaign through the wizard and imports a list', asy
   assert.equal(camp.products[0].code, 'fibre');
   assert.deepEqual(camp.agents, ['agent2']);
   assert.equal(camp.hours[0].days.length, 7);
+  assert.equal(camp.amd, true);
+  assert.ok(Math.abs(camp.amd_false_positive_rate - 0.015) < 1e-9);
   // Edited again through the wizard: a new script.
   await page.click('#campaigns-table tr[data-campaign=essai] button.edit');
   for (let i = 0; i < 6; i++) await page.click('#wizard-next');

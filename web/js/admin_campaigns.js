@@ -52,7 +52,7 @@ function wizard(el, done, old) {
   el.hidden = false;
   const c = {
     name: '', label: '', type: 'sale', mode: 'progressive', power_ratio: 1.5, ring_timeout_s: 25, max_attempts: 5,
-    retry_delay_min: 60, amd: false, caller_id: '', queue: '', dispositions: DEFAULT_DISPOSITIONS.map((d) => ({ ...d })),
+    retry_delay_min: 60, amd: false, amd_fp_pct: 0, caller_id: '', queue: '', dispositions: DEFAULT_DISPOSITIONS.map((d) => ({ ...d })),
     products: [], agents: [], days: [1, 2, 3, 4, 5], from: '09:00', to: '20:00', fields_shown: 'first_name, last_name, city',
     script: 'Bonjour {{first_name}} {{last_name}}, je suis {{agent}} de la société Démo…', hold_music: '', message: '',
     lists: '',
@@ -85,8 +85,10 @@ function wizard(el, done, old) {
         field(t('camp.retry_delay'), input('retry_delay_min', { type: 'number', min: '1' }))),
       h('div.row', field(t('camp.caller_id'), input('caller_id', { placeholder: '+331…' })),
         field(t('sup.queue'), input('queue', { id: 'camp-queue', placeholder: 'ventes' })),
-        field(t('camp.lists'), input('lists', { id: 'camp-lists', placeholder: t('camp.lists_default') }))),
-      h('label.check', h('input', { type: 'checkbox', checked: c.amd, onchange: (e) => { c.amd = e.target.checked; } }), ' ', t('camp.amd'))];
+        field(t('camp.lists'), input('lists', { id: 'camp-lists', placeholder: t('camp.lists_default') })),
+        // The detector's false-positive share, from its audits: predictive charges it to the abandon budget.
+        field(t('camp.amd_fp'), input('amd_fp_pct', { id: 'camp-amd-fp', type: 'number', step: '0.1', min: '0', max: '50' }))),
+      h('label.check', h('input', { type: 'checkbox', id: 'camp-amd', checked: c.amd, onchange: (e) => { c.amd = e.target.checked; } }), ' ', t('camp.amd'))];
   }
   function rows(key, cols, blank) {
     const body = h('tbody');
@@ -137,6 +139,7 @@ function wizard(el, done, old) {
   const payload = () => ({
     name: c.name.trim(), label: c.label || c.name, type: c.type, mode: c.mode, power_ratio: c.power_ratio,
     ring_timeout_ms: c.ring_timeout_s * 1000, max_attempts: c.max_attempts, amd: c.amd,
+    amd_false_positive_rate: c.amd ? Math.min(Math.max(c.amd_fp_pct || 0, 0), 50) / 100 : 0,
     retries: [{ on: 'no_answer', delay_ms: c.retry_delay_min * 60000 }, { on: 'busy', delay_ms: c.retry_delay_min * 60000 }],
     caller_id: c.caller_id || undefined, queue: c.queue || undefined,
     // Without a list named, the campaign's own (the next upload can fill it).
@@ -187,7 +190,8 @@ function fromCampaign(o) {
     name: o.name, label: o.label || '', type: o.type || 'other', mode: o.mode || 'progressive',
     power_ratio: o.power_ratio || 1.5, ring_timeout_s: Math.round((o.ring_timeout_ms || 25000) / 1000),
     max_attempts: o.max_attempts || 5, retry_delay_min: retry ? Math.round(retry.delay_ms / 60000) : 60,
-    amd: !!o.amd, caller_id: o.caller_id || '', queue: o.queue || '',
+    amd: !!o.amd, amd_fp_pct: Math.round((o.amd_false_positive_rate || 0) * 1000) / 10,
+    caller_id: o.caller_id || '', queue: o.queue || '',
     dispositions: (o.dispositions || []).map((d) => ({ ...d })), products: (o.products || []).map((p) => ({ ...p })),
     agents: [...(o.agents || [])],
     ...(h0 ? { days: h0.days, from: h0.from, to: h0.to } : {}),
