@@ -229,6 +229,11 @@ dialer_pace(dialer *D, campaign *c, uint32_t avail, uint32_t *logged_in)
         c->pacing = pacing_new(&pr);
         if (!c->pacing)
             return (int32_t)avail - (int32_t)c->in_flight;
+        /* What the window already holds (loaded from the attempts at
+         * start, or counted before the campaign turned predictive). */
+        for (size_t i = 0; i < c->nab; i++)
+            pacing_observe_history(c->pacing, c->ab[i].at, c->ab[i].live,
+                                   c->ab[i].abandoned);
     }
     int64_t now = plt_now();
     pacing_agent *ag = calloc(nseen ? nseen : 1, sizeof(*ag));

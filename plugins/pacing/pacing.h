@@ -229,6 +229,19 @@ int pacing_observe_abandon(pacing *p, pacing_abandon_reason reason,
                            int64_t t_ms);
 
 /**
+ * Account live answers and abandons that happened before this object was
+ * created - the campaign's stored history after a restart - at t_ms, in
+ * the regulatory window only: the hit rate, the durations and the
+ * controller's learnt level are not touched. @p abandons may be
+ * fractional (estimated AMD false positives already charged). Without it
+ * a restarted dialer would start its window at zero and spend again what
+ * the day (or the last 30 days) already spent.
+ * @return 0; -EINVAL for NULL or negative counts.
+ */
+int pacing_observe_history(pacing *p, int64_t t_ms, double live,
+                           double abandons);
+
+/**
  * Record one AMD audit: a call whose truth is known (a human verified, a
  * machine verified). human = 1 if a human answered; hung_up = 1 if AMD
  * classified it as machine. Feeds the false-positive estimate (share of

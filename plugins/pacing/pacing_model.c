@@ -311,6 +311,19 @@ pacing_observe_abandon(pacing *p, pacing_abandon_reason r, int64_t t_ms)
 }
 
 int
+pacing_observe_history(pacing *p, int64_t t_ms, double live, double abandons)
+{
+    if (!p || !(live >= 0) || !(abandons >= 0))
+        return -EINVAL;
+    int i = day_slot(p, day_of(p, t_ms));
+    p->day_live[i] += live;
+    p->day_ab[i] += abandons;
+    p->total_live += live;
+    p->total_ab += abandons;
+    return 0;
+}
+
+int
 pacing_observe_amd_audit(pacing *p, int human, int hung_up)
 {
     if (!p)

@@ -436,6 +436,61 @@ campaign_amd_false_positive_rate(void **state)
     fixture_close(f);
 }
 
+/* A campaign that turns predictive (or a dialer that restarts: the window
+ * is loaded from the attempts at start) gives the pacing the abandons and
+ * live answers its window already holds: the first decision does not
+ * start from an empty budget. */
+static void
+predictive_inherits_the_window(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
+                              " lists: [l]}\n",
+                              "seed: 9\nanswer_rate: 0.9\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "talk_mean: 20m\ntalk_sd: 1m\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n",
+                              0);
+    make_list_in(f, "l2", "p", 300, NULL, 5000, "Europe/Paris");
+    plt_dialer_list lists[] = {{.list = "l2", .weight = 1}};
+    plt_dialer_campaign c = {.size = sizeof(c), .name = "p",
+                             .type = PLT_CAMPAIGN_SALE,
+                             .mode = PLT_DIAL_POWER, .power_ratio = 3.0,
+                             .queue = "q", .lists = lists, .nlists = 1,
+                             .max_attempts = 1};
+    int ok = 0;
+    assert_int_equal(f->dialer.vt->campaign_create(f->dialer.impl, &c,
+                                                   done_cb, &ok),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(ok, 1);
+    staff(f, 4);
+    switch_camp(f, "p", true);
+    plt_fake_host_run_for(f->fh, 5 * MIN_MS);
+    size_t abandons = plt_fake_host_event_count(f->fh, "dialer.call.abandoned");
+    assert_true(abandons >= 3);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.pacing"), 0);
+    c.mode = PLT_DIAL_PREDICTIVE;
+    c.enabled = true;
+    ok = 0;
+    assert_int_equal(f->dialer.vt->campaign_update(f->dialer.impl, &c,
+                                                   done_cb, &ok),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+    assert_int_equal(ok, 1);
+    plt_fake_host_run_for(f->fh, 30000);
+    assert_true(plt_fake_host_event_count(f->fh, "dialer.pacing") > 0);
+    const plt_event *first = plt_fake_host_event_at(f->fh, "dialer.pacing", 0);
+    const char *ab = plt_fake_event_str(first, "window_abandons");
+    const char *live = plt_fake_event_str(first, "window_live");
+    assert_non_null(ab);
+    assert_non_null(live);
+    /* Every abandoned call has ended (message, hang-up): all counted. */
+    assert_true(atof(ab) >= (double)abandons - 0.5);
+    assert_true(atof(live) >= atof(ab));
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* callbacks */
 
@@ -840,6 +895,7 @@ main(void)
         cmocka_unit_test(predictive_mode),
         cmocka_unit_test(predictive_counts_answers_at_answer),
         cmocka_unit_test(campaign_amd_false_positive_rate),
+        cmocka_unit_test(predictive_inherits_the_window),
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
         cmocka_unit_test(callback_for_anyone),

@@ -251,6 +251,43 @@ over_budget_dials_less_and_a_new_day_resets_the_window(void **st)
     pacing_free(over);
 }
 
+/* A restarted dialer gives the window its stored history: today's counts
+ * weigh on the day window (fewer lines than a fresh object would dial),
+ * earlier days only on the rolling one, and the estimators are untouched. */
+static void
+history_seeds_the_window_only(void **st)
+{
+    (void)st;
+    pacing *fresh = warmed(NULL), *restarted = warmed(NULL);
+    assert_int_equal(pacing_observe_history(restarted, T0 - 3600000, 100, 6),
+                     0);
+    assert_int_equal(pacing_observe_history(restarted, T0 - 2 * DAY_MS, 50,
+                                            0.5),
+                     0);
+    pacing_agent ag[20];
+    fill_agents(ag, 8, PACING_AGENT_FREE, 1);
+    fill_agents(ag + 8, 12, PACING_AGENT_TALK, 60);
+    pacing_config c = {.window = PACING_WINDOW_DAY};
+    pacing_state s = {T0, ag, 20, NULL, 0, &c};
+    pacing_explain ef, er;
+    int nf = pacing_decide(fresh, &s, &ef);
+    int nr = pacing_decide(restarted, &s, &er);
+    assert_float_equal(er.window_live, 40 + 100, 1e-9);
+    assert_float_equal(er.window_abandons, 6, 1e-9);
+    assert_true(er.budget_remaining < 0); /* 3 % of 140 is 4.2 */
+    assert_true(nr < nf);
+    assert_float_equal(er.hit_rate, ef.hit_rate, 1e-12);
+    assert_float_equal(er.attempts_seen, ef.attempts_seen, 1e-12);
+    c.window = PACING_WINDOW_ROLLING_30;
+    pacing_decide(restarted, &s, &er);
+    assert_float_equal(er.window_live, 190, 1e-9);
+    assert_float_equal(er.window_abandons, 6.5, 1e-9);
+    assert_int_equal(pacing_observe_history(restarted, T0, -1, 0), -EINVAL);
+    assert_int_equal(pacing_observe_history(NULL, T0, 1, 0), -EINVAL);
+    pacing_free(fresh);
+    pacing_free(restarted);
+}
+
 static void
 rolling_window_forgets_after_thirty_days(void **st)
 {
@@ -403,6 +440,7 @@ main(void)
         cmocka_unit_test(agent_in_wrap_frees_by_conditional_survival),
         cmocka_unit_test(talk_elapsed_changes_agents_free_soon),
         cmocka_unit_test(over_budget_dials_less_and_a_new_day_resets_the_window),
+        cmocka_unit_test(history_seeds_the_window_only),
         cmocka_unit_test(rolling_window_forgets_after_thirty_days),
         cmocka_unit_test(amd_false_positives_are_charged_up_front),
         cmocka_unit_test(explanation_carries_the_decision),
