@@ -34,7 +34,8 @@ static const plt_cfg_key leads_keys[] = {
      .flags = PLT_CFG_RELOADABLE,
      .min = 1,
      .max = 5000,
-     .help = "rows per multi-row INSERT when adding contacts"},
+     .help = "no longer used (storage query_rows() sizes the INSERTs); "
+             "accepted for old configurations"},
     {.name = "reserve_max",
      .type = PLT_CFG_INT,
      .def = "1000",
@@ -51,7 +52,7 @@ static const plt_cfg_key leads_keys[] = {
     PLT_CFG_END};
 
 static const plt_dep leads_needs[] = {
-    {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0, 0},
+    {PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 1, 0}, /* query_rows() */
     {PLT_HTTP_NAME, PLT_HTTP_MAJOR, 0, PLT_DEP_OPTIONAL},
     {0}};
 static const char *const leads_provides[] = {PLT_LEADS_NAME, NULL};
@@ -173,8 +174,10 @@ leads_init(plt_plugin *self, const plt_cfg *cfg)
     /* Acquired in init, not start: migrations must be declared before the
      * storage plugin starts (it applies them then). */
     rc = plt_storage_acquire(&L->st);
+    if (rc == 0 && !plt_storage_has_rows(&L->st))
+        rc = PLT_ENOTSUP; /* add_batch() loads through query_rows() */
     if (rc != 0) {
-        plt_set_error("cannot acquire storage: %s", plt_strerror(rc));
+        plt_set_error("cannot acquire storage 1.1: %s", plt_strerror(rc));
         free(L);
         return rc;
     }

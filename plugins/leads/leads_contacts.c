@@ -489,19 +489,6 @@ probe_width(size_t k)
     return w;
 }
 
-/* Rows of the next INSERT when @p left remain: @p full, or the largest
- * power of 4 not above @p left. */
-static size_t
-chunk_rows(size_t left, size_t full)
-{
-    if (left >= full)
-        return full;
-    size_t r = 1;
-    while (r * 4 <= left)
-        r *= 4;
-    return r;
-}
-
 /* Append the keys[from..to) as "(VALUES ($a), ($b), ...) k", padded to
  * probe_width() rows by repeating the last key (which changes no result:
  * the row callbacks take every answer for a key as often as it comes). */
@@ -595,133 +582,102 @@ add_probe(add_op *o, bool dnc_probe)
     return leads_job_query_built(&o->j, &sql, &args, 0, dup_row) ? -1 : 1;
 }
 
-/* Append "(" then @p n parameters numbered from @p first, then ")" (with
- * ", " before it unless it is the first row). */
-static void
-sb_row(leads_sb *sql, bool first_row, size_t first, size_t n)
-{
-    leads_sb_add(sql, first_row ? "(" : ", (");
-    leads_sb_params(sql, first, n);
-    leads_sb_add(sql, ")");
-}
-
-/* The next multi-row INSERT of contacts, phones, fields or events: 1
- * queued, 0 none is left, < 0 the job failed. */
+/* The INSERT of the stage's rows, all of them in one query_rows() (the
+ * engine's bulk path: SQLite steps one prepared statement per row,
+ * PostgreSQL sends multi-row INSERTs): 1 queued, 0 none is left, < 0 the
+ * job failed. */
 static int
 add_insert(add_op *o)
 {
     leads *L = o->j.L;
-    size_t rows_max = o->insert_rows;
-    if (o->stage != ST_CONTACTS)
-        rows_max *= 2; /* narrower rows */
-    size_t target = chunk_rows(o->left, rows_max);
-    leads_sb sql = {0};
+    if (o->cursor || o->left == 0)
+        return 0;
+    o->cursor = 1; /* issued */
     leads_args args = {0};
-    leads_arena tmp = {0}; /* folded search keys of this statement */
-    size_t rows = 0;
+    leads_arena tmp = {0}; /* folded search keys */
+    const char *sql = NULL;
+    size_t ncols = 0;
+    plt_storage_row_fn row = NULL;
     switch (o->stage) {
     case ST_CONTACTS: {
-        if (o->cursor >= o->nadd)
-            return 0;
-        leads_sb_add(&sql, "INSERT INTO contact (list_id, status, time_zone,"
-                           " priority, dedup_key, fields, created_at,"
-                           " updated_at, source) VALUES ");
-        leads_args_add(&args, PLT_V_I64(o->list_id));
-        leads_args_add(&args, PLT_V_I64(o->now));
-        leads_args_add(&args, PLT_V_STR(o->source ? o->source : "add"));
-        size_t from = o->cursor;
-        while (o->cursor < o->nadd && rows < target) {
-            ncontact *c = &o->c[o->add_idx[o->cursor++]];
-            size_t b = args.n;
-            leads_sb_add(&sql, rows++ ? ", ($1, " : "($1, ");
-            leads_sb_params(&sql, b + 1, 5);
-            leads_sb_add(&sql, ", $2, $2, $3)");
+        sql = "INSERT INTO contact (list_id, status, time_zone, priority,"
+              " dedup_key, fields, created_at, updated_at, source)"
+              " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id";
+        ncols = 8;
+        row = ids_row;
+        plt_value source = PLT_V_STR(o->source ? o->source : "add");
+        for (size_t k = 0; k < o->nadd; k++) {
+            ncontact *c = &o->c[o->add_idx[k]];
+            leads_args_add(&args, PLT_V_I64(o->list_id));
             leads_args_add(&args, PLT_V_I64(c->status));
             leads_args_add(&args, PLT_V_STR(c->tz));
             leads_args_add(&args, PLT_V_I64(c->priority));
             leads_args_add(&args, PLT_V_STR(c->key));
             leads_args_add(&args, PLT_V_STR(c->json));
+            leads_args_add(&args, PLT_V_I64(o->now));
+            leads_args_add(&args, source);
         }
-        o->cq[o->cq_n].from = from;
-        o->cq[o->cq_n].to = o->cursor;
-        o->cq_n++;
-        o->left -= rows;
-        leads_sb_add(&sql, " RETURNING id");
-        return leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE,
-                                     ids_row)
-                   ? -1
-                   : 1;
-    }
-    case ST_PHONES: {
-        leads_sb_add(&sql, "INSERT INTO contact_phone (contact_id, position,"
-                           " e164, original, type, time_zone) VALUES ");
-        while (o->cursor < o->nadd && rows < target) {
-            ncontact *c = &o->c[o->add_idx[o->cursor]];
-            if (o->cursor2 >= c->nphones) {
-                o->cursor++;
-                o->cursor2 = 0;
-                continue;
-            }
-            nphone *p = &o->ph[c->phone0 + o->cursor2];
-            sb_row(&sql, rows++ == 0, args.n + 1, 6);
-            leads_args_add(&args, PLT_V_I64(c->contact_id));
-            leads_args_add(&args, PLT_V_I64((int64_t)o->cursor2 + 1));
-            leads_args_add(&args, PLT_V_STR(p->e164));
-            leads_args_add(&args, PLT_V_STR(p->original));
-            leads_args_add(&args, PLT_V_I64(p->type));
-            leads_args_add(&args, PLT_V_STR(p->tz));
-            o->cursor2++;
-        }
+        o->cq[0].from = 0;
+        o->cq[0].to = o->nadd;
+        o->cq_n = 1;
         break;
     }
-    case ST_FIELDS: {
-        leads_sb_add(&sql, "INSERT INTO contact_search (name, value,"
-                           " contact_id, folded) VALUES ");
-        while (o->cursor < o->nadd && rows < target) {
-            ncontact *c = &o->c[o->add_idx[o->cursor]];
-            if (o->cursor2 >= c->nfields) {
-                o->cursor++;
-                o->cursor2 = 0;
-                continue;
+    case ST_PHONES:
+        sql = "INSERT INTO contact_phone (contact_id, position, e164,"
+              " original, type, time_zone) VALUES ($1, $2, $3, $4, $5, $6)";
+        ncols = 6;
+        for (size_t k = 0; k < o->nadd; k++) {
+            ncontact *c = &o->c[o->add_idx[k]];
+            for (uint32_t q = 0; q < c->nphones; q++) {
+                nphone *p = &o->ph[c->phone0 + q];
+                leads_args_add(&args, PLT_V_I64(c->contact_id));
+                leads_args_add(&args, PLT_V_I64((int64_t)q + 1));
+                leads_args_add(&args, PLT_V_STR(p->e164));
+                leads_args_add(&args, PLT_V_STR(p->original));
+                leads_args_add(&args, PLT_V_I64(p->type));
+                leads_args_add(&args, PLT_V_STR(p->tz));
             }
-            nfield *f = &o->fl[c->field0 + o->cursor2];
-            if (!field_searchable(L, f)) {
-                o->cursor2++;
-                continue;
-            }
-            char *folded = leads_fold(f->value);
-            const char *kept = leads_arena_dup(&tmp, folded);
-            free(folded);
-            if (!kept) {
-                leads_sb_free(&sql);
-                leads_args_free(&args);
-                leads_arena_free(&tmp);
-                leads_job_fail(&o->j, PLT_ENOMEM, "out of memory");
-                return -1;
-            }
-            sb_row(&sql, rows++ == 0, args.n + 1, 4);
-            leads_args_add(&args, PLT_V_STR(f->name));
-            leads_args_add(&args, PLT_V_STR(f->value));
-            leads_args_add(&args, PLT_V_I64(c->contact_id));
-            leads_args_add(&args, PLT_V_STR(kept));
-            o->cursor2++;
         }
         break;
-    }
+    case ST_FIELDS:
+        sql = "INSERT INTO contact_search (name, value, contact_id, folded)"
+              " VALUES ($1, $2, $3, $4)";
+        ncols = 4;
+        for (size_t k = 0; k < o->nadd; k++) {
+            ncontact *c = &o->c[o->add_idx[k]];
+            for (uint32_t q = 0; q < c->nfields; q++) {
+                nfield *f = &o->fl[c->field0 + q];
+                if (!field_searchable(L, f))
+                    continue;
+                char *folded = leads_fold(f->value);
+                const char *kept = leads_arena_dup(&tmp, folded);
+                free(folded);
+                if (!kept)
+                    args.oom = true;
+                leads_args_add(&args, PLT_V_STR(f->name));
+                leads_args_add(&args, PLT_V_STR(f->value));
+                leads_args_add(&args, PLT_V_I64(c->contact_id));
+                leads_args_add(&args, PLT_V_STR(kept));
+            }
+        }
+        break;
     default:
-        break;
-    }
-    if (rows == 0) {
-        leads_sb_free(&sql);
-        leads_args_free(&args);
-        leads_arena_free(&tmp);
         return 0;
     }
-    o->left -= rows;
-    /* The engine copies the parameters: the folded values go after. */
-    int rc = leads_job_query_built(&o->j, &sql, &args, PLT_STORAGE_WRITE, NULL);
+    int rc;
+    if (args.oom) {
+        leads_job_fail(&o->j, PLT_ENOMEM, "out of memory");
+        rc = -1;
+    } else {
+        /* The engine copies the values: the folded keys go after. */
+        rc = leads_job_query_rows(&o->j, sql, args.v, ncols, args.n / ncols,
+                                  PLT_STORAGE_WRITE, row)
+                 ? -1
+                 : 1;
+    }
+    leads_args_free(&args);
     leads_arena_free(&tmp);
-    return rc ? -1 : 1;
+    return rc;
 }
 
 /* Rows the INSERT stage @p stage adds. */
@@ -1009,7 +965,7 @@ add_work_done(void *arg, int status)
     if (status != 0 && o->prep_status == 0)
         o->prep_status = status;
     if (o->prep_status == 0) {
-        o->ids = calloc(o->insert_rows, sizeof(*o->ids));
+        o->ids = calloc(o->n ? o->n : 1, sizeof(*o->ids));
         if (!o->ids)
             o->prep_status = PLT_ENOMEM;
     }

@@ -169,6 +169,10 @@ int leads_job_start(leads_job *j, bool txn, uint32_t flags);
 int leads_job_query(leads_job *j, const char *sql, const plt_value *args,
                     size_t nargs, uint32_t flags, plt_storage_row_fn row);
 /* Same with a leads_sb/leads_args pair, which are then freed. */
+/* query_rows() (storage 1.1) in the job: @p nrows rows of @p ncols. */
+int leads_job_query_rows(leads_job *j, const char *sql, const plt_value *args,
+                         size_t ncols, size_t nrows, uint32_t flags,
+                         plt_storage_row_fn row);
 int leads_job_query_built(leads_job *j, leads_sb *sql, leads_args *args,
                           uint32_t flags, plt_storage_row_fn row);
 void leads_job_commit(leads_job *j);

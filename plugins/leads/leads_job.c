@@ -364,16 +364,10 @@ query_refused(leads_job *j, int rc, const char *what)
     return rc;
 }
 
-int
-leads_job_query(leads_job *j, const char *sql, const plt_value *args,
-                size_t nargs, uint32_t flags, plt_storage_row_fn row)
+/* After query() or query_rows() was called (@p rc its result). */
+static int
+queued(leads_job *j, int rc)
 {
-    j->row = row;
-    /* Counted first: an engine may answer before query() returns, and
-     * then the job may be over (and freed) when it does. */
-    j->inflight++;
-    int rc = j->L->st.vt->query(j->L->st.impl, j->txn, sql, args, nargs, flags,
-                                row ? on_row : NULL, on_query_done, j);
     if (rc != 0) {
         j->inflight--;
         char what[LEADS_MSG_MAX];
@@ -382,6 +376,32 @@ leads_job_query(leads_job *j, const char *sql, const plt_value *args,
         return query_refused(j, rc, what);
     }
     return 0;
+}
+
+int
+leads_job_query(leads_job *j, const char *sql, const plt_value *args,
+                size_t nargs, uint32_t flags, plt_storage_row_fn row)
+{
+    j->row = row;
+    /* Counted first: an engine may answer before query() returns, and
+     * then the job may be over (and freed) when it does. */
+    j->inflight++;
+    return queued(j, j->L->st.vt->query(j->L->st.impl, j->txn, sql, args,
+                                        nargs, flags, row ? on_row : NULL,
+                                        on_query_done, j));
+}
+
+int
+leads_job_query_rows(leads_job *j, const char *sql, const plt_value *args,
+                     size_t ncols, size_t nrows, uint32_t flags,
+                     plt_storage_row_fn row)
+{
+    j->row = row;
+    j->inflight++; /* first: see leads_job_query() */
+    return queued(j, j->L->st.vt->query_rows(j->L->st.impl, j->txn, sql, args,
+                                             ncols, nrows, flags,
+                                             row ? on_row : NULL,
+                                             on_query_done, j));
 }
 
 int

@@ -149,6 +149,35 @@ void stc_sql_first_word(const char *sql, char *buf, size_t n);
 bool stc_sql_is_txn_control(const char *sql);
 
 /* ------------------------------------------------------------------ */
+/* Multi-row INSERTs */
+
+/** Where the one VALUES row of an INSERT text is: [row_start, row_end),
+ *  from its "(" to its ")". */
+typedef struct stc_values_shape {
+    size_t row_start, row_end;
+    bool returning; /**< the tail has a RETURNING clause */
+} stc_values_shape;
+
+/**
+ * Is @p sql `INSERT ... VALUES (row) [tail]` with every placeholder inside
+ * that one row (none before it, none in an ON CONFLICT or RETURNING tail),
+ * so that rows can be appended to it? Tokens are read as elsewhere here
+ * (literals, identifiers and comments are never split).
+ * @return 0 and @p out; PLT_ENOTSUP (another shape); PLT_EINVAL (NULL).
+ */
+int stc_sql_values_split(const char *sql, stc_values_shape *out);
+
+/**
+ * The text of @p sql (of shape @p shape) with @p nrows rows: row r is the
+ * VALUES row with each `$N` written `$(r * ncols + N)`, rows joined by
+ * ", ", then the tail. @p out is malloc()ed.
+ * @return 0; PLT_EINVAL (no rows, no column, more than STC_MAX_PARAMS
+ *         parameters); PLT_ENOMEM.
+ */
+int stc_sql_values_rows(const char *sql, const stc_values_shape *shape,
+                        size_t ncols, size_t nrows, char **out);
+
+/* ------------------------------------------------------------------ */
 /* Statement text cache */
 
 /** What the engine learnt from one consumer text, once. */

@@ -13,6 +13,7 @@
  * far better messages than we could.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,4 +418,112 @@ stc_sql_is_txn_control(const char *sql)
         if (strcmp(w, words[k]) == 0)
             return true;
     return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Multi-row INSERTs (storage_pg's query_rows) */
+
+int
+stc_sql_values_split(const char *sql, stc_values_shape *out)
+{
+    if (!sql)
+        return PLT_EINVAL;
+    memset(out, 0, sizeof(*out));
+    tok t;
+    next_sig(sql, 0, &t);
+    if (!word_is(sql, &t, "INSERT"))
+        return PLT_ENOTSUP;
+    /* VALUES at depth 0, with no placeholder before it. */
+    size_t i = t.end;
+    int depth = 0;
+    for (;;) {
+        next_tok(sql, i, &t);
+        if (t.kind == TK_END || t.kind == TK_PARAM || t.kind == TK_BADPARAM)
+            return PLT_ENOTSUP;
+        if (t.kind == TK_OTHER && sql[t.start] == '(')
+            depth++;
+        else if (t.kind == TK_OTHER && sql[t.start] == ')')
+            depth--;
+        else if (depth == 0 && word_is(sql, &t, "VALUES"))
+            break;
+        i = t.end;
+    }
+    next_sig(sql, t.end, &t);
+    if (t.kind != TK_OTHER || sql[t.start] != '(')
+        return PLT_ENOTSUP;
+    out->row_start = t.start;
+    depth = 0;
+    i = t.start;
+    for (;;) {
+        next_tok(sql, i, &t);
+        if (t.kind == TK_END || t.kind == TK_BADPARAM)
+            return PLT_ENOTSUP;
+        if (t.kind == TK_OTHER && sql[t.start] == '(')
+            depth++;
+        else if (t.kind == TK_OTHER && sql[t.start] == ')' && --depth == 0)
+            break;
+        i = t.end;
+    }
+    out->row_end = t.end;
+    /* One row only, and nothing after it that takes a parameter (an ON
+     * CONFLICT or RETURNING clause is the same for every row). */
+    next_sig(sql, out->row_end, &t);
+    if (t.kind == TK_OTHER && sql[t.start] == ',')
+        return PLT_ENOTSUP;
+    depth = 0;
+    for (i = out->row_end;;) {
+        next_tok(sql, i, &t);
+        if (t.kind == TK_END)
+            break;
+        if (t.kind == TK_PARAM || t.kind == TK_BADPARAM ||
+            (t.kind == TK_OTHER && sql[t.start] == ';'))
+            return PLT_ENOTSUP;
+        if (t.kind == TK_OTHER && sql[t.start] == '(')
+            depth++;
+        else if (t.kind == TK_OTHER && sql[t.start] == ')')
+            depth--;
+        else if (depth == 0 && word_is(sql, &t, "RETURNING"))
+            out->returning = true;
+        i = t.end;
+    }
+    return 0;
+}
+
+int
+stc_sql_values_rows(const char *sql, const stc_values_shape *shape,
+                    size_t ncols, size_t nrows, char **out)
+{
+    *out = NULL;
+    if (!sql || nrows == 0 || ncols == 0 ||
+        ncols * nrows > STC_MAX_PARAMS)
+        return PLT_EINVAL;
+    sbuf b = {0};
+    sb_add(&b, sql, shape->row_start);
+    for (size_t r = 0; r < nrows; r++) {
+        if (r)
+            sb_str(&b, ", ");
+        /* The row, its $N renumbered $(r * ncols + N). */
+        size_t i = shape->row_start;
+        while (i < shape->row_end) {
+            tok t;
+            next_tok(sql, i, &t);
+            if (t.kind == TK_PARAM) {
+                unsigned long n = strtoul(sql + t.start + 1, NULL, 10);
+                char num[24];
+                int k = snprintf(num, sizeof(num), "$%lu",
+                                 (unsigned long)(r * ncols + n));
+                sb_add(&b, num, (size_t)k);
+            } else {
+                sb_add(&b, sql + t.start, t.end - t.start);
+            }
+            i = t.end;
+        }
+    }
+    sb_str(&b, sql + shape->row_end);
+    if (b.oom) {
+        free(b.p);
+        return PLT_ENOMEM;
+    }
+    *out = b.p;
+    return 0;
 }

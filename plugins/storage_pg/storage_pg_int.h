@@ -351,6 +351,11 @@ const char *spg_where(const spg *pg, char *buf, size_t n);
 
 /* Pool (storage_pg_pool.c). */
 extern const plt_storage_vt spg_vtable;
+/* storage_pg_rows.c: the vtable's query_rows() (storage 1.1). */
+int spg_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
+                   const plt_value *args, size_t ncols, size_t nrows,
+                   uint32_t flags, plt_storage_row_fn row,
+                   plt_storage_done_fn done, void *arg);
 int spg_pool_open(spg *pg, PGconn *first);
 void spg_pool_stop(spg *pg);
 void spg_pool_free(spg *pg);

@@ -1006,6 +1006,7 @@ const plt_storage_vt spg_vtable = {
     .unlisten = v_unlisten,
     .notify = v_notify,
     .status = v_status,
+    .query_rows = spg_query_rows,
 };
 
 /* ------------------------------------------------------------------ */

@@ -555,27 +555,28 @@ bind_one(sqlite3_stmt *st, int idx, const plt_value *v)
 }
 
 static int
-wrong_count(stq_job *j, unsigned long max)
+wrong_count(stq_job *j, unsigned long max, size_t n)
 {
     stq_job_fail(j, PLT_EINVAL,
                  "wrong parameter count: the statement uses $1..$%lu "
                  "but %zu argument(s) were given",
-                 max, j->nargs);
+                 max, n);
     return PLT_EINVAL;
 }
 
 int
-stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
+stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j, const plt_value *args,
+         size_t n)
 {
     (void)c;
     int cnt = sqlite3_bind_parameter_count(st);
     if (j->qmarks) {
         /* Prepared from the ?N spelling: parameter $N is index N, and the
          * text held no other kind of parameter (stq_sql_qmarks()). */
-        if ((size_t)cnt != j->nargs)
-            return wrong_count(j, (unsigned long)cnt);
-        for (size_t i = 0; i < j->nargs; i++) {
-            int rc = bind_one(st, (int)i + 1, &j->args[i]);
+        if ((size_t)cnt != n)
+            return wrong_count(j, (unsigned long)cnt, n);
+        for (size_t i = 0; i < n; i++) {
+            int rc = bind_one(st, (int)i + 1, &args[i]);
             if (rc != SQLITE_OK) {
                 stq_job_fail(j, stq_map_rc(rc, NULL), "cannot bind $%zu: %s",
                              i + 1, sqlite3_errstr(rc));
@@ -590,20 +591,20 @@ stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
     unsigned long max = 0;
     for (int k = 1; k <= cnt; k++) {
         const char *name = sqlite3_bind_parameter_name(st, k);
-        unsigned long n = dollar_index(name);
-        if (n == 0) {
+        unsigned long idx = dollar_index(name);
+        if (idx == 0) {
             stq_job_fail(j, PLT_EINVAL,
                          "parameter '%s' is not of the form $N: write $1, "
                          "$2, ... (bound from the argument array)",
                          name ? name : "?");
             return PLT_EINVAL;
         }
-        if (n > max)
-            max = n;
+        if (idx > max)
+            max = idx;
     }
-    if (max != j->nargs)
-        return wrong_count(j, max);
-    for (size_t i = 0; i < j->nargs; i++) {
+    if (max != n)
+        return wrong_count(j, max, n);
+    for (size_t i = 0; i < n; i++) {
         /* SQLite numbers named parameters by first appearance, so "$2 ..
          * $1" puts $2 at position 1: always look the name up. */
         char name[24];
@@ -611,7 +612,7 @@ stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j)
         int idx = sqlite3_bind_parameter_index(st, name);
         if (idx == 0)
             continue; /* $i is not used; a later one is */
-        int rc = bind_one(st, idx, &j->args[i]);
+        int rc = bind_one(st, idx, &args[i]);
         if (rc != SQLITE_OK) {
             stq_job_fail(j, stq_map_rc(rc, NULL), "cannot bind $%zu: %s", i + 1,
                          sqlite3_errstr(rc));

@@ -34,6 +34,8 @@
 #define STQ_MAX_OUTSTANDING 2
 /* Prepared statements kept per connection (least recently used out). */
 #define STQ_CACHE_SIZE 64
+/* Rows of one multi-row INSERT of query_rows() (RETURNING statements). */
+#define STQ_ROWS_CHUNK 64
 /* Idle time after writes before the writer runs a PASSIVE checkpoint. */
 #define STQ_IDLE_CHECKPOINT_MS 100
 
@@ -76,6 +78,13 @@ struct stq_job {
     bool qmarks; /* prepared with $N spelled ?N: parameter N is index N */
     plt_value *args;      /* one allocation (stc_values_copy) */
     size_t nargs;
+    /* query_rows(): the statement runs once per row of row_ncols values
+     * (nargs = nrows * row_ncols); 0 for query(). */
+    size_t nrows, row_ncols;
+    /* query_rows() of an INSERT ... RETURNING: run as multi-row INSERTs
+     * of STQ_ROWS_CHUNK rows (see stq_run_job()), from this shape. */
+    bool rows_multi;
+    stc_values_shape shape;
     plt_storage_row_fn row;
     plt_storage_done_fn done;
     plt_storage_begin_fn begin_cb;
@@ -171,8 +180,8 @@ typedef struct stq_diag {
 
 #define STQ_DIAG_MAGIC 0x53514c44u /* "SQLD" */
 
-/* The vtable as registered: the storage 1.0 table (size covers only it,
- * so consumers see exactly storage 1.0), then the engine's own member. */
+/* The vtable as registered: the storage 1.x table (size covers only it,
+ * so consumers see exactly storage 1.x), then the engine's own member. */
 typedef struct stq_vt_ext {
     plt_storage_vt vt;
     uint32_t magic;
@@ -312,8 +321,9 @@ int stq_stmt_get(stq_conn *c, stq_job *j, bool reader, sqlite3_stmt **out);
 char *stq_sql_qmarks(const char *sql, int max_var);
 /* After the last step: reset a cached statement, finalise another. */
 void stq_stmt_release(stq_conn *c, sqlite3_stmt *st);
-/* Bind the job's $1..$n (checks the placeholders first). */
-int stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j);
+/* Bind $1..$n from @p args (checks the placeholders first). */
+int stq_bind(stq_conn *c, sqlite3_stmt *st, stq_job *j, const plt_value *args,
+             size_t n);
 /* Map a SQLite result code to a Plateau code (and SQLSTATE). */
 int stq_map_rc(int rc, const char **sqlstate);
 /* Record a SQLite error on the job from @p rc and the connection. */
@@ -328,9 +338,10 @@ int stq_readers_start(stq *s);
 void stq_readers_enqueue(stq *s, stq_job *j);
 void stq_readers_exit(stq *s);
 void stq_readers_join(stq *s);
-/* Step @p st to the end, streaming rows to the loop. Sets j->status,
- * rows_affected and, on error, the message. */
-void stq_run_stmt(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed);
+/* Bind the job's arguments to @p st and step it to the end (once, or once
+ * per argument row for query_rows()), streaming rows to the loop. Sets
+ * j->status, rows_affected and, on error, the message. */
+void stq_run_job(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed);
 /* Wait until the loop consumed every batch this worker posted. */
 void stq_wait_consumed(stq_worker *w);
 int stq_worker_sync_init(stq_worker *w);

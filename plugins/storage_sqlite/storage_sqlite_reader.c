@@ -254,20 +254,22 @@ set_names(stq_job *j, sqlite3_stmt *st, size_t ncols)
     return 0;
 }
 
-void
-stq_run_stmt(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed)
+/* Step @p st to the end, adding rows to *@p bp (sent when full; the last
+ * partial batch stays for the caller). @return the changes it made. */
+static int64_t
+step_all(stq_worker *w, stq_job *j, sqlite3_stmt *st, stq_batch **bp,
+         bool *streamed)
 {
     stq *s = w->s;
     sqlite3 *db = w->c.db;
     sqlite3_int64 before = sqlite3_total_changes64(db);
     size_t ncols = (size_t)sqlite3_column_count(st);
-    stq_batch *b = NULL;
     /* Rows are built only for a row callback (a statement without result
      * columns never yields any). */
     bool want = ncols > 0 && j->row != NULL;
-    if (want && set_names(j, st, ncols) != 0) {
+    if (want && !j->names && set_names(j, st, ncols) != 0) {
         stq_job_fail(j, PLT_ENOMEM, "out of memory for column names");
-        return;
+        return 0;
     }
     for (;;) {
         if (atomic_load(&s->abort)) {
@@ -282,8 +284,9 @@ stq_run_stmt(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed)
                 stq_job_fail(j, PLT_ECANCELED, "canceled by the row callback");
                 break;
             }
+            stq_batch *b = *bp;
             if (!b) {
-                b = calloc(1, sizeof(*b));
+                b = *bp = calloc(1, sizeof(*b));
                 if (!b) {
                     stq_job_fail(j, PLT_ENOMEM, "out of memory for rows");
                     break;
@@ -299,7 +302,7 @@ stq_run_stmt(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed)
             }
             if (batch_full(b)) {
                 *streamed = true;
-                if (batch_send(w, j, &b) != 0) {
+                if (batch_send(w, j, bp) != 0) {
                     stq_job_fail(j, PLT_ESHUTDOWN,
                                  "rows cannot reach the loop");
                     break;
@@ -307,24 +310,77 @@ stq_run_stmt(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed)
             }
             continue;
         }
-        if (rc == SQLITE_DONE) {
-            if (b && b->nrows) {
-                *streamed = true;
-                if (batch_send(w, j, &b) != 0)
-                    stq_job_fail(j, PLT_ESHUTDOWN,
-                                 "rows cannot reach the loop");
-            }
-            break;
-        }
-        stq_job_sqlite_error(j, db, rc, NULL);
+        if (rc != SQLITE_DONE)
+            stq_job_sqlite_error(j, db, rc, NULL);
         break;
     }
-    batch_free(b);
     /* sqlite3_changes64() keeps the count of the last INSERT, UPDATE or
      * DELETE even after a SELECT or DDL ran: trust it only if this
      * statement changed something. */
-    if (j->status == 0 && sqlite3_total_changes64(db) != before)
-        j->rows_affected = sqlite3_changes64(db);
+    return sqlite3_total_changes64(db) != before ? sqlite3_changes64(db) : 0;
+}
+
+void
+stq_run_job(stq_worker *w, stq_job *j, sqlite3_stmt *st, bool *streamed)
+{
+    stq_batch *b = NULL;
+    if (j->nrows == 0) {
+        if (stq_bind(&w->c, st, j, j->args, j->nargs) == 0) {
+            int64_t n = step_all(w, j, st, &b, streamed);
+            if (j->status == 0)
+                j->rows_affected = n;
+        }
+    } else if (j->rows_multi) {
+        /* query_rows() of an INSERT ... RETURNING: multi-row INSERTs of
+         * STQ_ROWS_CHUNK rows, then of powers of 4 for the rest (a few
+         * texts, prepared once each per connection). */
+        int64_t sum = 0;
+        char *orig = j->sql;
+        for (size_t r = 0; r < j->nrows && j->status == 0;) {
+            size_t left = j->nrows - r, n = STQ_ROWS_CHUNK;
+            if (left < n)
+                for (n = 1; n * 4 <= left; n *= 4)
+                    ;
+            char *text = NULL;
+            if (stc_sql_values_rows(orig, &j->shape, j->row_ncols, n, &text) !=
+                0) {
+                stq_job_fail(j, PLT_ENOMEM, "out of memory");
+                break;
+            }
+            sqlite3_stmt *cst = NULL;
+            j->sql = text; /* the statement cache is keyed by the text */
+            int rc = stq_stmt_get(&w->c, j, false, &cst);
+            j->sql = orig;
+            free(text);
+            if (rc == 0 && stq_bind(&w->c, cst, j, j->args + r * j->row_ncols,
+                                    n * j->row_ncols) == 0)
+                sum += step_all(w, j, cst, &b, streamed);
+            stq_stmt_release(&w->c, cst);
+            r += n;
+        }
+        if (j->status == 0)
+            j->rows_affected = sum;
+    } else {
+        /* query_rows(): the statement once per row of arguments, the
+         * rows it returns in one stream. */
+        int64_t sum = 0;
+        for (size_t r = 0; r < j->nrows && j->status == 0; r++) {
+            if (r)
+                sqlite3_reset(st);
+            if (stq_bind(&w->c, st, j, j->args + r * j->row_ncols,
+                         j->row_ncols) != 0)
+                break;
+            sum += step_all(w, j, st, &b, streamed);
+        }
+        if (j->status == 0)
+            j->rows_affected = sum;
+    }
+    if (j->status == 0 && b && b->nrows) {
+        *streamed = true;
+        if (batch_send(w, j, &b) != 0)
+            stq_job_fail(j, PLT_ESHUTDOWN, "rows cannot reach the loop");
+    }
+    batch_free(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -364,9 +420,9 @@ run_read(stq_worker *w, stq_job *j)
             stq_job_free(j);
         return;
     }
-    if (rc == 0 && stq_bind(&w->c, st, j) == 0) {
+    if (rc == 0) {
         bool streamed = false;
-        stq_run_stmt(w, j, st, &streamed);
+        stq_run_job(w, j, st, &streamed);
     }
     stq_stmt_release(&w->c, st);
     if (stq_post(stq_on_job_done, j) != 0)

@@ -65,6 +65,24 @@ set_sync(stq_conn *c, bool full)
                             : "PRAGMA synchronous=NORMAL");
 }
 
+/* Run the job's statement on the writer's connection; RETURNING rows go
+ * to the loop, and this waits until it has seen them, so that a row
+ * callback that said stop really undoes the statement. */
+static void
+run_job(stq_worker *w, stq_job *j)
+{
+    stq_conn *c = &w->c;
+    sqlite3_stmt *st = NULL;
+    bool streamed = false;
+    if (stq_stmt_get(c, j, false, &st) == 0)
+        stq_run_job(w, j, st, &streamed);
+    stq_stmt_release(c, st);
+    if (streamed)
+        stq_wait_consumed(w);
+    if (j->status == 0 && atomic_load(&j->cancel))
+        stq_job_fail(j, PLT_ECANCELED, "canceled by the row callback");
+}
+
 /* Run one statement inside a savepoint of the open transaction. If it
  * fails (or its row callback stopped it), only its own changes are undone.
  * Returns false if the database ended the whole transaction. */
@@ -77,17 +95,7 @@ run_in_savepoint(stq_worker *w, stq_job *j)
         stq_job_sqlite_error(j, c->db, rc, "cannot open a savepoint");
         return !sqlite3_get_autocommit(c->db);
     }
-    sqlite3_stmt *st = NULL;
-    bool streamed = false;
-    if (stq_stmt_get(c, j, false, &st) == 0 && stq_bind(c, st, j) == 0)
-        stq_run_stmt(w, j, st, &streamed);
-    stq_stmt_release(c, st);
-    /* RETURNING rows went to the loop; wait until it has seen them, so a
-     * row callback that said stop really undoes the statement. */
-    if (streamed)
-        stq_wait_consumed(w);
-    if (j->status == 0 && atomic_load(&j->cancel))
-        stq_job_fail(j, PLT_ECANCELED, "canceled by the row callback");
+    run_job(w, j);
     if (sqlite3_get_autocommit(c->db)) {
         /* Some errors (disk full, I/O, out of memory) make SQLite roll the
          * whole transaction back: the savepoint went with it. */
@@ -100,6 +108,27 @@ run_in_savepoint(stq_worker *w, stq_job *j)
         stq_exec(c, "ROLLBACK TO stq_stmt");
     stq_exec(c, "RELEASE stq_stmt");
     return true;
+}
+
+/* query_rows() in a transaction, with no savepoint of its own: under a
+ * savepoint, every statement that needs a statement journal (a multi-row
+ * INSERT, an INSERT ... RETURNING) copies the pages it touches into the
+ * savepoint's sub-journal, a temporary file once it passes 64 KiB; stepped
+ * once per row that was five times the writes of the load itself. Instead
+ * a failure rolls the whole transaction back (as PostgreSQL aborts one),
+ * and the loop marks it dead. */
+static void
+run_rows_in_txn(stq_worker *w, stq_job *j)
+{
+    stq_conn *c = &w->c;
+    run_job(w, j);
+    if (j->status == 0 && sqlite3_get_autocommit(c->db))
+        stq_job_fail(j, PLT_EDB, "the transaction was rolled back");
+    if (j->status != 0) {
+        if (!sqlite3_get_autocommit(c->db))
+            stq_exec(c, "ROLLBACK");
+        j->txn_lost = true;
+    }
 }
 
 static void
@@ -187,7 +216,10 @@ run_txn_job(stq_worker *w, stq_job *j, bool *dirty)
             j->txn_lost = true;
             return;
         }
-        run_in_savepoint(w, j);
+        if (j->nrows)
+            run_rows_in_txn(w, j);
+        else
+            run_in_savepoint(w, j);
         *dirty = true;
         return;
     case STQ_COMMIT:

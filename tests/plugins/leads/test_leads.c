@@ -2031,6 +2031,16 @@ stub_query(void *impl, plt_storage_txn *txn, const char *sql,
 }
 
 static int
+stub_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
+                const plt_value *args, size_t ncols, size_t nrows,
+                uint32_t flags, plt_storage_row_fn row,
+                plt_storage_done_fn done, void *arg)
+{
+    (void)ncols;
+    return stub_query(impl, txn, sql, args, nrows, flags, row, done, arg);
+}
+
+static int
 stub_begin(void *impl, uint32_t flags, plt_storage_begin_fn cb, void *arg)
 {
     (void)impl;
@@ -2056,7 +2066,8 @@ static const plt_storage_vt stub_vt = {.size = sizeof(plt_storage_vt),
                                        .query = stub_query,
                                        .begin = stub_begin,
                                        .commit = stub_end,
-                                       .rollback = stub_end};
+                                       .rollback = stub_end,
+                                       .query_rows = stub_query_rows};
 
 static void
 attempts_dispositions_and_dnc_are_durable(void **state)

@@ -613,22 +613,31 @@ q_reset(q *x)
 /* Run one statement and wait for it. Returns its status (the code query()
  * returned when it refused, or CT_NO_CALLBACK when done() never came). */
 int
-ct_sql_guard(ct *c, plt_storage_txn *txn, q *x, const char *sql,
-             const plt_value *args, size_t n, uint32_t flags, uint64_t ms)
+ct_await(ct *c, q *x, int rc, uint64_t ms)
 {
-    q_reset(x);
-    int rc =
-        c->st.vt->query(c->st.impl, txn, sql, args, n, flags, q_row, q_done, x);
     if (rc < 0) {
         x->sync = true;
         x->status = rc;
         return rc;
     }
     if (!ct_wait(c, &x->done, ms)) {
-        fprintf(stderr, "# no completion within %" PRIu64 " ms: %s\n", ms, sql);
+        fprintf(stderr, "# no completion within %" PRIu64 " ms\n", ms);
         x->status = CT_NO_CALLBACK;
     }
     return x->status;
+}
+
+int
+ct_sql_guard(ct *c, plt_storage_txn *txn, q *x, const char *sql,
+             const plt_value *args, size_t n, uint32_t flags, uint64_t ms)
+{
+    q_reset(x);
+    int rc =
+        c->st.vt->query(c->st.impl, txn, sql, args, n, flags, q_row, q_done, x);
+    rc = ct_await(c, x, rc, ms);
+    if (rc == CT_NO_CALLBACK)
+        fprintf(stderr, "# the statement: %s\n", sql);
+    return rc;
 }
 
 int
@@ -736,14 +745,7 @@ ct_end(ct *c, plt_storage_txn *txn, bool commit, q *x)
     q_reset(x);
     int rc = commit ? c->st.vt->commit(c->st.impl, txn, q_done, x)
                     : c->st.vt->rollback(c->st.impl, txn, q_done, x);
-    if (rc < 0) {
-        x->sync = true;
-        x->status = rc;
-        return rc;
-    }
-    if (!ct_wait(c, &x->done, CT_GUARD_MS))
-        x->status = CT_NO_CALLBACK;
-    return x->status;
+    return ct_await(c, x, rc, CT_GUARD_MS);
 }
 
 void

@@ -121,6 +121,9 @@ void q_free(q *x);
 void q_reset(q *x);
 int64_t q_i64(const q *x, size_t r, size_t col);
 const char *q_str(const q *x, size_t r, size_t col);
+/* After a call that reports to @p x returned @p rc: its result, waited
+ * for at most @p ms (CT_NO_CALLBACK if it never came). */
+int ct_await(ct *c, q *x, int rc, uint64_t ms);
 int ct_sql_guard(ct *c, plt_storage_txn *txn, q *x, const char *sql,
                  const plt_value *args, size_t n, uint32_t flags, uint64_t ms);
 int ct_sql(ct *c, plt_storage_txn *txn, q *x, const char *sql,

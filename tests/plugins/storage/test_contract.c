@@ -424,6 +424,151 @@ test_upsert_returning(void **state)
     assert_int_equal(ct_close(c), 0);
 }
 
+/* query_rows() (storage 1.1), waited for like ct_sql(). */
+static int
+ct_rows(ct *c, plt_storage_txn *txn, q *x, const char *sql,
+        const plt_value *args, size_t ncols, size_t nrows, uint32_t flags)
+{
+    q_reset(x);
+    int rc = c->st.vt->query_rows(c->st.impl, txn, sql, args, ncols, nrows,
+                                  flags, q_row, q_done, x);
+    return ct_await(c, x, rc, CT_GUARD_MS);
+}
+
+enum { QR_ROWS = 1300 }; /* more than one multi-row INSERT on PostgreSQL */
+
+static void
+test_query_rows(void **state)
+{
+    ct *c = *state;
+    ct_require(c);
+    ct_open_ok(c, NULL);
+    assert_true(plt_storage_has_rows(&c->st));
+    q x = {0};
+    char (*keys)[16] = calloc(QR_ROWS, sizeof(*keys));
+    plt_value *a = calloc(QR_ROWS * 2, sizeof(*a));
+    assert_non_null(keys);
+    assert_non_null(a);
+    for (size_t i = 0; i < QR_ROWS; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "r%04zu", i);
+        a[2 * i] = PLT_V_STR(keys[i]);
+        a[2 * i + 1] = PLT_V_I64((int64_t)i);
+    }
+    /* On its own, with RETURNING: every row, in row order. */
+    static const char ins[] =
+        "INSERT INTO ct_kv (k, v) VALUES ($1, $2 * 2) RETURNING k, v";
+    assert_int_equal(ct_rows(c, NULL, &x, ins, a, 2, QR_ROWS, 0), 0);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.affected, QR_ROWS);
+    assert_int_equal(x.nr, QR_ROWS);
+    for (size_t i = 0; i < QR_ROWS; i += 97) {
+        assert_string_equal(q_str(&x, i, 0), keys[i]);
+        assert_int_equal(q_i64(&x, i, 1), 2 * (int64_t)i);
+    }
+    assert_string_equal(q_str(&x, QR_ROWS - 1, 0), keys[QR_ROWS - 1]);
+    assert_int_equal(ct_i64(c, NULL, "SELECT count(*) FROM ct_kv", NULL, 0),
+                     QR_ROWS);
+
+    /* One failing row: none of the call's rows remain. */
+    for (size_t i = 0; i < QR_ROWS; i++)
+        snprintf(keys[i], sizeof(keys[i]), "s%04zu", i);
+    a[2 * 1200] = PLT_V_STR("r0007"); /* already stored */
+    assert_int_equal(ct_rows(c, NULL, &x, ins, a, 2, QR_ROWS, 0),
+                     PLT_ECONFLICT);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(ct_i64(c, NULL, "SELECT count(*) FROM ct_kv", NULL, 0),
+                     QR_ROWS);
+
+    /* Any statement, once per row: an UPDATE, then reads, in row order. */
+    plt_value up[] = {PLT_V_STR("r0003"), PLT_V_I64(100), PLT_V_STR("r0001"),
+                      PLT_V_I64(200), PLT_V_STR("nope"), PLT_V_I64(1)};
+    assert_int_equal(ct_rows(c, NULL, &x,
+                             "UPDATE ct_kv SET v = v + $2 WHERE k = $1"
+                             " RETURNING v",
+                             up, 2, 3, 0),
+                     0);
+    assert_int_equal(x.affected, 2);
+    assert_int_equal(x.nr, 2);
+    assert_int_equal(q_i64(&x, 0, 0), 106);
+    assert_int_equal(q_i64(&x, 1, 0), 202);
+    plt_value ks[] = {PLT_V_STR("r0001"), PLT_V_STR("nope"),
+                      PLT_V_STR("r0003"), PLT_V_STR("r0001")};
+    assert_int_equal(ct_rows(c, NULL, &x, "SELECT k, v FROM ct_kv WHERE k = $1",
+                             ks, 1, 4, 0),
+                     0);
+    assert_int_equal(x.nr, 3);
+    assert_string_equal(q_str(&x, 0, 0), "r0001");
+    assert_string_equal(q_str(&x, 1, 0), "r0003");
+    assert_string_equal(q_str(&x, 2, 0), "r0001");
+    assert_int_equal(q_i64(&x, 1, 1), 106);
+
+    /* In a transaction: with the transaction's other statements. */
+    plt_storage_txn *t = ct_begin_ok(c, 0);
+    plt_value three[] = {PLT_V_STR("t1"), PLT_V_I64(1), PLT_V_STR("t2"),
+                         PLT_V_I64(2), PLT_V_STR("t3"), PLT_V_I64(3)};
+    assert_int_equal(
+        ct_rows(c, t, &x, "INSERT INTO ct_kv (k, v) VALUES ($1, $2)", three,
+                2, 3, PLT_STORAGE_WRITE),
+        0);
+    assert_int_equal(x.affected, 3);
+    assert_int_equal(x.nr, 0);
+    assert_int_equal(
+        ct_i64(c, t, "SELECT count(*) FROM ct_kv WHERE k LIKE 't%'", NULL, 0),
+        3);
+    ct_end_ok(c, t, false);
+    assert_int_equal(
+        ct_i64(c, NULL, "SELECT count(*) FROM ct_kv WHERE k LIKE 't%'", NULL,
+               0),
+        0);
+    /* A failure in a transaction ends it: nothing of it remains. */
+    t = ct_begin_ok(c, 0);
+    ct_ok(c, t, &x, "INSERT INTO ct_kv (k, v) VALUES ('t0', 0)", NULL, 0, 0);
+    plt_value dup[] = {PLT_V_STR("t9"), PLT_V_I64(1), PLT_V_STR("r0002"),
+                       PLT_V_I64(2)};
+    assert_int_equal(ct_rows(c, t, &x,
+                             "INSERT INTO ct_kv (k, v) VALUES ($1, $2)"
+                             " RETURNING k",
+                             dup, 2, 2, 0),
+                     PLT_ECONFLICT);
+    assert_int_not_equal(
+        ct_sql(c, t, &x, "SELECT count(*) FROM ct_kv", NULL, 0, 0), 0);
+    q end = {0};
+    ct_end(c, t, false, &end);
+    q_free(&end);
+    assert_int_equal(
+        ct_i64(c, NULL, "SELECT count(*) FROM ct_kv WHERE k LIKE 't%'", NULL,
+               0),
+        0);
+    t = ct_begin_ok(c, 0);
+    assert_int_equal(
+        ct_rows(c, t, &x, "INSERT INTO ct_kv (k, v) VALUES ($1, $2)", three,
+                2, 3, 0),
+        0);
+    ct_end_ok(c, t, true);
+    assert_int_equal(
+        ct_i64(c, NULL, "SELECT count(*) FROM ct_kv WHERE k LIKE 't%'", NULL,
+               0),
+        3);
+
+    /* No rows: nothing runs. Mistakes: as query(). */
+    assert_int_equal(ct_rows(c, NULL, &x, ins, NULL, 2, 0, 0), 0);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.nr, 0);
+    assert_int_equal(x.affected, 0);
+    assert_int_equal(ct_rows(c, NULL, &x, ins, a, 3, 2, 0), PLT_EINVAL);
+    assert_false(x.sync); /* through done() */
+    assert_int_equal(ct_rows(c, NULL, &x, ins, a, 0, 2, 0), PLT_EINVAL);
+    assert_true(x.sync);
+    assert_int_equal(ct_rows(c, NULL, &x, ins, NULL, 2, 2, 0), PLT_EINVAL);
+    assert_true(x.sync);
+    assert_int_equal(ct_i64(c, NULL, "SELECT count(*) FROM ct_kv", NULL, 0),
+                     QR_ROWS + 3);
+    free(keys);
+    free(a);
+    q_free(&x);
+    assert_int_equal(ct_close(c), 0);
+}
+
 static void
 test_txn_commit_rollback(void **state)
 {
@@ -731,6 +876,7 @@ main(int argc, char **argv)
         CASE(test_sql_errors),
         CASE(test_constraints),
         CASE(test_upsert_returning),
+        CASE(test_query_rows),
         CASE(test_txn_commit_rollback),
         CASE(test_txn_serialises),
         CASE(test_txn_timeout_real),

@@ -388,6 +388,76 @@ test_sqlcache(void **state)
         assert_null(c.e[k].sql);
 }
 
+/* Multi-row INSERTs: which texts take rows, and the rows they make. */
+static void
+expect_rows(const char *sql, size_t ncols, size_t nrows, const char *want)
+{
+    stc_values_shape sh;
+    assert_int_equal(stc_sql_values_split(sql, &sh), 0);
+    char *out = NULL;
+    assert_int_equal(stc_sql_values_rows(sql, &sh, ncols, nrows, &out), 0);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void
+test_values_rows(void **state)
+{
+    (void)state;
+    expect_rows("INSERT INTO t (a, b) VALUES ($1, $2)", 2, 3,
+                "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)");
+    /* Repeated and reordered parameters, literals with $ and parentheses,
+     * nested calls, a tail without parameters. */
+    expect_rows("insert into t (a, b, c) values ($2, lower($1), '($9)') "
+                "on conflict (a) do update set b = excluded.b returning id",
+                2, 2,
+                "insert into t (a, b, c) values ($2, lower($1), '($9)'), "
+                "($4, lower($3), '($9)') on conflict (a) do update set "
+                "b = excluded.b returning id");
+    expect_rows("/* c */ INSERT INTO \"va lues\" (x) VALUES ($1)", 1, 1,
+                "/* c */ INSERT INTO \"va lues\" (x) VALUES ($1)");
+    stc_values_shape sh;
+    /* Other shapes. */
+    const char *no[] = {
+        "UPDATE t SET a = $1",
+        "INSERT INTO t (a) SELECT $1",
+        "INSERT INTO t (a) VALUES ($1), ($2)",
+        "INSERT INTO t (a) VALUES ($1) RETURNING a + $2",
+        "WITH x AS (SELECT $1) INSERT INTO t (a) VALUES ($2)",
+        "INSERT INTO t (a) VALUES ($1); DELETE FROM t",
+        "INSERT INTO t (a) VALUES ($1",
+        "INSERT INTO t (a) DEFAULT VALUES",
+    };
+    for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
+        assert_int_equal(stc_sql_values_split(no[k], &sh), PLT_ENOTSUP);
+    assert_int_equal(stc_sql_values_split(NULL, &sh), PLT_EINVAL);
+    assert_int_equal(stc_sql_values_split("INSERT INTO t (a) VALUES ($1)"
+                                          " RETURNING id",
+                                          &sh),
+                     0);
+    assert_true(sh.returning);
+    assert_int_equal(stc_sql_values_split("INSERT INTO t (a) VALUES ($1)"
+                                          " ON CONFLICT (a) DO NOTHING",
+                                          &sh),
+                     0);
+    assert_false(sh.returning);
+    assert_int_equal(stc_sql_values_split("INSERT INTO t (\"returning\")"
+                                          " VALUES ($1)",
+                                          &sh),
+                     0);
+    assert_false(sh.returning);
+    char *out = NULL;
+    assert_int_equal(
+        stc_sql_values_split("INSERT INTO t (a) VALUES ($1)", &sh), 0);
+    assert_int_equal(stc_sql_values_rows("INSERT INTO t (a) VALUES ($1)", &sh,
+                                         1, 0, &out),
+                     PLT_EINVAL);
+    assert_int_equal(stc_sql_values_rows("INSERT INTO t (a) VALUES ($1)", &sh,
+                                         2, 40000, &out),
+                     PLT_EINVAL);
+    assert_null(out);
+}
+
 int
 main(void)
 {
@@ -402,6 +472,7 @@ main(void)
         cmocka_unit_test(test_sqlstate),
         cmocka_unit_test(test_values_copy),
         cmocka_unit_test(test_sqlcache),
+        cmocka_unit_test(test_values_rows),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_rejects),
     };

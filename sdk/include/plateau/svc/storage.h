@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file plateau/svc/storage.h
- * The `storage` service 1.0: one asynchronous SQL contract, two engines
- * (storage_sqlite, the embedded default, and storage_pg).
+ * The `storage` service 1.1: one asynchronous SQL contract, two engines
+ * (storage_sqlite, the embedded default, and storage_pg). 1.1 adds
+ * query_rows(), one statement run for many argument rows (bulk loads).
  *
  * Every call returns at once; results come back by callback on the loop
  * thread. The loop never waits for the database: each engine runs its I/O
@@ -68,6 +69,8 @@
 #ifndef PLATEAU_SVC_STORAGE_H
 #define PLATEAU_SVC_STORAGE_H
 
+#include <stddef.h>
+
 #include "plateau/service.h"
 #include "plateau/types.h"
 
@@ -77,7 +80,7 @@ extern "C" {
 
 #define PLT_STORAGE_NAME "storage"
 #define PLT_STORAGE_MAJOR 1
-#define PLT_STORAGE_MINOR 0
+#define PLT_STORAGE_MINOR 1
 
 /** An open transaction (see begin()). */
 typedef struct plt_storage_txn plt_storage_txn;
@@ -221,6 +224,36 @@ typedef struct plt_storage_vt {
 
     /** Fill @p out (set out->size first). Thread: loop. */
     int (*status)(void *impl, plt_storage_status *out);
+
+    /* ---- 1.1 ---- */
+
+    /**
+     * Run one statement once per row of arguments, in row order: the bulk
+     * path for loading many rows (one text, no per-row SQL built by the
+     * caller). @p args holds @p nrows rows of @p ncols values, row after
+     * row; the statement uses $1..$ncols, bound from each row in turn.
+     * It is ONE statement for the contract: in @p txn, or on its own
+     * (autocommit: all its rows commit together or none does); the first
+     * row that fails ends it. In @p txn a failure (or a row callback that
+     * stops) also ends the transaction: it is rolled back, as PostgreSQL
+     * does for any failing statement, and its later calls fail; call
+     * rollback() to release it.
+     * Rows it returns (RETURNING, or a SELECT) reach @p row in row order;
+     * done() comes once, with rows_affected summed over the rows.
+     * @p nrows == 0 runs nothing and reports success.
+     * Engines: SQLite prepares the text once and steps it once per row on
+     * its writer (or a reader). PostgreSQL sends `INSERT ... VALUES (...)
+     * [ON CONFLICT ...] [RETURNING ...]` whose placeholders are all inside
+     * the VALUES row as multi-row INSERTs (named prepared statements of a
+     * few shapes); any other statement once per row, in one transaction.
+     * Ownership, Thread, Callbacks: as query(); @p args are copied.
+     * @return 0; PLT_EINVAL (NULL sql/done, ncols == 0 with nrows > 0,
+     *         NULL args with rows, bad txn); PLT_ESHUTDOWN; PLT_ENOMEM.
+     */
+    int (*query_rows)(void *impl, plt_storage_txn *txn, const char *sql,
+                      const plt_value *args, size_t ncols, size_t nrows,
+                      uint32_t flags, plt_storage_row_fn row,
+                      plt_storage_done_fn done, void *arg);
 } plt_storage_vt;
 
 /** A storage handle as consumers keep it. */
@@ -231,14 +264,15 @@ typedef struct plt_storage {
 
 /**
  * Acquire the storage service (declare {"storage", 1, 0, 0} in needs).
+ * Any 1.x provider: test for 1.1 members with plt_storage_has_rows().
  * @return as plt_service_acquire().
  */
 static inline int
 plt_storage_acquire(plt_storage *out)
 {
     plt_service_ref ref;
-    int rc = plt_service_acquire(PLT_STORAGE_NAME, PLT_STORAGE_MAJOR,
-                                 PLT_STORAGE_MINOR, &ref);
+    int rc = plt_service_acquire(PLT_STORAGE_NAME, PLT_STORAGE_MAJOR, 0,
+                                 &ref);
     if (rc == 0) {
         out->vt = (const plt_storage_vt *)ref.vtable;
         out->impl = ref.impl;
@@ -254,6 +288,15 @@ plt_storage_exec(const plt_storage *st, const char *sql,
 {
     return st->vt->query(st->impl, NULL, sql, args, nargs, flags, row, done,
                          arg);
+}
+
+/** True if the provider has query_rows() (storage 1.1). */
+static inline int
+plt_storage_has_rows(const plt_storage *st)
+{
+    return st->vt->size >= offsetof(plt_storage_vt, query_rows) +
+                               sizeof(st->vt->query_rows) &&
+           st->vt->query_rows != NULL;
 }
 
 #ifdef __cplusplus
