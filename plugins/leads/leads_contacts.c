@@ -13,28 +13,22 @@
  *   2. one probe for duplicates already stored in the de-duplication
  *      scope (on contact_phone.e164, or on contact.dedup_key for a field);
  *      duplicates inside the batch are found with a hash set;
- *   3. multi-row INSERTs (insert_rows rows each; identical texts for full
- *      chunks so the engines reuse prepared statements) for contacts with
- *      RETURNING id (custom fields ride along as one JSON document per
- *      contact, and the "imported" history entry is the row itself:
- *      created_at and source), then phones and the search-index rows of
- *      the indexed fields only;
+ *   3. one query_rows() (storage 1.1, the engines' bulk path: no SQL
+ *      built per batch) for the contacts with RETURNING id (custom fields
+ *      ride along as one JSON document per contact, and the "imported"
+ *      history entry is the row itself: created_at and source), then one
+ *      for the phones and one for the search-index rows of the indexed
+ *      fields only;
  *   4. the progress value of a resumable import, in the same transaction.
- * Statements are pipelined (LEADS_PIPELINE in flight): the next one is
- * built while the engine runs the previous one.
+ * Statements are pipelined (LEADS_PIPELINE in flight).
  *
- * Statement shapes are few, so that prepared statements are reused from
- * one batch to the next: SQLite's parser spends time quadratic in the
- * number of parameters on each prepare (it looks every numbered parameter
- * up in a list), which made preparing a fresh text for the last, odd-sized
- * chunk of every batch the largest cost of an import. INSERTs hold
- * insert_rows rows, or, for what is left, a power of 4 (1, 4, 16, 64,
- * 256...); the key lists of probes are padded to a power of 4 (16 to
- * LEADS_IN_CHUNK) by repeating their last key, which changes no result.
- * Ids from RETURNING are matched to rows by order of value: both engines
- * hand out increasing ids to the rows of one INSERT in VALUES order
- * (SQLite AUTOINCREMENT, a PostgreSQL identity's nextval per row), while
- * the ORDER of RETURNING rows is not promised by either.
+ * Probe shapes are few, so that prepared statements are reused from one
+ * batch to the next (SQLite's parser spends time quadratic in the number
+ * of parameters on each prepare): the key lists of probes are padded to a
+ * power of 4 (16 to LEADS_IN_CHUNK) by repeating their last key, which
+ * changes no result. Ids from RETURNING are matched to rows by order of
+ * value: both engines hand out increasing ids in row order (SQLite
+ * AUTOINCREMENT, a PostgreSQL identity's nextval per row).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -174,7 +168,6 @@ typedef struct add_op {
     size_t nids;
     size_t *add_idx; /* indexes of the contacts to insert */
     size_t nadd;
-    size_t insert_rows; /* cfg.insert_rows when the batch was taken */
     struct add_op *next; /* waiting for its turn (leads.add_head) */
     leads_list_rules rules; /* the list's, copied for the worker */
     char country[3];        /* cfg.country, likewise */
@@ -980,7 +973,6 @@ add_prepare(add_op *o, const leads_list_rules *lr)
     leads *L = o->j.L;
     o->rules = *lr;
     memcpy(o->country, L->cfg.country, sizeof(o->country));
-    o->insert_rows = (size_t)L->cfg.insert_rows;
     return plt_queue_work(add_work, add_work_done, o);
 }
 
