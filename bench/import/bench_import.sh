@@ -79,6 +79,33 @@ EOC
     P_INV=$(awk '/^  invalid phones/ {print $3}' "$d/out")
 }
 
+# pg_server_cpu: CPU seconds (user + system) the throwaway server has used
+# so far: the postmaster, its live children (checkpointer, WAL writer...)
+# and the children it reaped (every backend of a closed connection). Only
+# with --start-pg (the server's pid is known); "" otherwise.
+pg_server_cpu() {
+    [[ -n $pgdir && -r $pgdir/data/postmaster.pid ]] || return 0
+    local pid ticks=0 f
+    pid=$(head -n 1 "$pgdir/data/postmaster.pid")
+    read -r -a f < "/proc/$pid/stat" || return 0
+    ticks=$((f[13] + f[14] + f[15] + f[16]))
+    for c in $(ps --ppid "$pid" -o pid=); do
+        read -r -a f < "/proc/$c/stat" 2> /dev/null || continue
+        ticks=$((ticks + f[13] + f[14]))
+    done
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}'
+}
+
+# pg_cpu_line ENC P_SERVER R_SERVER: the CPU of client + server, Plateau
+# against COPY (on a loaded machine the steadier figure, as on SQLite).
+pg_cpu_line() {
+    [[ -n $2 && -n $3 ]] || return 0
+    awk -v enc="$1" -v pc="$P_CPU" -v ps="$2" -v rc="$R_CPU" -v rs="$3" 'BEGIN {
+        printf "%-6s %-6s cpu with the server: Plateau %.1f s (server %.1f s), raw %.1f s (server %.1f s), ratio %.2f\n",
+               "pg", enc, pc + ps, ps, rc + rs, rs, (rc + rs > 0 ? (pc + ps) / (rc + rs) : 0);
+    }'
+}
+
 report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_CPU RAW_NAME
     local e=$1 enc=$2 rs=$3 rk=$4 rc=$5 rn=$6
     awk -v e="$e" -v enc="$enc" -v n="$rows" -v ps="$P_SEC" -v pk="$P_KIB" \
@@ -126,6 +153,7 @@ if [[ $engine == pg || $engine == all ]]; then
             db="bench_$enc"
             PGOPTIONS="-c client_min_messages=warning" psql -q -d postgres -c "DROP DATABASE IF EXISTS $db" \
                  -c "CREATE DATABASE $db" > /dev/null
+            s0=$(pg_server_cpu)
             plateau_run "plugins: [storage_pg, leads, import_csv]
 storage_pg:
   host: $pghost
@@ -133,14 +161,23 @@ storage_pg:
   dbname: $db
   user: $PGUSER
   password: $PGPASSWORD" "$f" "pg-$enc"
+            sleep 1 # the postmaster reaps the closed backends
+            s1=$(pg_server_cpu)
             cols=$(for i in $(seq 1 20); do printf 'c%d text,' "$i"; done)
             psql -q -d "$db" -c "CREATE TABLE t (${cols%,})" > /dev/null
             pgenc=UTF8
             [[ $enc == cp1252 ]] && pgenc=WIN1252
+            s2=$(pg_server_cpu)
             timed "$tmp/rawtime" psql -q -d "$db" -c "\\copy t FROM '$f' WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING '$pgenc')"
+            sleep 1
+            s3=$(pg_server_cpu)
             read -r R_SEC R_KIB R_CPU < "$tmp/rawtime"
             # cpu: the clients' only (the server does the work).
             report pg "$enc" "$R_SEC" "$R_KIB" "$R_CPU" "psql \\copy (COPY FROM STDIN) into a plain table"
+            if [[ -n $s0 ]]; then
+                pg_cpu_line "$enc" "$(awk -v a="$s0" -v b="$s1" 'BEGIN {print b - a}')" \
+                    "$(awk -v a="$s2" -v b="$s3" 'BEGIN {print b - a}')"
+            fi
         done
     fi
 fi
