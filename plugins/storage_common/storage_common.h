@@ -154,6 +154,7 @@ bool stc_sql_is_txn_control(const char *sql);
 /** Where the one VALUES row of an INSERT text is: [row_start, row_end),
  *  from its "(" to its ")". */
 typedef struct stc_values_shape {
+    size_t values_start; /**< the VALUES keyword */
     size_t row_start, row_end;
     bool returning; /**< the tail has a RETURNING clause */
 } stc_values_shape;
@@ -176,6 +177,25 @@ int stc_sql_values_split(const char *sql, stc_values_shape *out);
  */
 int stc_sql_values_rows(const char *sql, const stc_values_shape *shape,
                         size_t ncols, size_t nrows, char **out);
+
+/**
+ * The COPY that loads what @p sql (of shape @p shape) inserts, when it is
+ * `INSERT INTO t (columns) VALUES ($1, ..., $ncols)`: bare placeholders in
+ * order, nothing after the row. @p out: "COPY t (columns) FROM STDIN",
+ * malloc()ed.
+ * @return 0; PLT_ENOTSUP (another shape); PLT_ENOMEM.
+ */
+int stc_sql_copy_text(const char *sql, const stc_values_shape *shape,
+                      size_t ncols, char **out);
+
+/**
+ * Append one row of COPY text format (tab-separated, \N for NULL,
+ * backslash escapes for \\, tab, newline and carriage return, ending in a
+ * newline) to the buffer *@p buf (*@p len bytes used of *@p cap).
+ * @return 0; PLT_ENOTSUP (a double or a blob: not written); PLT_ENOMEM.
+ */
+int stc_copy_row(const plt_value *v, size_t n, char **buf, size_t *len,
+                 size_t *cap);
 
 /* ------------------------------------------------------------------ */
 /* Statement text cache */

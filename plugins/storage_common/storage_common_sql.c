@@ -448,6 +448,7 @@ stc_sql_values_split(const char *sql, stc_values_shape *out)
             break;
         i = t.end;
     }
+    out->values_start = t.start;
     next_sig(sql, t.end, &t);
     if (t.kind != TK_OTHER || sql[t.start] != '(')
         return PLT_ENOTSUP;
@@ -525,5 +526,132 @@ stc_sql_values_rows(const char *sql, const stc_values_shape *shape,
         return PLT_ENOMEM;
     }
     *out = b.p;
+    return 0;
+}
+
+int
+stc_sql_copy_text(const char *sql, const stc_values_shape *shape, size_t ncols,
+                  char **out)
+{
+    *out = NULL;
+    if (!sql || shape->returning || !stc_sql_is_blank(sql + shape->row_end))
+        return PLT_ENOTSUP;
+    /* The row: "(" $1 "," $2 ... ")" and nothing else. */
+    tok t;
+    size_t i = shape->row_start + 1, want = 1;
+    for (;;) {
+        next_sig(sql, i, &t);
+        if (t.kind != TK_PARAM ||
+            strtoul(sql + t.start + 1, NULL, 10) != (unsigned long)want)
+            return PLT_ENOTSUP;
+        next_sig(sql, t.end, &t);
+        i = t.end;
+        if (t.kind == TK_OTHER && sql[t.start] == ')')
+            break;
+        if (t.kind != TK_OTHER || sql[t.start] != ',')
+            return PLT_ENOTSUP;
+        want++;
+    }
+    if (want != ncols || t.end != shape->row_end)
+        return PLT_ENOTSUP;
+    /* INSERT INTO <table> (<columns>) VALUES: the columns are named. */
+    next_sig(sql, 0, &t); /* INSERT */
+    next_sig(sql, t.end, &t);
+    if (!word_is(sql, &t, "INTO"))
+        return PLT_ENOTSUP;
+    size_t from = t.end;
+    bool cols = false;
+    for (i = from; i < shape->values_start; i = t.end) {
+        next_tok(sql, i, &t);
+        if (t.kind == TK_OTHER && sql[t.start] == '(')
+            cols = true;
+    }
+    if (!cols)
+        return PLT_ENOTSUP;
+    sbuf b = {0};
+    sb_str(&b, "COPY");
+    sb_add(&b, sql + from, shape->values_start - from);
+    sb_str(&b, "FROM STDIN");
+    if (b.oom) {
+        free(b.p);
+        return PLT_ENOMEM;
+    }
+    *out = b.p;
+    return 0;
+}
+
+int
+stc_copy_row(const plt_value *v, size_t n, char **buf, size_t *len,
+             size_t *cap)
+{
+    for (size_t k = 0; k < n; k++) {
+        char num[32];
+        const char *s = NULL;
+        size_t sl = 0;
+        switch (v[k].type) {
+        case PLT_T_NULL:
+            s = "\\N";
+            sl = 2;
+            break;
+        case PLT_T_I64:
+        case PLT_T_TIME:
+            sl = (size_t)snprintf(num, sizeof(num), "%lld",
+                                  (long long)v[k].v.i);
+            s = num;
+            break;
+        case PLT_T_BOOL:
+            s = v[k].v.i ? "1" : "0";
+            sl = 1;
+            break;
+        case PLT_T_STR:
+            s = v[k].v.s ? v[k].v.s : "";
+            sl = strlen(s);
+            break;
+        default:
+            return PLT_ENOTSUP;
+        }
+        /* Worst case: every byte escaped, plus the separator. */
+        if (*len + 2 * sl + 2 > *cap) {
+            size_t c = *cap ? *cap : 4096;
+            while (c < *len + 2 * sl + 2)
+                c *= 2;
+            char *p = realloc(*buf, c);
+            if (!p)
+                return PLT_ENOMEM;
+            *buf = p;
+            *cap = c;
+        }
+        char *o = *buf + *len;
+        if (v[k].type == PLT_T_STR) {
+            for (size_t q = 0; q < sl; q++) {
+                char ch = s[q];
+                switch (ch) {
+                case '\\':
+                    *o++ = '\\';
+                    *o++ = '\\';
+                    break;
+                case '\t':
+                    *o++ = '\\';
+                    *o++ = 't';
+                    break;
+                case '\n':
+                    *o++ = '\\';
+                    *o++ = 'n';
+                    break;
+                case '\r':
+                    *o++ = '\\';
+                    *o++ = 'r';
+                    break;
+                default:
+                    *o++ = ch;
+                }
+            }
+        } else {
+            memcpy(o, s, sl);
+            o += sl;
+        }
+        *o++ = k + 1 < n ? '\t' : '\n';
+        *len = (size_t)(o - *buf);
+    }
     return 0;
 }

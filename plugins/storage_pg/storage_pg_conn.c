@@ -814,8 +814,9 @@ send_exec(spg_conn *c, spg_req *r)
         return PLT_EDB;
     }
     /* Rows then arrive one PGresult each: a large result never sits whole
-     * in memory. */
-    PQsetSingleRowMode(c->pq);
+     * in memory. (A COPY returns none.) */
+    if (!r->copy_data)
+        PQsetSingleRowMode(c->pq);
     return 0;
 }
 
@@ -1297,6 +1298,17 @@ conn_io(spg_conn *c, int events)
             const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
             if (st && strcmp(st, "0A000") == 0)
                 c->prep_slot->stale = true;
+        }
+        if (PQresultStatus(res) == PGRES_COPY_IN && r->copy_data) {
+            /* query_rows() through COPY: the rows, then the end; the
+             * outcome comes as the statement's result. */
+            PQclear(res);
+            if (PQputCopyData(c->pq, r->copy_data, (int)r->copy_len) != 1 ||
+                PQputCopyEnd(c->pq, NULL) != 1 || conn_flush(c) < 0) {
+                conn_lost(c, PQerrorMessage(c->pq));
+                return;
+            }
+            continue;
         }
         bool copy = PQresultStatus(res) == PGRES_COPY_IN ||
                     PQresultStatus(res) == PGRES_COPY_OUT ||

@@ -97,6 +97,10 @@ struct spg_req {
     bool is_commit_rollback; /* COMMIT answered "ROLLBACK" (aborted txn) */
     bool reprepared; /* prepared again after a schema change (once) */
     bool named;      /* run as a named prepared statement (an INSERT) */
+    /* A COPY ... FROM STDIN (query_rows()): its rows in text format,
+     * sent when the server asks for them. Owned. */
+    char *copy_data;
+    size_t copy_len;
     void (*internal_done)(spg *pg, spg_req *r, int status); /* INTERNAL */
     void *internal_arg;
 };
@@ -351,6 +355,12 @@ const char *spg_where(const spg *pg, char *buf, size_t n);
 
 /* Pool (storage_pg_pool.c). */
 extern const plt_storage_vt spg_vtable;
+/* Queue `COPY ... FROM STDIN` (@p sql) with its rows (@p data, text
+ * format), like a query() without arguments; takes both strings (freed
+ * even when this fails). */
+int spg_query_copy(spg *pg, plt_storage_txn *txn, char *sql, char *data,
+                   size_t len, uint32_t flags, plt_storage_done_fn done,
+                   void *arg);
 /* storage_pg_rows.c: the vtable's query_rows() (storage 1.1). */
 int spg_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
                    const plt_value *args, size_t ncols, size_t nrows,

@@ -48,6 +48,7 @@ spg_req_free(spg_req *r)
         return;
     free(r->sql);
     free(r->args);
+    free(r->copy_data);
     free(r->error);
     free(r);
 }
@@ -782,6 +783,8 @@ static_check(const stc_sqlinfo *info, size_t nargs, char *buf, size_t n)
     return NULL;
 }
 
+static int enqueue(spg *pg, plt_storage_txn *t, spg_req *r);
+
 static int
 v_query(void *impl, plt_storage_txn *txn, const char *sql,
         const plt_value *args, size_t nargs, uint32_t flags,
@@ -838,6 +841,46 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
         defer_error(pg, r, PLT_EINVAL, why);
         return 0;
     }
+    return enqueue(pg, t, r);
+}
+
+int
+spg_query_copy(spg *pg, plt_storage_txn *txn, char *sql, char *data,
+               size_t len, uint32_t flags, plt_storage_done_fn done, void *arg)
+{
+    int rc = accepting(pg, txn);
+    plt_storage_txn *t = NULL;
+    if (rc == 0 && txn) {
+        t = txn_find(pg, txn);
+        if (!t || t->state == SPG_T_BEGINNING || t->state == SPG_T_ENDING ||
+            t->ending)
+            rc = PLT_EINVAL;
+    }
+    spg_req *r = rc == 0 ? spg_req_new(SPG_R_QUERY) : NULL;
+    if (rc == 0 && !r)
+        rc = PLT_ENOMEM;
+    if (rc != 0) {
+        free(sql);
+        free(data);
+        return rc;
+    }
+    r->sql = sql;
+    r->copy_data = data;
+    r->copy_len = len;
+    r->flags = flags;
+    r->done = done;
+    r->arg = arg;
+    r->txn = t;
+    r->work = true;
+    plt_work_begin();
+    return enqueue(pg, t, r);
+}
+
+/* A request that passed its checks joins its transaction's queue or the
+ * pool's. */
+static int
+enqueue(spg *pg, plt_storage_txn *t, spg_req *r)
+{
     if (t) {
         if (t->state == SPG_T_DEAD) {
             defer_error(pg, r, t->dead_status, dead_message(t));

@@ -2,8 +2,12 @@
 /*
  * query_rows() (storage 1.1): one statement for many argument rows.
  *
- * `INSERT ... VALUES (row) [ON CONFLICT ...] [RETURNING ...]` whose
- * placeholders are all inside the row (stc_sql_values_split) is sent as
+ * `INSERT INTO t (columns) VALUES ($1, ..., $n)` (bare placeholders in
+ * order, nothing after the row) is sent as one `COPY t (columns) FROM
+ * STDIN` with the rows in text format: no parameters to bind, no plan,
+ * the server's bulk path. Other `INSERT ... VALUES (row) [ON CONFLICT
+ * ...] [RETURNING ...]` whose placeholders are all inside the row
+ * (stc_sql_values_split), or rows with doubles or blobs, are sent as
  * multi-row INSERTs: full chunks of `chunk` rows, the rest in powers of 4
  * (1, 4, 16, 64, 256...), so that a load uses a few texts, which the
  * connections keep as named prepared statements (INSERTs are prepared by
@@ -298,6 +302,32 @@ spg_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
         return rc;
     }
     o->multi = stc_sql_values_split(sql, &o->shape) == 0;
+    char *copy_sql = NULL, *data = NULL;
+    if (o->multi && stc_sql_copy_text(sql, &o->shape, ncols, &copy_sql) == 0) {
+        /* A plain INSERT of bare placeholders: one COPY of every row,
+         * one statement whatever the count (all rows or none). */
+        size_t len = 0, cap = 0;
+        for (size_t k = 0; k < nrows && rc == 0; k++)
+            rc = stc_copy_row(o->args + k * ncols, ncols, &data, &len, &cap);
+        if (rc == 0) {
+            o->pending = 1;
+            rc = spg_query_copy(pg, txn, copy_sql, data, len, flags,
+                                rows_stmt_done, o);
+            if (rc != 0) {
+                rows_free(o);
+                return rc;
+            }
+            plt_work_begin();
+            return 0;
+        }
+        free(copy_sql);
+        free(data);
+        if (rc == PLT_ENOMEM) {
+            rows_free(o);
+            return rc;
+        }
+        rc = 0; /* a value COPY does not carry: multi-row INSERTs */
+    }
     if (!txn && count_stmts(o) > 1) {
         /* Several statements on their own: in a transaction of ours. */
         o->own_txn = true;

@@ -550,6 +550,25 @@ test_query_rows(void **state)
                0),
         3);
 
+    /* A plain INSERT of bare placeholders (PostgreSQL: one COPY): text
+     * that COPY escapes comes back as it was; a failing row leaves
+     * nothing. */
+    plt_value odd[] = {PLT_V_STR("e\t\n\\N\r\\."), PLT_V_I64(-1),
+                       PLT_V_STR("x2"), PLT_V_I64(5)};
+    static const char plain[] = "INSERT INTO ct_kv (k, v) VALUES ($1, $2)";
+    assert_int_equal(ct_rows(c, NULL, &x, plain, odd, 2, 2, 0), 0);
+    assert_int_equal(x.affected, 2);
+    plt_value ek = PLT_V_STR("e\t\n\\N\r\\.");
+    assert_int_equal(ct_i64(c, NULL, "SELECT v FROM ct_kv WHERE k = $1", &ek, 1),
+                     -1);
+    plt_value again[] = {PLT_V_STR("x3"), PLT_V_I64(1), PLT_V_STR("x2"),
+                         PLT_V_I64(2)};
+    assert_int_equal(ct_rows(c, NULL, &x, plain, again, 2, 2, 0),
+                     PLT_ECONFLICT);
+    assert_int_equal(
+        ct_i64(c, NULL, "SELECT count(*) FROM ct_kv WHERE k = 'x3'", NULL, 0),
+        0);
+
     /* No rows: nothing runs. Mistakes: as query(). */
     assert_int_equal(ct_rows(c, NULL, &x, ins, NULL, 2, 0, 0), 0);
     assert_int_equal(x.calls, 1);
@@ -562,7 +581,7 @@ test_query_rows(void **state)
     assert_int_equal(ct_rows(c, NULL, &x, ins, NULL, 2, 2, 0), PLT_EINVAL);
     assert_true(x.sync);
     assert_int_equal(ct_i64(c, NULL, "SELECT count(*) FROM ct_kv", NULL, 0),
-                     QR_ROWS + 3);
+                     QR_ROWS + 5);
     free(keys);
     free(a);
     q_free(&x);

@@ -458,6 +458,51 @@ test_values_rows(void **state)
     assert_null(out);
 }
 
+/* COPY: which INSERTs have one, and the text format of their rows. */
+static void
+test_copy_text(void **state)
+{
+    (void)state;
+    stc_values_shape sh;
+    char *out = NULL;
+    const char *ins = "INSERT INTO contact_phone (contact_id, e164, note)"
+                      " VALUES ($1, $2, $3)";
+    assert_int_equal(stc_sql_values_split(ins, &sh), 0);
+    assert_int_equal(stc_sql_copy_text(ins, &sh, 3, &out), 0);
+    assert_string_equal(out, "COPY contact_phone (contact_id, e164, note)"
+                             " FROM STDIN");
+    free(out);
+    assert_int_equal(stc_sql_copy_text(ins, &sh, 2, &out), PLT_ENOTSUP);
+    const char *no[] = {
+        "INSERT INTO t (a, b) VALUES ($2, $1)",
+        "INSERT INTO t (a, b) VALUES ($1, lower($2))",
+        "INSERT INTO t (a, b) VALUES ($1, 'x')",
+        "INSERT INTO t VALUES ($1, $2)",
+        "INSERT INTO t (a, b) VALUES ($1, $2) RETURNING a",
+        "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    };
+    for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
+        assert_int_equal(stc_sql_values_split(no[k], &sh), 0);
+        assert_int_equal(stc_sql_copy_text(no[k], &sh, 2, &out), PLT_ENOTSUP);
+        assert_null(out);
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    plt_value r1[] = {PLT_V_I64(-42), PLT_V_STR("a\\b\tc\nd\re"), PLT_V_NULL(),
+                      PLT_V_BOOL(true)};
+    assert_int_equal(stc_copy_row(r1, 4, &buf, &len, &cap), 0);
+    plt_value r2[] = {PLT_V_STR(""), PLT_V_STR("\\."), PLT_V_I64(7),
+                      PLT_V_STR("\xC3\xA9t\xC3\xA9")};
+    assert_int_equal(stc_copy_row(r2, 4, &buf, &len, &cap), 0);
+    const char *want = "-42\ta\\\\b\\tc\\nd\\re\t\\N\t1\n"
+                       "\t\\\\.\t7\t\xC3\xA9t\xC3\xA9\n";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(buf, want, len);
+    plt_value r3[] = {PLT_V_DOUBLE(1.5)};
+    assert_int_equal(stc_copy_row(r3, 1, &buf, &len, &cap), PLT_ENOTSUP);
+    free(buf);
+}
+
 int
 main(void)
 {
@@ -473,6 +518,7 @@ main(void)
         cmocka_unit_test(test_values_copy),
         cmocka_unit_test(test_sqlcache),
         cmocka_unit_test(test_values_rows),
+        cmocka_unit_test(test_copy_text),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_rejects),
     };
