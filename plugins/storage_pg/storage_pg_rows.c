@@ -296,19 +296,20 @@ spg_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
     o->done = done;
     o->arg = arg;
     o->sql = strdup(sql);
-    int rc = o->sql ? stc_values_copy(args, nargs, &o->args) : PLT_ENOMEM;
-    if (rc != 0) {
+    if (!o->sql) {
         rows_free(o);
-        return rc;
+        return PLT_ENOMEM;
     }
+    int rc = 0;
     o->multi = stc_sql_values_split(sql, &o->shape) == 0;
     char *copy_sql = NULL, *data = NULL;
     if (o->multi && stc_sql_copy_text(sql, &o->shape, ncols, &copy_sql) == 0) {
         /* A plain INSERT of bare placeholders: one COPY of every row,
-         * one statement whatever the count (all rows or none). */
+         * one statement whatever the count (all rows or none). The text
+         * is the copy of the arguments. */
         size_t len = 0, cap = 0;
         for (size_t k = 0; k < nrows && rc == 0; k++)
-            rc = stc_copy_row(o->args + k * ncols, ncols, &data, &len, &cap);
+            rc = stc_copy_row(args + k * ncols, ncols, &data, &len, &cap);
         if (rc == 0) {
             o->pending = 1;
             rc = spg_query_copy(pg, txn, copy_sql, data, len, flags,
@@ -327,6 +328,11 @@ spg_query_rows(void *impl, plt_storage_txn *txn, const char *sql,
             return rc;
         }
         rc = 0; /* a value COPY does not carry: multi-row INSERTs */
+    }
+    rc = stc_values_copy(args, nargs, &o->args);
+    if (rc != 0) {
+        rows_free(o);
+        return rc;
     }
     if (!txn && count_stmts(o) > 1) {
         /* Several statements on their own: in a transaction of ours. */
