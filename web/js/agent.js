@@ -68,9 +68,15 @@ export function mount(main, { session }) {
     loadCallbacks();
   }
 
+  // The card appears with its contact: a render while the record is on its
+  // way must not show an empty preview.
+  // A preview dialled or skipped meanwhile is not shown again (seq).
+  let previewSeq = 0;
   async function showPreview(d) {
-    st.preview = { ...d, contact: null };
-    try { st.preview.contact = await get('/contacts/' + d.contact_id); } catch { /* number only */ }
+    const seq = ++previewSeq;
+    let contact = null;
+    try { contact = await get('/contacts/' + d.contact_id); } catch { /* number only */ }
+    if (seq === previewSeq) st.preview = { ...d, contact };
   }
 
   async function popCall(call) {
@@ -286,10 +292,10 @@ export function mount(main, { session }) {
     if (!p) return;
     clear(el.preview, h('h2', t('agent.preview')),
       h('p#preview-contact', contactName(p.contact || {}), ' ',
-        h('span.number', (p.contact?.phones || []).map((x) => x.e164).join(', '))),
-      h('button.primary#btn-preview-dial', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/dial', {}); st.preview = null; }) },
+        h('span.number', p.contact?.phones ? p.contact.phones.map((x) => x.e164).join(', ') : (p.phone || ''))),
+      h('button.primary#btn-preview-dial', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/dial', {}); previewSeq++; st.preview = null; }) },
         t('agent.dial')),
-      h('button#btn-preview-skip', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/skip', {}); st.preview = null; }) },
+      h('button#btn-preview-skip', { type: 'button', onclick: () => act(async () => { await post('/dialer/preview/skip', {}); previewSeq++; st.preview = null; }) },
         t('agent.preview_skip')));
   }
 
