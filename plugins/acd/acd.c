@@ -231,6 +231,7 @@ static const plt_acd_vt acd_vt = {
     .queue_count = acd_queue_count,
     .queue_at = acd_queue_at,
     .stats_previous = acd_stats_previous,
+    .serves = acd_serves,
 };
 
 static acd *the_acd;

@@ -300,6 +300,7 @@ int acd_cancel(void *impl, const char *request_id, const char *reason);
 int acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
                   size_t nskills, const char *const *queues, size_t nqueues,
                   plt_acd_done_fn done, void *arg);
+bool acd_serves(void *impl, const char *agent, const char *queue);
 size_t acd_queue_count(void *impl);
 const char *acd_queue_at(void *impl, size_t i);
 /* A whole pass: every waiting caller in serving order. */

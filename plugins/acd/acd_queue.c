@@ -555,6 +555,19 @@ acd_agent_in_queue(const acd_agent *a, const acd_queue *q)
     return false;
 }
 
+bool
+acd_serves(void *impl, const char *agent, const char *queue)
+{
+    acd *s = impl;
+    const acd_agent *a = acd_agent_find(s, agent);
+    if (!a || !queue)
+        return false;
+    for (size_t i = 0; i < a->nqueues; i++)
+        if (strcmp(a->queues[i], queue) == 0)
+            return true;
+    return false;
+}
+
 size_t
 acd_queue_count(void *impl)
 {

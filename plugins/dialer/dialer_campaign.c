@@ -1021,6 +1021,7 @@ dialer_svc_stats(void *impl, const char *name, plt_dialer_stats_fn cb,
     st.campaign = c->def.c.name;
     st.enabled = c->enabled;
     st.lines_in_flight = c->in_flight;
+    st.agents_available = dialer_agents_available(D, c);
     st.attempts = c->attempts;
     st.answered = c->answered;
     st.machines = c->machines;

@@ -137,11 +137,17 @@ attempt_by_ref(dialer *D, const char *ref)
     return NULL;
 }
 
-static bool
-campaign_has_agent(const campaign *c, const char *agent)
+/* The campaign's own list of agents; without one, the agents of its ACD
+ * queue (every logged-in agent when the ACD cannot say). */
+bool
+dialer_campaign_has_agent(const campaign *c, const char *agent)
 {
-    if (!c->def.c.nagents)
+    if (!c->def.c.nagents) {
+        const dialer *D = c->D;
+        if (D->have_acd && c->def.c.queue && PLT_VT_HAS(D->acd.vt, serves))
+            return D->acd.vt->serves(D->acd.impl, agent, c->def.c.queue);
         return true;
+    }
     for (size_t i = 0; i < c->def.c.nagents; i++)
         if (!strcmp(c->def.c.agents[i], agent))
             return true;
@@ -1287,13 +1293,22 @@ static int
 avail_row(void *arg, const plt_agent_info *ai)
 {
     avail_ctx *x = arg;
-    if (!campaign_has_agent(x->c, ai->agent) ||
+    if (!dialer_campaign_has_agent(x->c, ai->agent) ||
         agent_busy_with_us(x->D, ai->agent))
         return 0;
     if (x->n < 256)
         x->names[x->n] = ai->agent;
     x->n++;
     return 0;
+}
+
+uint32_t
+dialer_agents_available(dialer *D, campaign *c)
+{
+    avail_ctx x = {.D = D, .c = c};
+    if (D->started && D->ag.vt)
+        D->ag.vt->available(D->ag.impl, avail_row, &x);
+    return x.n;
 }
 
 static void

@@ -313,6 +313,9 @@ void dialer_metrics_stop(void);
 /* dialer_pacing_glue.c: lines to dial now for one campaign */
 int32_t dialer_pace(dialer *D, campaign *c, uint32_t avail,
                     uint32_t *logged_in);
+bool dialer_campaign_has_agent(const campaign *c, const char *agent);
+/* Agents available for @p c now (its own, not busy with one of its calls). */
+uint32_t dialer_agents_available(dialer *D, campaign *c);
 void dialer_pacing_observe(dialer *D, campaign *c, attempt *a);
 void dialer_pacing_answered(dialer *D, campaign *c, attempt *a);
 void dialer_pacing_agent_event(dialer *D, const plt_event *ev);

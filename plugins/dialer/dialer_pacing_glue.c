@@ -73,10 +73,7 @@ dialer_pacing_agent_event(dialer *D, const plt_event *ev)
         campaign *c = D->camps[i];
         if (!c->pacing || !from)
             continue;
-        bool mine = !c->def.c.nagents;
-        for (size_t k = 0; !mine && k < c->def.c.nagents; k++)
-            mine = !strcmp(c->def.c.agents[k], name);
-        if (!mine)
+        if (!dialer_campaign_has_agent(c, name))
             continue;
         if (!strcmp(from, "in_call") && in_state > 0)
             pacing_observe_talk(c->pacing, in_state);
@@ -246,10 +243,7 @@ dialer_pace(dialer *D, campaign *c, uint32_t avail, uint32_t *logged_in)
     }
     size_t na = 0, nc = 0;
     for (size_t i = 0; i < nseen; i++) {
-        bool mine = !c->def.c.nagents;
-        for (size_t k = 0; !mine && k < c->def.c.nagents; k++)
-            mine = !strcmp(c->def.c.agents[k], seen[i].name);
-        if (!mine)
+        if (!dialer_campaign_has_agent(c, seen[i].name))
             continue;
         ag[na].state = seen[i].st;
         ag[na].elapsed_s = (double)(now - seen[i].since) / 1000.0;

@@ -135,10 +135,15 @@ fixture_open(const char *campaign_yaml, const char *sim_yaml,
     add_so(f, "leads", NULL);
     add_so(f, "sim", sim_yaml);
     add_so(f, "agents", "missed_offers_before_pause: 0\nmax_wrap_up: 10s\n");
-    char acd[1024] = "queues:\n  - {name: q, wrap_up: 5s}\nagents:\n";
+    /* a1..a12 take the campaigns' queue q; b1..b4 only an inbound one. */
+    char acd[1024] = "queues:\n  - {name: q, wrap_up: 5s}\n"
+                     "  - {name: inbound, wrap_up: 5s}\nagents:\n";
     for (int i = 1; i <= 12; i++)
         snprintf(acd + strlen(acd), sizeof(acd) - strlen(acd),
                  "  - {agent: a%d, queues: [q]}\n", i);
+    for (int i = 1; i <= 4; i++)
+        snprintf(acd + strlen(acd), sizeof(acd) - strlen(acd),
+                 "  - {agent: b%d, queues: [inbound]}\n", i);
     add_so(f, "acd", acd);
     add_so(f, "dialer", yaml);
     int rc = plt_fake_host_init(f->fh);
@@ -176,21 +181,28 @@ fixture_close(fixture *f)
 }
 
 void
+staff_as(fixture *f, const char *agent, int extension)
+{
+    char phone[32];
+    snprintf(phone, sizeof(phone), "agent:%d", extension);
+    plt_agent_login l = {.size = sizeof(l), .agent = agent, .phone = phone,
+                         .keep_up = true};
+    assert_int_equal(f->ag.vt->login(f->ag.impl, &l, NULL, NULL), 0);
+    plt_fake_host_run_for(f->fh, 4000);
+    assert_int_equal(f->ag.vt->set_state(f->ag.impl, agent,
+                                         PLT_AGENT_AVAILABLE, NULL, NULL,
+                                         NULL),
+                     0);
+    plt_fake_host_run_until_idle(f->fh);
+}
+
+void
 staff(fixture *f, int n)
 {
     for (int i = 0; i < n; i++) {
-        char agent[16], phone[32];
+        char agent[16];
         snprintf(agent, sizeof(agent), "a%d", i + 1);
-        snprintf(phone, sizeof(phone), "agent:%d", 101 + i);
-        plt_agent_login l = {.size = sizeof(l), .agent = agent,
-                             .phone = phone, .keep_up = true};
-        assert_int_equal(f->ag.vt->login(f->ag.impl, &l, NULL, NULL), 0);
-        plt_fake_host_run_for(f->fh, 4000);
-        assert_int_equal(f->ag.vt->set_state(f->ag.impl, agent,
-                                             PLT_AGENT_AVAILABLE, NULL, NULL,
-                                             NULL),
-                         0);
-        plt_fake_host_run_until_idle(f->fh);
+        staff_as(f, agent, 101 + i);
     }
 }
 

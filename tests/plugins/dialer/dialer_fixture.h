@@ -50,8 +50,10 @@ int64_t make_list_in(fixture *f, const char *list, const char *camp, int n,
                      const char *const *nums, int base, const char *tz);
 /* A list "l" attached to campaign "c" with @p n contacts in Paris. */
 void make_list(fixture *f, int n, const char *first);
-/* Agents a1..a<n> logged in (phones agent:101...) and available. */
+/* Agents a1..a<n> logged in (phones agent:101...) and available; they
+ * take queue q. b1..b4 take only the queue "inbound". */
 void staff(fixture *f, int n);
+void staff_as(fixture *f, const char *agent, int extension);
 void switch_camp(fixture *f, const char *name, bool on);
 void switch_on(fixture *f);
 /* Events of @p topic whose string field @p key is @p value. */

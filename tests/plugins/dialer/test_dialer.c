@@ -491,6 +491,48 @@ predictive_inherits_the_window(void **state)
     fixture_close(f);
 }
 
+static void
+got_stats(void *arg, int status, const plt_dialer_stats *st)
+{
+    *(uint32_t *)arg = status == 0 ? st->agents_available : 999;
+}
+
+/* A blended site: agents logged in for another queue only are not
+ * dialled for. Without its own list of agents a campaign counts the agents
+ * of its queue; counting every logged-in agent placed calls nobody could
+ * take, and they were abandoned. */
+static void
+progressive_counts_only_its_queue_agents(void **state)
+{
+    (void)state;
+    fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
+                              " lists: [l], max_attempts: 1}\n",
+                              "seed: 3\nanswer_rate: 1.0\nmachine_rate: 0\n"
+                              "busy_rate: 0\ninvalid_rate: 0\n"
+                              "talk_mean: 30m\ntalk_sd: 1m\n"
+                              "patience_mean: 60s\npatience_sd: 1s\n",
+                              0);
+    make_list(f, 20, NULL);
+    staff(f, 1);
+    staff_as(f, "b1", 201);
+    staff_as(f, "b2", 202);
+    staff_as(f, "b3", 203);
+    uint32_t avail = 999;
+    assert_int_equal(f->dialer.vt->campaign_stats(f->dialer.impl, "c",
+                                                  got_stats, &avail),
+                     0);
+    assert_int_equal(avail, 1);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+    plt_fake_host_run_for(f->fh, 3 * MIN_MS);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
+                     1);
+    assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.call.abandoned"),
+                     0);
+    assert_int_equal(count_where(f, "queue.answered", "agent", "a1"), 1);
+    fixture_close(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* callbacks */
 
@@ -896,6 +938,7 @@ main(void)
         cmocka_unit_test(predictive_counts_answers_at_answer),
         cmocka_unit_test(campaign_amd_false_positive_rate),
         cmocka_unit_test(predictive_inherits_the_window),
+        cmocka_unit_test(progressive_counts_only_its_queue_agents),
         cmocka_unit_test(personal_callback),
         cmocka_unit_test(api_callback),
         cmocka_unit_test(callback_for_anyone),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file plateau/svc/acd.h
- * The `acd` service 1.0: queues that distribute calls to agents, inbound
+ * The `acd` service 1.2: queues that distribute calls to agents, inbound
  * and outbound alike (the dialer hands its answered calls to a campaign
  * queue; inbound routes hand theirs to service queues).
  *
@@ -64,7 +64,7 @@ extern "C" {
 
 #define PLT_ACD_NAME "acd"
 #define PLT_ACD_MAJOR 1
-#define PLT_ACD_MINOR 1
+#define PLT_ACD_MINOR 2
 
 /** A skill and a level (0-100). */
 typedef struct plt_acd_skill {
@@ -159,6 +159,13 @@ typedef struct plt_acd_vt {
      *  unknown queue or before the first midnight since start. */
     int (*stats_previous)(void *impl, const char *queue,
                           plt_queue_stats_fn cb, void *arg);
+
+    /* Appended in 1.2 (check with PLT_VT_HAS). */
+    /** Does @p agent take calls of @p queue (a member of it, whatever its
+     *  state)? An outbound campaign without its own list of agents counts
+     *  the agents of its queue: in a blended site the others would be
+     *  dialled for and never take the call. Answers before returning. */
+    bool (*serves)(void *impl, const char *agent, const char *queue);
 } plt_acd_vt;
 
 typedef struct plt_acd {

@@ -182,8 +182,10 @@ typedef struct plt_dialer_campaign {
     const char *queue;       /**< ACD queue of answered calls (required for
                                   progressive, power and predictive) */
     const char *const *agents; /**< agents working the campaign (preview,
-                                    callbacks, pacing); NULL = every
-                                    logged-in agent */
+                                    callbacks, pacing); NULL = the agents
+                                    of its ACD queue (acd 1.2 `serves`),
+                                    or every logged-in agent without a
+                                    queue */
     size_t nagents;
     const plt_dialer_list *lists;
     size_t nlists;
