@@ -785,6 +785,35 @@ static_check(const stc_sqlinfo *info, size_t nargs, char *buf, size_t n)
 
 static int enqueue(spg *pg, plt_storage_txn *t, spg_req *r);
 
+/* May a statement be queued now, in @p txn (NULL: autocommit)? Sets *@p t
+ * to the live handle. */
+static int
+statement_allowed(spg *pg, plt_storage_txn *txn, plt_storage_txn **t)
+{
+    *t = NULL;
+    int rc = accepting(pg, txn);
+    if (rc != 0 || !txn)
+        return rc;
+    *t = txn_find(pg, txn);
+    if (!*t || (*t)->state == SPG_T_BEGINNING ||
+        (*t)->state == SPG_T_ENDING || (*t)->ending)
+        return PLT_EINVAL;
+    return 0;
+}
+
+/* The fields every statement request has; it counts as declared work. */
+static void
+req_fill(spg_req *r, plt_storage_txn *t, uint32_t flags,
+         plt_storage_done_fn done, void *arg)
+{
+    r->flags = flags;
+    r->done = done;
+    r->arg = arg;
+    r->txn = t;
+    r->work = true;
+    plt_work_begin();
+}
+
 static int
 v_query(void *impl, plt_storage_txn *txn, const char *sql,
         const plt_value *args, size_t nargs, uint32_t flags,
@@ -793,16 +822,10 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
     spg *pg = impl;
     if (!sql || !done || (nargs > 0 && !args))
         return PLT_EINVAL;
-    int rc = accepting(pg, txn);
+    plt_storage_txn *t = NULL;
+    int rc = statement_allowed(pg, txn, &t);
     if (rc != 0)
         return rc;
-    plt_storage_txn *t = NULL;
-    if (txn) {
-        t = txn_find(pg, txn);
-        if (!t || t->state == SPG_T_BEGINNING || t->state == SPG_T_ENDING ||
-            t->ending)
-            return PLT_EINVAL;
-    }
     /* A text's checks are made once (consumers repeat a few texts). */
     const stc_sqlinfo *info = NULL;
     rc = stc_sqlcache_get(&pg->texts, sql, STC_PG, 0, &info);
@@ -822,18 +845,13 @@ v_query(void *impl, plt_storage_txn *txn, const char *sql,
         return rc;
     }
     r->nargs = nargs;
-    r->flags = flags;
     r->row = row;
-    r->done = done;
-    r->arg = arg;
-    r->txn = t;
-    r->work = true;
     /* INSERTs run as named prepared statements (see README: a generic
      * plan is never a risk for them, and they are the large texts). */
     char word[8];
     stc_sql_first_word(sql, word, sizeof(word));
     r->named = strcmp(word, "INSERT") == 0;
-    plt_work_begin();
+    req_fill(r, t, flags, done, arg);
 
     char buf[160];
     const char *why = static_check(info, nargs, buf, sizeof(buf));
@@ -848,14 +866,8 @@ int
 spg_query_copy(spg *pg, plt_storage_txn *txn, char *sql, char *data,
                size_t len, uint32_t flags, plt_storage_done_fn done, void *arg)
 {
-    int rc = accepting(pg, txn);
     plt_storage_txn *t = NULL;
-    if (rc == 0 && txn) {
-        t = txn_find(pg, txn);
-        if (!t || t->state == SPG_T_BEGINNING || t->state == SPG_T_ENDING ||
-            t->ending)
-            rc = PLT_EINVAL;
-    }
+    int rc = statement_allowed(pg, txn, &t);
     spg_req *r = rc == 0 ? spg_req_new(SPG_R_QUERY) : NULL;
     if (rc == 0 && !r)
         rc = PLT_ENOMEM;
@@ -867,12 +879,7 @@ spg_query_copy(spg *pg, plt_storage_txn *txn, char *sql, char *data,
     r->sql = sql;
     r->copy_data = data;
     r->copy_len = len;
-    r->flags = flags;
-    r->done = done;
-    r->arg = arg;
-    r->txn = t;
-    r->work = true;
-    plt_work_begin();
+    req_fill(r, t, flags, done, arg);
     return enqueue(pg, t, r);
 }
 
