@@ -11,8 +11,9 @@
  *   1. one probe of the global do-not-call list for all the batch's
  *      numbers (chunks of LEADS_IN_CHUNK);
  *   2. one probe for duplicates already stored in the de-duplication
- *      scope (on contact_phone.e164, or on contact.dedup_key for a field);
- *      duplicates inside the batch are found with a hash set;
+ *      scope (on contact_phone.e164, or on contact.dedup_key for a field;
+ *      on the phone it rides in the DNC probe's statement); duplicates
+ *      inside the batch are found with a hash set;
  *   3. one query_rows() (storage 1.1, the engines' bulk path: no SQL
  *      built per batch) for the contacts with RETURNING id (custom fields
  *      ride along as one JSON document per contact, and the "imported"
@@ -151,6 +152,11 @@ typedef struct add_op {
     size_t nfl;
     /* probes */
     smap dnc;   /* e164 -> 1 when on the global DNC list */
+    /* De-duplication on the phone: the DNC probe also looks each number
+     * up in the scope (one statement per chunk instead of two), and
+     * leaves here, by slot of `dnc`, the oldest contact holding it. */
+    bool combined;
+    int64_t *dupv;
     smap found; /* key -> existing contact id */
     const char **keys; /* unique keys to probe */
     size_t nkeys;
@@ -326,6 +332,12 @@ add_normalise(add_op *o)
                 if (strcmp(o->fl[q].name, o->dedup_field) == 0)
                     c->key = field_key(&o->a, o->dedup_field, o->fl[q].value);
     }
+    if (o->scope != PLT_DEDUP_NONE && !o->dedup_field) {
+        o->combined = true;
+        o->dupv = calloc(o->dnc.cap, sizeof(*o->dupv));
+        if (!o->dupv)
+            return PLT_ENOMEM;
+    }
     return o->a.oom ? PLT_ENOMEM : 0;
 }
 
@@ -334,9 +346,16 @@ dnc_row(void *arg, const plt_storage_row *row)
 {
     add_op *o = arg;
     const char *e = leads_col_str(row, 0);
-    int64_t *v = e ? smap_get(&o->dnc, e) : NULL;
-    if (v)
-        *v = 1;
+    if (!e)
+        return 0;
+    size_t slot = smap_slot(&o->dnc, e);
+    if (!o->dnc.k[slot])
+        return 0;
+    /* (e) on the DNC list; combined: (e, hit, id), either not NULL. */
+    if (row->ncols < 2 || row->vals[1].type != PLT_T_NULL)
+        o->dnc.v[slot] = 1;
+    if (o->dupv && row->ncols >= 3 && row->vals[2].type != PLT_T_NULL)
+        o->dupv[slot] = leads_col_i64(row, 2);
     return 0;
 }
 
@@ -413,7 +432,8 @@ add_after_dnc(add_op *o)
         }
         for (uint32_t p = 0; p < c->nphones; p++) {
             const char *e = o->ph[c->phone0 + p].e164;
-            if (smap_put(&o->found, e, 0))
+            int64_t id = o->dupv ? o->dupv[smap_slot(&o->dnc, e)] : 0;
+            if (smap_put(&o->found, e, id))
                 o->keys[o->nkeys++] = e;
         }
     }
@@ -513,6 +533,36 @@ probe_values(leads_sb *sql, leads_args *args, const char *const *keys,
  * contact in full for every probe: half of the server's time on a
  * 100,000-row import. A scalar subquery is never turned into a join by
  * either engine, and min() names the oldest contact of a number. */
+/* The duplicate lookup of one key (k.column1) in the scope, up to the
+ * " AS id" that names it; $1 is the list. The lookup walks the key index
+ * (contact_phone_e164 / contact_dedup), never the scope's contacts:
+ * without statistics SQLite would drive it from the list_id prefix of
+ * contact_due. CROSS JOIN fixes the join order on SQLite (PostgreSQL
+ * plans it as the inner join it is), and the unary + keeps list_id out of
+ * index selection. */
+static void
+dup_lookup(const add_op *o, leads_sb *sql)
+{
+    if (o->dedup_field)
+        leads_sb_add(sql, "(SELECT min(c.id) FROM contact c"
+                          " WHERE c.dedup_key = k.column1");
+    else
+        leads_sb_add(sql, "(SELECT min(p.contact_id) FROM contact_phone p"
+                          " CROSS JOIN contact c WHERE p.e164 = k.column1"
+                          " AND c.id = p.contact_id");
+    if (o->scope == PLT_DEDUP_LIST)
+        leads_sb_add(sql, " AND +c.list_id = $1");
+    else if (o->scope == PLT_DEDUP_CAMPAIGN)
+        leads_sb_add(sql,
+                     " AND (+c.list_id = $1 OR +c.list_id IN"
+                     " (SELECT b.list_id FROM campaign_list a"
+                     " JOIN campaign_list b ON b.campaign = a.campaign"
+                     " WHERE a.list_id = $1))");
+    else /* ALL: $1 must still be used by the statement */
+        leads_sb_add(sql, " AND $1 > 0");
+    leads_sb_add(sql, ") AS id");
+}
+
 static int
 add_probe(add_op *o, bool dnc_probe)
 {
@@ -530,42 +580,33 @@ add_probe(add_op *o, bool dnc_probe)
         }
         if (k == 0)
             return 0;
-        leads_sb_add(&sql, "SELECT s.e FROM (SELECT k.column1 AS e,"
-                           " (SELECT 1 FROM dnc d WHERE d.scope = '*'"
-                           " AND d.e164 = k.column1) AS hit FROM ");
-        probe_values(&sql, &args, chunk, 0, k);
-        leads_sb_add(&sql, ") s WHERE s.hit IS NOT NULL");
+        if (o->combined) {
+            leads_args_add(&args, PLT_V_I64(o->list_id));
+            leads_sb_add(&sql, "SELECT s.e, s.hit, s.id FROM (SELECT"
+                               " k.column1 AS e, (SELECT 1 FROM dnc d"
+                               " WHERE d.scope = '*' AND d.e164 ="
+                               " k.column1) AS hit, ");
+            dup_lookup(o, &sql);
+            leads_sb_add(&sql, " FROM ");
+            probe_values(&sql, &args, chunk, 0, k);
+            leads_sb_add(&sql,
+                         ") s WHERE s.hit IS NOT NULL OR s.id IS NOT NULL");
+        } else {
+            leads_sb_add(&sql, "SELECT s.e FROM (SELECT k.column1 AS e,"
+                               " (SELECT 1 FROM dnc d WHERE d.scope = '*'"
+                               " AND d.e164 = k.column1) AS hit FROM ");
+            probe_values(&sql, &args, chunk, 0, k);
+            leads_sb_add(&sql, ") s WHERE s.hit IS NOT NULL");
+        }
         return leads_job_query_built(&o->j, &sql, &args, 0, dnc_row) ? -1 : 1;
     }
     size_t total = o->nkeys;
     if (o->cursor >= total)
         return 0;
-    /* The lookup walks the key index (contact_phone_e164 / contact_dedup),
-     * never the scope's contacts: without statistics SQLite would drive
-     * it from the list_id prefix of contact_due. CROSS JOIN fixes the
-     * join order on SQLite (PostgreSQL plans it as the inner join it
-     * is), and the unary + keeps list_id out of index selection. */
     leads_args_add(&args, PLT_V_I64(o->list_id));
-    if (o->dedup_field)
-        leads_sb_add(&sql, "SELECT s.e, s.id FROM (SELECT k.column1 AS e,"
-                           " (SELECT min(c.id) FROM contact c"
-                           " WHERE c.dedup_key = k.column1");
-    else
-        leads_sb_add(&sql, "SELECT s.e, s.id FROM (SELECT k.column1 AS e,"
-                           " (SELECT min(p.contact_id) FROM contact_phone p"
-                           " CROSS JOIN contact c WHERE p.e164 = k.column1"
-                           " AND c.id = p.contact_id");
-    if (o->scope == PLT_DEDUP_LIST)
-        leads_sb_add(&sql, " AND +c.list_id = $1");
-    else if (o->scope == PLT_DEDUP_CAMPAIGN)
-        leads_sb_add(&sql,
-                     " AND (+c.list_id = $1 OR +c.list_id IN"
-                     " (SELECT b.list_id FROM campaign_list a"
-                     " JOIN campaign_list b ON b.campaign = a.campaign"
-                     " WHERE a.list_id = $1))");
-    else /* ALL: $1 must still be used by the statement */
-        leads_sb_add(&sql, " AND $1 > 0");
-    leads_sb_add(&sql, ") AS id FROM ");
+    leads_sb_add(&sql, "SELECT s.e, s.id FROM (SELECT k.column1 AS e, ");
+    dup_lookup(o, &sql);
+    leads_sb_add(&sql, " FROM ");
     size_t end = o->cursor + LEADS_IN_CHUNK;
     if (end > total)
         end = total;
@@ -733,7 +774,8 @@ issue_dnc(add_op *o)
 static int
 issue_dup(add_op *o)
 {
-    return o->scope != PLT_DEDUP_NONE ? add_probe(o, false) : 0;
+    return o->scope != PLT_DEDUP_NONE && !o->combined ? add_probe(o, false)
+                                                       : 0;
 }
 
 /* The oldest contact INSERT in flight reported: its ids, matched to its
@@ -832,6 +874,7 @@ static void
 add_free(add_op *o)
 {
     smap_free(&o->dnc);
+    free(o->dupv);
     smap_free(&o->found);
     free(o->keys);
     free(o->ids);
