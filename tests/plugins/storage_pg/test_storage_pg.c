@@ -931,7 +931,10 @@ expect_unreachable(int port, uint64_t timeout_ms)
         fail_msg("unexpected error: %s", err);
     fprintf(stderr, "unreachable port %d: start failed after %llu ms: %s\n",
             port, (unsigned long long)took, err);
-    assert_true(took <= timeout_ms + 500);
+    /* Bounded by connect_timeout; the slack covers a loaded machine (500
+     * ms was exceeded under a load average of 10 on 2 CPUs, and the
+     * failure then left this host behind for the next cases). */
+    assert_true(took <= timeout_ms + 2000);
     assert_int_equal(plt_fake_host_free(fh), 0);
 }
 
