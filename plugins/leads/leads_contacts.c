@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leads_fold.h"
 #include "leads_int.h"
 #include "leads_json.h"
 
@@ -125,6 +126,7 @@ typedef struct ncontact {
     int64_t line, priority, contact_id;
     int32_t result, status;
     const char *reason, *tz, *key, *dup_what;
+    const char *key_legacy; /* the key as stored before keys were folded */
     const char *json; /* custom fields, or NULL */
     uint32_t dnc_phones, invalid_phones;
     uint32_t phone0, nphones, field0, nfields;
@@ -198,11 +200,17 @@ arena_printf(leads_arena *a, const char *fmt, ...)
     return leads_arena_dup(a, buf);
 }
 
-/* A custom field's dedup key: trimmed, ASCII-lowercased, prefixed with the
- * field name so that it never equals a phone key. */
+/* A custom field's dedup key: trimmed, folded like searches (case and
+ * the accents of Latin letters: "Élodie" and "elodie" are one key),
+ * prefixed with the field name so that it never equals a phone key.
+ * @p legacy: the key as contacts stored before keys were folded have it (ASCII
+ * lowercased only), or NULL when it is the same - a batch probes both, so
+ * that those contacts are still found without rewriting them. */
 static const char *
-field_key(leads_arena *a, const char *name, const char *value)
+field_key(leads_arena *a, const char *name, const char *value,
+          const char **legacy)
 {
+    *legacy = NULL;
     if (!value)
         return NULL;
     while (isspace((unsigned char)*value))
@@ -213,15 +221,33 @@ field_key(leads_arena *a, const char *name, const char *value)
     if (n == 0)
         return NULL;
     size_t nl = strlen(name);
-    char *k = leads_arena_alloc(a, nl + n + 4);
-    if (!k)
+    char *old = leads_arena_alloc(a, nl + n + 4);
+    if (!old)
         return NULL;
-    memcpy(k, "f:", 2);
-    memcpy(k + 2, name, nl);
-    k[2 + nl] = '=';
-    for (size_t i = 0; i < n; i++)
-        k[3 + nl + i] = (char)tolower((unsigned char)value[i]);
-    k[3 + nl + n] = 0;
+    memcpy(old, "f:", 2);
+    memcpy(old + 2, name, nl);
+    old[2 + nl] = '=';
+    bool ascii = true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        ascii = ascii && ch < 0x80;
+        old[3 + nl + i] = (char)tolower(ch);
+    }
+    old[3 + nl + n] = 0;
+    if (ascii)
+        return old; /* folding changes nothing but the case */
+    char *f = leads_fold(old + 3 + nl);
+    if (!f)
+        return NULL;
+    size_t fl = strlen(f);
+    char *k = leads_arena_alloc(a, nl + fl + 4);
+    if (k) {
+        memcpy(k, old, 3 + nl);
+        memcpy(k + 3 + nl, f, fl + 1);
+        if (strcmp(k, old) != 0)
+            *legacy = old;
+    }
+    free(f);
     return k;
 }
 
@@ -330,7 +356,8 @@ add_normalise(add_op *o)
         if (o->dedup_field)
             for (size_t q = c->field0; q < o->nfl; q++)
                 if (strcmp(o->fl[q].name, o->dedup_field) == 0)
-                    c->key = field_key(&o->a, o->dedup_field, o->fl[q].value);
+                    c->key = field_key(&o->a, o->dedup_field, o->fl[q].value,
+                                       &c->key_legacy);
     }
     if (o->scope != PLT_DEDUP_NONE && !o->dedup_field) {
         o->combined = true;
@@ -414,7 +441,7 @@ add_after_dnc(add_op *o)
             }
             c->status = PLT_LEAD_DNC;
         }
-        nkeys += o->dedup_field ? 1 : c->nphones;
+        nkeys += o->dedup_field ? 2 : c->nphones;
     }
     if (o->scope == PLT_DEDUP_NONE)
         return 0;
@@ -428,6 +455,8 @@ add_after_dnc(add_op *o)
         if (o->dedup_field) {
             if (c->key && smap_put(&o->found, c->key, 0))
                 o->keys[o->nkeys++] = c->key;
+            if (c->key_legacy && smap_put(&o->found, c->key_legacy, 0))
+                o->keys[o->nkeys++] = c->key_legacy;
             continue;
         }
         for (uint32_t p = 0; p < c->nphones; p++) {
@@ -451,12 +480,15 @@ add_decide(add_op *o)
         if (c->result)
             continue;
         if (o->scope != PLT_DEDUP_NONE) {
-            uint32_t nk = o->dedup_field ? (c->key ? 1 : 0) : c->nphones;
+            uint32_t nk = o->dedup_field ? (c->key ? 1u : 0u) +
+                                               (c->key_legacy ? 1u : 0u)
+                                         : c->nphones;
             const char *hit = NULL;
             int64_t hv = 0;
             for (uint32_t k = 0; k < nk && !hit; k++) {
-                const char *key =
-                    o->dedup_field ? c->key : o->ph[c->phone0 + k].e164;
+                const char *key = !o->dedup_field ? o->ph[c->phone0 + k].e164
+                                  : k == 0        ? c->key
+                                                  : c->key_legacy;
                 int64_t *v = smap_get(&o->found, key);
                 if (v && *v != 0) {
                     hit = key;

@@ -1697,6 +1697,51 @@ search_field(fixture *f, const char *name, const char *value)
     return search(f, &q);
 }
 
+/* De-duplication on a custom field folds like searches: "Élodie" and
+ * "ELODIE" are one person, in a batch and against stored contacts; a
+ * contact stored before keys were folded (its key only ASCII-lowercased)
+ * is still found. */
+static void
+dedup_on_a_field_folds_accents(void **state)
+{
+    fixture *f = *state;
+    open_leads(f);
+    int64_t list = list_create(f, "accents", NULL);
+    plt_lead_add_opts o = {.size = sizeof(o), .dedup_scope = PLT_DEDUP_LIST,
+                           .dedup_field = "name"};
+    newc s[4];
+    plt_lead_new c[4] = {mk(&s[0], 2, "Élodie Dûpont", "07 00 00 01 01", NULL),
+                         mk(&s[1], 3, "ELODIE DUPONT", "07 00 00 01 02", NULL),
+                         mk(&s[2], 4, "Noël Lefèvre", "07 00 00 01 03", NULL),
+                         mk(&s[3], 5, "Gaëlle", "07 00 00 01 04", NULL)};
+    added *a = add(f, list, c, 4, &o);
+    assert_int_equal(a->r[0].result, PLT_LEAD_ADDED);
+    assert_int_equal(a->r[1].result, PLT_LEAD_DUPLICATE);
+    assert_non_null(strstr(a->reason[1], "same name 'elodie dupont'"));
+    assert_int_equal(a->r[2].result, PLT_LEAD_ADDED);
+    assert_int_equal(a->r[3].result, PLT_LEAD_ADDED);
+    int64_t noel = a->r[2].contact_id;
+    free(a);
+    /* Stored: a later file spelling it without accents is a duplicate. */
+    newc t[1];
+    plt_lead_new d[1] = {mk(&t[0], 2, "noel lefevre", "07 00 00 01 05", NULL)};
+    a = add(f, list, d, 1, &o);
+    assert_int_equal(a->r[0].result, PLT_LEAD_DUPLICATE);
+    assert_int_equal(a->r[0].contact_id, noel);
+    free(a);
+    /* Gaëlle's key as it was stored before folding. */
+    sql_ok(f, "UPDATE contact SET dedup_key = 'f:name=gaëlle'"
+              " WHERE dedup_key = 'f:name=gaelle'");
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM contact WHERE"
+                                  " dedup_key = 'f:name=gaëlle'"),
+                     1);
+    plt_lead_new e[1] = {mk(&t[0], 2, "Gaëlle", "07 00 00 01 06", NULL)};
+    a = add(f, list, e, 1, &o);
+    assert_int_equal(a->r[0].result, PLT_LEAD_DUPLICATE);
+    free(a);
+    assert_int_equal(stats(f, list).total, 3);
+}
+
 static void
 fields_move_into_documents_on_upgrade(void **state)
 {
@@ -2134,6 +2179,8 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             batch_dedups_inside_and_against_the_list, setup, teardown),
         cmocka_unit_test_setup_teardown(new_list_is_all_available, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(dedup_on_a_field_folds_accents, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(dnc_at_add_and_after, setup, teardown),
         cmocka_unit_test_setup_teardown(dnc_while_reserved_blocks_the_dial,
