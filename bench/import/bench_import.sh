@@ -15,6 +15,9 @@ set -euo pipefail
 
 rows=1000000
 engine=all
+# import_csv's default batch_rows: Plateau commits once per batch, and the
+# engine's floor is measured committed at the same size too.
+commit_rows=2000
 start_pg=0
 while (($#)); do
     case $1 in
@@ -112,12 +115,148 @@ report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_CPU RAW_NAME
         -v pc="$P_CPU" -v rs="$rs" -v rk="$rk" -v rc="$rc" -v rn="$rn" \
         -v imp="$P_IMPORTED" -v dup="$P_DUP" -v inv="$P_INV" \
         -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+        # time(1) gives 1/100 s: a tiny run may take "0.00".
+        if (ps <= 0) ps = 0.01; if (rs <= 0) rs = 0.01;
         printf "%-6s %-6s Plateau %8.0f rows/s  %7.1f s  cpu %7.1f s  peak %4d MiB  (%d imported, %d duplicates, %d invalid)\n",
                e, enc, n / ps, ps, pc, pk / 1024, imp, dup, inv;
         printf "%-6s %-6s raw     %8.0f rows/s  %7.1f s  cpu %7.1f s  peak %4d MiB  (%s)\n",
                e, enc, n / rs, rs, rc, rk / 1024, rn;
-        printf "%-6s %-6s ratio raw/Plateau %.2f wall, %.2f cpu  (goal <= 2: %s; load average %s)\n",
+        printf "%-6s %-6s ratio Plateau/raw %.2f wall, %.2f cpu  (goal <= 2: %s; load average %s)\n",
                e, enc, ps / rs, (rc > 0 ? pc / rc : 0), (ps / rs <= 2 ? "met" : "NOT met"), load;
+    }'
+}
+
+# The engine's floor: the rows Plateau wrote (contacts, phones, search
+# entries), written again by the engine alone into a fresh database with
+# Plateau's schema and indexes - no file to read, no parsing, no
+# normalising, no probes. SQLite: INSERT ... SELECT from the database
+# Plateau filled (WHERE/ORDER BY keep SQLite from copying the B-trees
+# whole, which no import into tables shared with other lists could do).
+# The "one transaction" form is the least any importer could pay; the
+# "committed every N" form pays what a live server must, commits (WAL,
+# synchronous=NORMAL, as storage_sqlite) every N contacts so that other
+# writes and a kill -9 are never held behind a whole file.
+#   floor_sqlite SRC_DB PER_COMMIT OUT  (PER_COMMIT 0: one transaction)
+floor_sqlite() {
+    local src_db=$1 per=$2 out=$3 fdb="$tmp/floor.db" sql="$tmp/floor.sql"
+    rm -f "$fdb" "$fdb-wal" "$fdb-shm"
+    sqlite3 "$src_db" .schema | grep -v '^CREATE TABLE sqlite_sequence' | sqlite3 "$fdb"
+    local max stage="$tmp/floor-stage.db"
+    max=$(sqlite3 "$src_db" "SELECT coalesce(max(id), 0) FROM contact")
+    # contact_search is keyed by (name, value): its rows, staged by
+    # contact id beforehand (untimed), so each chunk reads a range.
+    rm -f "$stage"
+    sqlite3 "$stage" "ATTACH '$src_db' AS src" \
+        "CREATE TABLE search AS SELECT contact_id, name, value, folded FROM src.contact_search ORDER BY contact_id, name" \
+        "CREATE INDEX search_contact ON search (contact_id)"
+    {
+        echo "ATTACH '$src_db' AS src;"
+        echo "ATTACH '$stage' AS stage;"
+        if ((per > 0)); then
+            echo "PRAGMA journal_mode=WAL;"
+            echo "PRAGMA synchronous=NORMAL;"
+        else
+            per=$((max + 1))
+        fi
+        echo "PRAGMA foreign_keys=ON;"
+        echo "INSERT INTO lead_list SELECT * FROM src.lead_list;"
+        local k=1
+        while ((k <= max)); do
+            local e=$((k + per - 1))
+            echo "BEGIN;"
+            echo "INSERT INTO contact SELECT * FROM src.contact WHERE id BETWEEN $k AND $e ORDER BY id;"
+            echo "INSERT INTO contact_phone SELECT * FROM src.contact_phone WHERE contact_id BETWEEN $k AND $e ORDER BY contact_id, position;"
+            echo "INSERT INTO contact_search (contact_id, name, value, folded) SELECT contact_id, name, value, folded FROM stage.search WHERE contact_id BETWEEN $k AND $e ORDER BY contact_id, name;"
+            echo "COMMIT;"
+            k=$((e + 1))
+        done
+    } > "$sql"
+    timed "$out" sqlite3 -bail "$fdb" ".read '$sql'" > /dev/null
+    rm -f "$stage"
+}
+
+# PostgreSQL's floor: the rows Plateau wrote, exported with COPY TO, then
+# COPY FROM into a fresh database with Plateau's schema (pg_dump
+# --schema-only) and indexes, in one transaction or committed every N
+# contacts (files split by contact id beforehand). Leaves the server CPU
+# it took in FLOOR_SERVER.
+#   floor_pg SRC_DB FLOOR_DB PER_COMMIT OUT  (PER_COMMIT 0: one transaction)
+floor_pg() {
+    local src_db=$1 fdb=$2 per=$3 out=$4 dir="$tmp/pgfloor" sql="$tmp/pgfloor.sql"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    PGOPTIONS="-c client_min_messages=warning" psql -q -d postgres \
+        -c "DROP DATABASE IF EXISTS $fdb" -c "CREATE DATABASE $fdb" > /dev/null
+    pg_dump --schema-only --no-owner -d "$src_db" | psql -q -d "$fdb" > /dev/null
+    psql -q -d "$src_db" \
+        -c "\\copy (SELECT * FROM lead_list) TO '$dir/list'" \
+        -c "\\copy (SELECT * FROM contact ORDER BY id) TO '$dir/contact'" \
+        -c "\\copy (SELECT * FROM contact_phone ORDER BY contact_id, position) TO '$dir/phone'" \
+        -c "\\copy (SELECT contact_id, name, value, folded FROM contact_search ORDER BY contact_id, name) TO '$dir/search'"
+    local max
+    max=$(psql -At -d "$src_db" -c "SELECT coalesce(max(id), 0) FROM contact")
+    ((per > 0)) || per=$((max + 1))
+    # contact, contact_phone and contact_search rows all start with the
+    # contact id: one file per table and chunk of PER contacts.
+    for t in contact phone search; do
+        awk -F '\t' -v per="$per" -v p="$dir/$t." '{ print > (p int(($1 - 1) / per)) }' "$dir/$t"
+    done
+    {
+        echo "\\copy lead_list FROM '$dir/list'"
+        local k=0
+        while ((k * per < max)); do
+            echo "BEGIN;"
+            echo "\\copy contact FROM '$dir/contact.$k'"
+            [[ -f $dir/phone.$k ]] && echo "\\copy contact_phone FROM '$dir/phone.$k'"
+            [[ -f $dir/search.$k ]] && echo "\\copy contact_search (contact_id, name, value, folded) FROM '$dir/search.$k'"
+            echo "COMMIT;"
+            k=$((k + 1))
+        done
+    } > "$sql"
+    local s0 s1
+    s0=$(pg_server_cpu)
+    timed "$out" psql -q -v ON_ERROR_STOP=1 -d "$fdb" -f "$sql"
+    sleep 1 # the postmaster reaps the closed backend
+    s1=$(pg_server_cpu)
+    FLOOR_SERVER=
+    [[ -n $s0 ]] && FLOOR_SERVER=$(awk -v a="$s0" -v b="$s1" 'BEGIN {print b - a}')
+    PGOPTIONS="-c client_min_messages=warning" psql -q -d postgres -c "DROP DATABASE $fdb" > /dev/null
+    rm -rf "$dir"
+}
+
+# floor_report ENGINE ENC TIMEFILE WHAT: one floor line, with the ratios
+# floor / raw (what the schema costs the engine) and Plateau / floor
+# (what Plateau adds to it), wall and CPU.
+floor_report() {
+    local e=$1 enc=$2 f=$3 what=$4 fs fk fc
+    read -r fs fk fc < "$f"
+    # On PostgreSQL the client's CPU says nothing of the work (psql only
+    # sends files): wall ratios here, CPU with the server on the next line.
+    awk -v e="$e" -v enc="$enc" -v n="$rows" -v fs="$fs" -v fc="$fc" \
+        -v ps="$P_SEC" -v pc="$P_CPU" -v rs="$R_SEC" -v rc="$R_CPU" -v what="$what" 'BEGIN {
+        if (fs <= 0) fs = 0.01; if (rs <= 0) rs = 0.01; if (ps <= 0) ps = 0.01;
+        cpu = pcpu = "";
+        if (e == "sqlite") {
+            cpu = sprintf(", %.2f cpu", (rc > 0 ? fc / rc : 0));
+            pcpu = sprintf(", %.2f cpu", (fc > 0 ? pc / fc : 0));
+        }
+        printf "%-6s %-6s floor   %8.0f rows/s  %7.1f s  cpu %7.1f s  floor/raw %.2f wall%s; Plateau/floor %.2f wall%s  (%s)\n",
+               e, enc, n / fs, fs, fc, fs / rs, cpu, ps / fs, pcpu, what;
+    }'
+}
+
+# floor_report_pg ENC TIMEFILE WHAT: floor_report, plus the ratios with
+# the server's CPU when it is known (--start-pg).
+floor_report_pg() {
+    floor_report pg "$1" "$2" "$3"
+    [[ -n $P_SERVER && -n $FLOOR_SERVER ]] || return 0
+    local fs fk fc
+    read -r fs fk fc < "$2"
+    awk -v enc="$1" -v pc="$P_CPU" -v ps="$P_SERVER" -v rc="$R_CPU" -v rs="$R_SERVER" \
+        -v fc="$fc" -v fsv="$FLOOR_SERVER" 'BEGIN {
+        f = fc + fsv; r = rc + rs; p = pc + ps;
+        printf "%-6s %-6s floor cpu with the server %.1f s (server %.1f s): floor/raw %.2f, Plateau/floor %.2f\n",
+               "pg", enc, f, fsv, (r > 0 ? f / r : 0), (f > 0 ? p / f : 0);
     }'
 }
 
@@ -130,6 +269,11 @@ if [[ $engine == sqlite || $engine == all ]]; then
             ".import '$f' t"
         read -r R_SEC R_KIB R_CPU < "$tmp/rawtime"
         report sqlite "$enc" "$R_SEC" "$R_KIB" "$R_CPU" "sqlite3 .import into a plain table"
+        pdb="$tmp/p-sqlite-$enc/data/plateau.db"
+        floor_sqlite "$pdb" 0 "$tmp/floortime"
+        floor_report sqlite "$enc" "$tmp/floortime" "same rows and schema, one transaction"
+        floor_sqlite "$pdb" "$commit_rows" "$tmp/floortime"
+        floor_report sqlite "$enc" "$tmp/floortime" "same rows and schema, committed every $commit_rows contacts, WAL"
     done
 fi
 
@@ -174,10 +318,16 @@ storage_pg:
             read -r R_SEC R_KIB R_CPU < "$tmp/rawtime"
             # cpu: the clients' only (the server does the work).
             report pg "$enc" "$R_SEC" "$R_KIB" "$R_CPU" "psql \\copy (COPY FROM STDIN) into a plain table"
+            P_SERVER= R_SERVER=
             if [[ -n $s0 ]]; then
-                pg_cpu_line "$enc" "$(awk -v a="$s0" -v b="$s1" 'BEGIN {print b - a}')" \
-                    "$(awk -v a="$s2" -v b="$s3" 'BEGIN {print b - a}')"
+                P_SERVER=$(awk -v a="$s0" -v b="$s1" 'BEGIN {print b - a}')
+                R_SERVER=$(awk -v a="$s2" -v b="$s3" 'BEGIN {print b - a}')
+                pg_cpu_line "$enc" "$P_SERVER" "$R_SERVER"
             fi
+            floor_pg "$db" "floor_$enc" 0 "$tmp/floortime"
+            floor_report_pg "$enc" "$tmp/floortime" "same rows and schema, COPY, one transaction"
+            floor_pg "$db" "floor_$enc" "$commit_rows" "$tmp/floortime"
+            floor_report_pg "$enc" "$tmp/floortime" "same rows and schema, COPY, committed every $commit_rows contacts"
         done
     fi
 fi
