@@ -65,6 +65,9 @@ typedef struct figures {
     /* whole passes, timed through set_agent() */
     double *ps_us;
     size_t ps_n;
+    /* serves() of every agent (acd 1.2; 0 decisions: not provided) */
+    size_t sv_decisions, sv_calls, sv_yes;
+    double sv_wall_s;
 } figures;
 
 /* An agent's generated assignment, to hand back through set_agent(). */
@@ -419,6 +422,23 @@ dry_runs(plt_fake_host *fh, const params *p, figures *f)
         f->dr_chosen += box.chosen;
     }
     f->dr_wall_s = now_s() - t_all;
+    /* serves() for every agent against one queue: what the dialer asks at
+     * each pacing decision of a campaign without an agent list. */
+    if (PLT_VT_HAS(vt, serves)) {
+        enum { DECISIONS = 200 };
+        char login[16], queue[16];
+        double t0 = now_s();
+        for (int d = 0; d < DECISIONS; d++) {
+            snprintf(queue, sizeof(queue), "q%02d", rnd_in(1, p->queues));
+            for (int i = 0; i < p->agents; i++) {
+                snprintf(login, sizeof(login), "sim%02d", i + 1);
+                f->sv_yes += vt->serves(ref.impl, login, queue);
+            }
+            f->sv_calls += (size_t)p->agents;
+        }
+        f->sv_wall_s = now_s() - t0;
+        f->sv_decisions = DECISIONS;
+    }
     rng_state = saved;
     return 0;
 }
@@ -613,6 +633,14 @@ print_pair(pair *r)
               r->base.dr_wall_s);
     print_pct("routing", "dry runs", r->rout.dr_us, r->rout.dr_n,
               r->rout.dr_wall_s);
+    if (f->sv_decisions)
+        printf("  serves(), every agent against a random queue (a pacing "
+               "decision of a campaign without an agent list): %zu "
+               "decisions, %.1f µs each, %.0f ns a call (%zu of %zu "
+               "served)\n",
+               f->sv_decisions, f->sv_wall_s * 1e6 / (double)f->sv_decisions,
+               f->sv_wall_s * 1e9 / (double)f->sv_calls, f->sv_yes,
+               f->sv_calls);
 }
 
 static double
@@ -642,6 +670,13 @@ print_compare(const pair *n, const pair *o)
            "%.3f s: x%.1f\n",
            o->rout.warm_wall_s, n->rout.warm_wall_s,
            ratio(o->rout.warm_wall_s, n->rout.warm_wall_s));
+    if (n->rout.sv_decisions && o->rout.sv_decisions) {
+        double ou = o->rout.sv_wall_s * 1e6 / (double)o->rout.sv_decisions,
+               nu = n->rout.sv_wall_s * 1e6 / (double)n->rout.sv_decisions;
+        printf("  serves() of every agent, one pacing decision: old %.1f µs, "
+               "new %.1f µs: x%.1f\n",
+               ou, nu, ratio(ou, nu));
+    }
     const char *names[] = {"baseline", "routing"};
     const figures *nf[] = {&n->base, &n->rout}, *of[] = {&o->base, &o->rout};
     for (int i = 0; i < 2; i++) {

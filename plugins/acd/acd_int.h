@@ -260,6 +260,10 @@ typedef struct acd {
     size_t nzones;
     acd_agent **a;
     size_t na;
+    /* s->a by login: open addressing, at most half full, NULL = empty
+     * slot; ahcap 0 (never built, or out of memory) = linear search. */
+    acd_agent **ah;
+    size_t ahcap;
     acd_caller *callers, *last; /* in serving order */
     uint64_t seq;
     uint64_t next_id;
@@ -292,6 +296,8 @@ void acd_reload_attach(acd *s);
 void acd_free_all(acd *s);
 acd_queue *acd_queue_find(acd *s, const char *name);
 acd_agent *acd_agent_find(acd *s, const char *login);
+/* Index @p a (just appended to s->a) by login for acd_agent_find(). */
+void acd_agent_hash_add(acd *s, acd_agent *a);
 bool acd_agent_in_queue(const acd_agent *a, const acd_queue *q);
 int acd_parse_skill(const char *text, acd_skill *out);
 void acd_skills_free(acd_skill *v, size_t n);

@@ -474,6 +474,7 @@ acd_agent_add(acd *s, acd_agent *a)
     s->a = v;
     a->index = s->na;
     s->a[s->na++] = a;
+    acd_agent_hash_add(s, a);
     return 0;
 }
 
@@ -523,6 +524,9 @@ acd_free_all(acd *s)
     for (size_t i = 0; i < s->na; i++)
         acd_agent_free(s->a[i]);
     free(s->a);
+    free(s->ah);
+    s->ah = NULL;
+    s->ahcap = 0;
     for (size_t i = 0; i < s->nzones; i++)
         schedule_zone_free(s->zones[i]);
     free(s->zones);
@@ -537,10 +541,58 @@ acd_queue_find(acd *s, const char *name)
     return NULL;
 }
 
+/* Agents by login. The dialer asks serves() for every agent of a campaign
+ * at each pacing decision, and events name agents by login: a linear
+ * search made that quadratic in the size of the team. */
+static size_t
+login_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void
+ah_put(acd_agent **t, size_t cap, acd_agent *a)
+{
+    size_t i = login_hash(a->login) & (cap - 1);
+    while (t[i])
+        i = (i + 1) & (cap - 1);
+    t[i] = a;
+}
+
+void
+acd_agent_hash_add(acd *s, acd_agent *a)
+{
+    if (s->na * 2 <= s->ahcap) {
+        ah_put(s->ah, s->ahcap, a);
+        return;
+    }
+    size_t cap = s->ahcap ? s->ahcap * 2 : 64;
+    while (cap < s->na * 2)
+        cap *= 2;
+    acd_agent **t = calloc(cap, sizeof(*t));
+    free(s->ah);
+    s->ah = t;
+    s->ahcap = t ? cap : 0; /* out of memory: linear search */
+    for (size_t i = 0; t && i < s->na; i++)
+        ah_put(t, cap, s->a[i]);
+}
+
 acd_agent *
 acd_agent_find(acd *s, const char *login)
 {
-    for (size_t i = 0; login && i < s->na; i++)
+    if (!login)
+        return NULL;
+    if (s->ahcap) {
+        for (size_t i = login_hash(login) & (s->ahcap - 1); s->ah[i];
+             i = (i + 1) & (s->ahcap - 1))
+            if (strcmp(s->ah[i]->login, login) == 0)
+                return s->ah[i];
+        return NULL;
+    }
+    for (size_t i = 0; i < s->na; i++)
         if (strcmp(s->a[i]->login, login) == 0)
             return s->a[i];
     return NULL;
@@ -1043,6 +1095,7 @@ acd_set_agent(void *impl, const char *agent, const plt_acd_skill *sk,
         a->offer_ring_ms = -1;
         a->index = s->na;
         s->a[s->na++] = a;
+        acd_agent_hash_add(s, a);
     }
     /* Room in each new queue's agent list first: past this point nothing
      * can fail, so a failure leaves the agent as it was. */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -225,6 +226,70 @@ test_reload_reads_a_new_zone(void **state)
     assert_true(stats(f, "tokyo").open);
 }
 
+/* serves() and every lookup by login, for a large team: agents from the
+ * configuration, from set_agent() (the agents plugin's skills), and new
+ * in a reload, all found (the lookup table grows several times), none
+ * invented. */
+static void
+test_serves_a_large_team(void **state)
+{
+    enum { CFG = 300, API = 400, RELOADED = 200 };
+    size_t cap = 256 + (CFG + RELOADED) * 64;
+    char *yaml = malloc(cap);
+    assert_non_null(yaml);
+    size_t n = (size_t)snprintf(yaml, cap,
+                                "queues:\n  - {name: even}\n"
+                                "  - {name: odd}\nagents:\n");
+    for (int i = 0; i < CFG; i++)
+        n += (size_t)snprintf(yaml + n, cap - n,
+                              "  - {agent: 'c%d', queues: [%s]}\n", i,
+                              i % 2 ? "odd" : "even");
+    fixture *f = fixture_open(yaml, NULL);
+    *state = f;
+    void *impl = f->acd.impl;
+    const plt_acd_vt *vt = f->acd.vt;
+    char login[32];
+    for (int i = 0; i < API; i++) {
+        snprintf(login, sizeof(login), "api-%d", i);
+        const char *q[] = {i % 3 ? "odd" : "even"};
+        assert_int_equal(vt->set_agent(impl, login, NULL, 0, q, 1, NULL, NULL),
+                         0);
+    }
+    /* One of the configured agents moves to both queues. */
+    const char *both[] = {"even", "odd"};
+    assert_int_equal(vt->set_agent(impl, "c4", NULL, 0, both, 2, NULL, NULL),
+                     0);
+    for (int i = 0; i < CFG; i++) {
+        snprintf(login, sizeof(login), "c%d", i);
+        assert_int_equal(vt->serves(impl, login, "odd"), i % 2 || i == 4);
+        assert_int_equal(vt->serves(impl, login, "even"), i % 2 == 0);
+    }
+    for (int i = 0; i < API; i++) {
+        snprintf(login, sizeof(login), "api-%d", i);
+        assert_int_equal(vt->serves(impl, login, "odd"), i % 3 != 0);
+        assert_int_equal(vt->serves(impl, login, "even"), i % 3 == 0);
+    }
+    assert_false(vt->serves(impl, "c300", "odd"));
+    assert_false(vt->serves(impl, "api-400", "even"));
+    assert_false(vt->serves(impl, "", "even"));
+    assert_false(vt->serves(impl, NULL, "even"));
+    assert_false(vt->serves(impl, "c1", "nowhere"));
+
+    /* A reload adds agents and keeps the others known. */
+    for (int i = 0; i < RELOADED; i++)
+        n += (size_t)snprintf(yaml + n, cap - n,
+                              "  - {agent: 'r%d', queues: [odd]}\n", i);
+    assert_int_equal(reload(f, yaml), 0);
+    free(yaml);
+    for (int i = 0; i < RELOADED; i++) {
+        snprintf(login, sizeof(login), "r%d", i);
+        assert_true(vt->serves(impl, login, "odd"));
+        assert_false(vt->serves(impl, login, "even"));
+    }
+    assert_true(vt->serves(impl, "c7", "odd"));
+    assert_true(vt->serves(impl, "api-5", "odd"));
+}
+
 int
 main(void)
 {
@@ -234,6 +299,7 @@ main(void)
                                   teardown),
         cmocka_unit_test_teardown(test_reload_under_traffic, teardown),
         cmocka_unit_test_teardown(test_reload_reads_a_new_zone, teardown),
+        cmocka_unit_test_teardown(test_serves_a_large_team, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
