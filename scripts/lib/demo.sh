@@ -46,5 +46,5 @@ demo_banner() {
     done
     printf '\nLog in as agent in one tab, connect extension 200, press Disponible;\n'
     printf 'log in as supervisor in another tab to watch. Simulated callers ring\n'
-    printf 'about four times a minute; the demo campaign calls conf/demo/contacts.csv.\n'
+    printf 'about once a minute; the demo campaign calls conf/demo/contacts.csv.\n'
 }
