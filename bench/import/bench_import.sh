@@ -136,11 +136,17 @@ report() { # report ENGINE ENC RAW_SEC RAW_KIB RAW_CPU RAW_NAME
 # "committed every N" form pays what a live server must, commits (WAL,
 # synchronous=NORMAL, as storage_sqlite) every N contacts so that other
 # writes and a kill -9 are never held behind a whole file.
-#   floor_sqlite SRC_DB PER_COMMIT OUT  (PER_COMMIT 0: one transaction)
+# With KEYS_ONLY 1, the secondary indexes are dropped first: what the
+# tables and their primary keys alone cost.
+#   floor_sqlite SRC_DB PER_COMMIT OUT [KEYS_ONLY]  (PER_COMMIT 0: one transaction)
 floor_sqlite() {
-    local src_db=$1 per=$2 out=$3 fdb="$tmp/floor.db" sql="$tmp/floor.sql"
+    local src_db=$1 per=$2 out=$3 keys_only=${4:-0} fdb="$tmp/floor.db" sql="$tmp/floor.sql"
     rm -f "$fdb" "$fdb-wal" "$fdb-shm"
     sqlite3 "$src_db" .schema | grep -v '^CREATE TABLE sqlite_sequence' | sqlite3 "$fdb"
+    if ((keys_only)); then
+        sqlite3 "$fdb" "SELECT 'DROP INDEX ' || name || ';' FROM sqlite_schema
+                        WHERE type = 'index' AND sql IS NOT NULL" | sqlite3 "$fdb"
+    fi
     local max stage="$tmp/floor-stage.db"
     max=$(sqlite3 "$src_db" "SELECT coalesce(max(id), 0) FROM contact")
     # contact_search is keyed by (name, value): its rows, staged by
@@ -180,14 +186,22 @@ floor_sqlite() {
 # --schema-only) and indexes, in one transaction or committed every N
 # contacts (files split by contact id beforehand). Leaves the server CPU
 # it took in FLOOR_SERVER.
-#   floor_pg SRC_DB FLOOR_DB PER_COMMIT OUT  (PER_COMMIT 0: one transaction)
+# KEYS_ONLY as for floor_sqlite.
+#   floor_pg SRC_DB FLOOR_DB PER_COMMIT OUT [KEYS_ONLY]  (PER_COMMIT 0: one transaction)
 floor_pg() {
-    local src_db=$1 fdb=$2 per=$3 out=$4 dir="$tmp/pgfloor" sql="$tmp/pgfloor.sql"
+    local src_db=$1 fdb=$2 per=$3 out=$4 keys_only=${5:-0} dir="$tmp/pgfloor" sql="$tmp/pgfloor.sql"
     rm -rf "$dir"
     mkdir -p "$dir"
     PGOPTIONS="-c client_min_messages=warning" psql -q -d postgres \
         -c "DROP DATABASE IF EXISTS $fdb" -c "CREATE DATABASE $fdb" > /dev/null
     pg_dump --schema-only --no-owner -d "$src_db" | psql -q -d "$fdb" > /dev/null
+    if ((keys_only)); then
+        psql -q -At -d "$fdb" -c "SELECT 'DROP INDEX ' || quote_ident(indexname) || ';'
+                                  FROM pg_indexes i WHERE schemaname = 'public'
+                                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                                  WHERE c.conname = i.indexname)" |
+            psql -q -d "$fdb" > /dev/null
+    fi
     psql -q -d "$src_db" \
         -c "\\copy (SELECT * FROM lead_list) TO '$dir/list'" \
         -c "\\copy (SELECT * FROM contact ORDER BY id) TO '$dir/contact'" \
@@ -274,6 +288,8 @@ if [[ $engine == sqlite || $engine == all ]]; then
         floor_report sqlite "$enc" "$tmp/floortime" "same rows and schema, one transaction"
         floor_sqlite "$pdb" "$commit_rows" "$tmp/floortime"
         floor_report sqlite "$enc" "$tmp/floortime" "same rows and schema, committed every $commit_rows contacts, WAL"
+        floor_sqlite "$pdb" 0 "$tmp/floortime" 1
+        floor_report sqlite "$enc" "$tmp/floortime" "same rows, primary keys only, one transaction"
     done
 fi
 
@@ -328,6 +344,8 @@ storage_pg:
             floor_report_pg "$enc" "$tmp/floortime" "same rows and schema, COPY, one transaction"
             floor_pg "$db" "floor_$enc" "$commit_rows" "$tmp/floortime"
             floor_report_pg "$enc" "$tmp/floortime" "same rows and schema, COPY, committed every $commit_rows contacts"
+            floor_pg "$db" "floor_$enc" 0 "$tmp/floortime" 1
+            floor_report_pg "$enc" "$tmp/floortime" "same rows, primary keys only, COPY, one transaction"
         done
     fi
 fi
