@@ -224,6 +224,15 @@ switch_on(fixture *f)
     switch_camp(f, "c", true);
 }
 
+void
+start_dialing(fixture *f, int contacts, int agents)
+{
+    make_list(f, contacts, NULL);
+    staff(f, agents);
+    plt_fake_host_events_clear(f->fh);
+    switch_on(f);
+}
+
 /* Events of @p topic whose string field @p key is @p value. */
 size_t
 count_where(fixture *f, const char *topic, const char *key, const char *value)

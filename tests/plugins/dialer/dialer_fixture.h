@@ -56,6 +56,9 @@ void staff(fixture *f, int n);
 void staff_as(fixture *f, const char *agent, int extension);
 void switch_camp(fixture *f, const char *name, bool on);
 void switch_on(fixture *f);
+/* The common start of a case: make_list(@p contacts), staff(@p agents),
+ * the events so far cleared, campaign "c" switched on. */
+void start_dialing(fixture *f, int contacts, int agents);
 /* Events of @p topic whose string field @p key is @p value. */
 size_t count_where(fixture *f, const char *topic, const char *key,
                    const char *value);

@@ -49,10 +49,7 @@ progressive_mode(void **state)
                               " lists: [l], max_attempts: 1,"
                               " caller_id: \"+33184000000\"}\n",
                               sim_answer, 0);
-    make_list(f, 6, NULL);
-    staff(f, 2);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 6, 2);
     plt_fake_host_run_for(f->fh, 1500);
     size_t started = plt_fake_host_event_count(f->fh, "dialer.attempt.started");
     assert_int_equal(started, 2);
@@ -124,10 +121,7 @@ refills_free_agents(const char *campaign_yaml, double ratio)
                               "patience_mean: 60s\npatience_sd: 1s\n"
                               "talk_mean: 4m\ntalk_sd: 3m\n",
                               0);
-    make_list(f, 200, NULL);
-    staff(f, 3);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 200, 3);
     plt_fake_host_run_for(f->fh, 1500);
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
                      (size_t)(3 * ratio + 0.5));
@@ -187,10 +181,7 @@ preview_mode(void **state)
     fixture *f = fixture_open("  - {name: c, mode: preview, lists: [l],"
                               " max_attempts: 3, preview_timeout: 5m}\n",
                               sim_answer, 0);
-    make_list(f, 2, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 2, 1);
     plt_fake_host_run_for(f->fh, 1500);
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.preview.offered"),
                      1);
@@ -261,10 +252,7 @@ power_mode(void **state)
                               "busy_rate: 0.1\ninvalid_rate: 0\n"
                               "patience_mean: 60s\npatience_sd: 1s\n",
                               0);
-    make_list(f, 40, NULL);
-    staff(f, 2);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 40, 2);
     plt_fake_host_run_for(f->fh, 1500);
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
                      4);
@@ -316,10 +304,7 @@ predictive_mode(void **state)
                               "busy_rate: 0.05\ninvalid_rate: 0.05\n"
                               "patience_mean: 60s\npatience_sd: 1s\n",
                               0);
-    make_list(f, 600, NULL);
-    staff(f, 12);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 600, 12);
     plt_fake_host_run_for(f->fh, 60 * MIN_MS);
     size_t decisions = plt_fake_host_event_count(f->fh, "dialer.pacing");
     assert_true(decisions > 0);
@@ -371,10 +356,7 @@ predictive_counts_answers_at_answer(void **state)
                               "talk_mean: 3h\ntalk_sd: 1m\n"
                               "patience_mean: 60s\npatience_sd: 1s\n",
                               0);
-    make_list(f, 600, NULL);
-    staff(f, 12);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 600, 12);
     plt_fake_host_run_for(f->fh, 10 * MIN_MS);
     assert_true(plt_fake_host_event_count(f->fh, "queue.answered") >= 5);
     size_t n = plt_fake_host_event_count(f->fh, "dialer.pacing");
@@ -827,10 +809,7 @@ abandon_after_deadline(void **state)
                               "patience_mean: 60s\npatience_sd: 1s\n"
                               "play_check_files: false\nplay_duration: 3s\n",
                               0);
-    make_list(f, 3, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 3, 1);
     plt_fake_host_run_for(f->fh, 60000);
     size_t n = plt_fake_host_event_count(f->fh, "dialer.call.abandoned");
     assert_int_equal(n, 2);
@@ -883,10 +862,7 @@ trunk_cps_respected(void **state)
                               "trunks: [{name: sim, max_channels: 30,"
                               " cps: 2}]\n",
                               0);
-    make_list(f, N, NULL);
-    staff(f, 4);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, N, 4);
     plt_fake_host_run_for(f->fh, 10 * MIN_MS);
     /* What the trunk saw: outbound customer legs created. */
     int64_t at[2 * N];

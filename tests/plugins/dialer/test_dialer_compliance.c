@@ -47,10 +47,7 @@ fr_hours(void **state)
     fixture *f = fixture_open("  - {name: c, mode: progressive, queue: q,"
                               " lists: [l], compliance: fr, max_attempts: 1}\n",
                               sim_answer, 1736152200000LL);
-    make_list(f, 3, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 3, 1);
     plt_fake_host_run_for(f->fh, 29 * MIN_MS); /* until 09:59:1x in Paris */
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
                      0);
@@ -62,10 +59,7 @@ fr_hours(void **state)
     f = fixture_open("  - {name: c, mode: progressive, queue: q,"
                      " lists: [l], compliance: fr, max_attempts: 1}\n",
                      sim_answer, 1745229600000LL);
-    make_list(f, 3, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 3, 1);
     plt_fake_host_run_for(f->fh, 30 * MIN_MS);
     assert_int_equal(plt_fake_host_event_count(f->fh, "dialer.attempt.started"),
                      0);
@@ -434,10 +428,7 @@ uk_no_repeat_after_abandon(void **state)
                               "patience_mean: 60s\npatience_sd: 1s\n"
                               "play_check_files: false\nplay_duration: 3s\n",
                               0);
-    make_list(f, 3, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 3, 1);
     plt_fake_host_run_for(f->fh, 60000);
     size_t n = plt_fake_host_event_count(f->fh, "dialer.call.abandoned");
     assert_true(n >= 1);
@@ -478,10 +469,7 @@ power_falls_back_at_the_limit(void **state)
                               "patience_mean: 60s\npatience_sd: 1s\n"
                               "play_check_files: false\nplay_duration: 3s\n",
                               0);
-    make_list(f, 300, NULL);
-    staff(f, 1);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 300, 1);
     plt_fake_host_run_for(f->fh, 30 * MIN_MS);
     plt_dialer_stats st = stats(f, "c");
     assert_true(st.live_answers_window >= 20);
@@ -621,10 +609,7 @@ uk_amd_false_positives_count(void **state)
                               "patience_mean: 60s\npatience_sd: 1s\n"
                               "play_check_files: false\nplay_duration: 3s\n",
                               0);
-    make_list(f, 2000, NULL);
-    staff(f, AGENTS);
-    plt_fake_host_events_clear(f->fh);
-    switch_on(f);
+    start_dialing(f, 2000, AGENTS);
     /* Power: twice the free agents in flight, until the rate is over. */
     uint32_t most_before = 0;
     int64_t over_at = 0;
